@@ -1,0 +1,168 @@
+"""Load a provider's JSON Schema documents and validate instances against them.
+
+Schemas may carry an `x-error` annotation on any node: provider data (code, parameter, message
+template, ...) that the emulator turns into the provider's own error body. A violation reports
+the nearest annotation on the path that the validator took to the failing keyword.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urldefrag
+
+import jsonschema_rs
+
+ROOT = Path(__file__).parent
+BASE_URI = "https://seedream-emulator.local/contracts/"
+ANNOTATION = "x-error"
+LIMIT_KEYWORDS = ("minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "enum", "const", "pattern")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way an instance breaks its contract. `path` is a JSON pointer into the instance."""
+
+    path: str
+    message: str
+    keyword: str
+    annotation: Mapping[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    missing: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "message": self.message, "keyword": self.keyword}
+
+
+def pointer(parts: Sequence[str | int]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+class Validator:
+    def __init__(self, contract: Contract, name: str) -> None:
+        self.contract = contract
+        self.name = name
+        self.schema = contract.schema(name)
+        self._compiled = jsonschema_rs.validator_for(
+            self.schema, registry=contract.registry, validate_formats=True
+        )
+
+    def is_valid(self, instance: Any) -> bool:
+        try:
+            return bool(self._compiled.is_valid(instance))
+        except (ValueError, OverflowError):
+            return False
+
+    def violations(self, instance: Any) -> list[Violation]:
+        try:
+            errors = list(self._compiled.iter_errors(instance))
+        except (ValueError, OverflowError) as exc:
+            return [Violation("", f"the instance cannot be validated: {exc}", "type")]
+        return [self._violation(error) for error in errors]
+
+    def _violation(self, error: jsonschema_rs.ValidationError) -> Violation:
+        keyword = str(error.evaluation_path[-1]) if error.evaluation_path else ""
+        node, annotation, document = self.contract.walk(self.schema, self.name, list(error.evaluation_path)[:-1])
+        missing = None
+        if keyword == "required":
+            missing = error.kind.as_dict().get("property")
+            prop = self.contract.property_node(node, document, missing)
+            if prop is not None:
+                node = prop
+                annotation = prop.get(ANNOTATION, annotation)
+        limits = {key: node[key] for key in LIMIT_KEYWORDS if isinstance(node, dict) and key in node}
+        return Violation(
+            path=pointer(list(error.instance_path)),
+            message=error.message,
+            keyword=keyword,
+            annotation=annotation or {},
+            limits=limits,
+            missing=missing,
+        )
+
+
+class Contract:
+    """Every schema and data file of one provider, e.g. `contracts/runware/*.json`."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.directory = ROOT / provider
+        self._documents: dict[str, dict[str, Any]] = {}
+        for path in sorted(self.directory.glob("*.json")):
+            self._documents[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        self.registry = jsonschema_rs.Registry(
+            [(self.uri(name), doc) for name, doc in self._documents.items() if "$schema" in doc or "$defs" in doc]
+        )
+        self._validators: dict[str, Validator] = {}
+
+    def uri(self, name: str) -> str:
+        return f"{BASE_URI}{self.provider}/{name}.json"
+
+    def names(self) -> list[str]:
+        return [name for name, doc in self._documents.items() if "$schema" in doc]
+
+    def schema(self, name: str) -> dict[str, Any]:
+        return self._documents[name]
+
+    def data(self, name: str) -> dict[str, Any]:
+        return self._documents[name]
+
+    def validator(self, name: str) -> Validator:
+        if name not in self._validators:
+            self._validators[name] = Validator(self, name)
+        return self._validators[name]
+
+    def resolve(self, reference: str, base: str) -> tuple[Any, str]:
+        """The schema node a `$ref` names, and the document it lives in."""
+        target, fragment = urldefrag(urljoin(self.uri(base), reference))
+        name = Path(target).stem
+        node: Any = self._documents[name]
+        for part in fragment.lstrip("/").split("/") if fragment else []:
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node, name
+
+    def walk(
+        self, node: Any, document: str, path: Sequence[str | int]
+    ) -> tuple[Any, Mapping[str, Any] | None, str]:
+        """Follow an evaluation path through `$ref`s; return the final node and the nearest annotation."""
+        annotation = node.get(ANNOTATION) if isinstance(node, dict) else None
+        for part in path:
+            if part == "$ref" and isinstance(node, dict):
+                node, document = self.resolve(node["$ref"], document)
+            elif isinstance(node, list):
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                node = node.get(str(part), {})
+            if isinstance(node, dict) and ANNOTATION in node:
+                annotation = node[ANNOTATION]
+        while isinstance(node, dict) and "$ref" in node and len(node) == 1:
+            node, document = self.resolve(node["$ref"], document)
+        return node, annotation, document
+
+    def property_node(self, node: Any, document: str, name: str | None) -> dict[str, Any] | None:
+        if not isinstance(node, dict) or name is None:
+            return None
+        prop = node.get("properties", {}).get(name)
+        if isinstance(prop, dict) and "$ref" in prop and ANNOTATION not in prop:
+            prop, _ = self.resolve(prop["$ref"], document)
+        return prop if isinstance(prop, dict) else None
+
+    def defaults(self, name: str) -> dict[str, Any]:
+        """Top-level property defaults declared in a schema."""
+        result = {}
+        for key, prop in self.schema(name).get("properties", {}).items():
+            if isinstance(prop, dict) and "$ref" in prop:
+                prop, _ = self.resolve(prop["$ref"], name)
+            if isinstance(prop, dict) and "default" in prop:
+                result[key] = prop["default"]
+        return result
+
+
+@cache
+def load(provider: str) -> Contract:
+    return Contract(provider)

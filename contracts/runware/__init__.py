@@ -1,0 +1,1 @@
+"""Runware contract: JSON Schema documents, rules.json and the cross-field rules that read it."""

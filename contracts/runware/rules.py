@@ -1,0 +1,154 @@
+"""Cross-field rules for Runware Seedream tasks, evaluated on tasks that already pass the schema.
+
+Every number comes from `rules.json` or the schemas; this module only combines them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .._loader import Violation, load
+
+CONTRACT = load("runware")
+RULES: Mapping[str, Any] = CONTRACT.data("rules")
+MAX_REFERENCES: int = CONTRACT.schema("common")["$defs"]["referenceImages"]["maxItems"]
+DEFAULT_RESULTS: int = CONTRACT.defaults("imageInference")["numberResults"]
+
+Size = tuple[int, int]
+
+
+def model_rules(model: str) -> Mapping[str, Any]:
+    return RULES["models"][model]
+
+
+def price(model: str) -> float:
+    return float(model_rules(model)["price"])
+
+
+def documentation(model: str, anchor: str | None = None) -> str:
+    base = model_rules(model)["documentation"]
+    return f"{base}#{anchor}" if anchor else base
+
+
+def table_sizes(tiers: tuple[str, ...] | None = None) -> list[Size]:
+    return [
+        (width, height)
+        for tier, ratios in RULES["sizeTable"].items()
+        if tiers is None or tier in tiers
+        for width, height in ratios.values()
+    ]
+
+
+def reference_images(task: Mapping[str, Any]) -> list[str]:
+    """`inputs.referenceImages` first, then top-level `referenceImages`; object items give their `image`."""
+    inputs = task.get("inputs")
+    nested = inputs.get("referenceImages", []) if isinstance(inputs, Mapping) else []
+    merged = [*nested, *task.get("referenceImages", [])]
+    return [item["image"] if isinstance(item, Mapping) else item for item in merged]
+
+
+def max_sequential_images(task: Mapping[str, Any]) -> int | None:
+    settings = task.get("providerSettings")
+    bytedance = settings.get("bytedance") if isinstance(settings, Mapping) else None
+    value = bytedance.get("maxSequentialImages") if isinstance(bytedance, Mapping) else None
+    return int(value) if value is not None else None
+
+
+def image_count(task: Mapping[str, Any]) -> int:
+    """numberResults x maxSequentialImages: every result yields its full sequence (the documented maximum)."""
+    return int(task.get("numberResults", DEFAULT_RESULTS)) * (max_sequential_images(task) or 1)
+
+
+def check(task: Mapping[str, Any], *, strict_sizes: bool = True) -> list[Violation]:
+    return [*_check_dimensions(task, strict_sizes), *_check_references(task)]
+
+
+def output_size(task: Mapping[str, Any], first_reference: Size | None) -> Size:
+    """The pixel size of every image of a valid task."""
+    if "width" in task and "height" in task:
+        return int(task["width"]), int(task["height"])
+    tier = task.get("resolution") or RULES["defaultTier"]
+    ratios: Mapping[str, list[int]] = RULES["sizeTable"][tier]
+    if first_reference is None:
+        width, height = ratios[RULES["defaultAspectRatio"]]
+        return width, height
+    target = math.log(first_reference[0] / first_reference[1])
+    width, height = min(ratios.values(), key=lambda pair: abs(math.log(pair[0] / pair[1]) - target))
+    return width, height
+
+
+def _violation(rule: str, path: str, for_model: str | None = None, **values: Any) -> Violation:
+    template = RULES["errors"][rule]
+    annotation = {key: _fill(value, values) for key, value in template.items()}
+    if for_model is not None:
+        annotation["documentation"] = documentation(for_model, template.get("anchor"))
+    return Violation(path, annotation["message"], f"rule:{rule}", annotation)
+
+
+def _fill(value: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        for key, replacement in values.items():
+            value = value.replace("{" + key + "}", str(replacement))
+    return value
+
+
+def _check_dimensions(task: Mapping[str, Any], strict_sizes: bool) -> list[Violation]:
+    model = task["model"]
+    rules = model_rules(model)
+    has_width, has_height = "width" in task, "height" in task
+    if has_width != has_height:
+        other = "height" if has_width else "width"
+        return [_violation("missingPair", f"/{other}", model, other=other, Other=other.capitalize())]
+    if not has_width:
+        has_preset = rules["resolutionPresets"] and "resolution" in task
+        if has_preset or reference_images(task):
+            return []
+        return [_violation("missingDimensions", "", model)]
+    size = int(task["width"]), int(task["height"])
+    if rules["dimensions"] == "table":
+        return _check_table(model, size, strict_sizes)
+    return _check_pixels(model, rules, size)
+
+
+def _check_table(model: str, size: Size, strict: bool) -> list[Violation]:
+    allowed = table_sizes()
+    if strict:
+        if size in allowed:
+            return []
+        listed = ", ".join(f"{w}x{h}" for w, h in allowed)
+        return [_violation("sizeNotInTable", "/width", model, model=model, sizes=listed)]
+    pixels = [w * h for w, h in allowed]
+    return _check_pixels(model, {"minPixels": min(pixels), "maxPixels": max(pixels)}, size)
+
+
+def _check_pixels(model: str, bounds: Mapping[str, Any], size: Size) -> list[Violation]:
+    width, height = size
+    if not bounds["minPixels"] <= width * height <= bounds["maxPixels"]:
+        return [_violation("pixelsOutOfRange", "/width", model, **bounds)]
+    low, high = bounds.get("minAspectRatio"), bounds.get("maxAspectRatio")
+    if low is not None and high is not None and not low <= width / height <= high:
+        return [_violation("aspectOutOfRange", "/width", model, **bounds)]
+    return []
+
+
+def _check_references(task: Mapping[str, Any]) -> list[Violation]:
+    model = task["model"]
+    count = len(reference_images(task))
+    if count > MAX_REFERENCES:
+        return [_violation("tooManyReferences", "/inputs/referenceImages", model, maxReferences=MAX_REFERENCES, count=count)]
+    sequential = max_sequential_images(task)
+    limit = RULES["maxReferencesPlusSequential"]
+    if sequential is not None and count + sequential > limit:
+        return [
+            _violation(
+                "referencesPlusSequential",
+                "/providerSettings/bytedance/maxSequentialImages",
+                model,
+                references=count,
+                sequential=sequential,
+                limit=limit,
+            )
+        ]
+    return []

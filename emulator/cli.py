@@ -1,0 +1,94 @@
+"""`seedream-emulator serve ...`"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from . import __version__
+from .settings import PROVIDERS, Settings, SettingsError
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="seedream-emulator",
+        description="Offline emulator of the Seedream 4.0/4.5 image APIs of Runware, Wiro, EvoLink and Replicate.",
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the emulator", description="Start the emulator.")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1; 0.0.0.0 in containers)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--provider",
+        choices=("all", *PROVIDERS),
+        help="serve every surface under its own prefix (all, the default) or one surface at the root",
+    )
+    serve.add_argument("--public-url", dest="public_url", help="base of the URLs the emulator hands out")
+    serve.add_argument(
+        "--timing", choices=("instant", "fast", "realistic"), help="how long jobs take (default fast)"
+    )
+    serve.add_argument("--seed", type=int, help="seed for ids, random seeds and faults (default: random, printed)")
+    serve.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        metavar="KEY",
+        help="accept only this key (repeatable); without it any non-empty key is accepted",
+    )
+    serve.add_argument("--config", metavar="FILE", help="TOML file with settings (see the README)")
+    serve.add_argument("--log-level", dest="log_level", choices=("critical", "error", "warning", "info", "debug"))
+    return root
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level")
+    }
+    if args.api_keys:
+        overrides["api_keys"] = tuple(args.api_keys)
+    return Settings.load(config_file=args.config, **overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        print(f"seedream-emulator: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings) -> int:
+    from .app import create_app
+
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    server = uvicorn.Server(config)
+    announcer = asyncio.create_task(_announce(server, app))
+    try:
+        await server.serve()
+    finally:
+        announcer.cancel()
+    return 0 if server.started else 1
+
+
+async def _announce(server: uvicorn.Server, app) -> None:  # type: ignore[no-untyped-def]
+    while not server.started:
+        await asyncio.sleep(0.05)
+    settings: Settings = app.state.settings
+    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = app.state.runtime.public_url or f"http://{host}:{port}"
+    print(f"Seedream emulator {__version__}: timing {settings.timing}, seed {app.state.runtime.ids.seed}", flush=True)
+    for surface in app.state.surfaces:
+        for label, url in surface.endpoints(base + settings.prefix(surface.name)):
+            print(f"  {surface.title:<10} {label:<10} {url}", flush=True)
+    print(f"  {'files':<10} {'GET':<10} {base}/files/<id>.<jpg|png|webp>", flush=True)
+    print(f"  {'control':<10} {'health':<10} {base}/_emulator/health", flush=True)

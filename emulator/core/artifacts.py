@@ -1,0 +1,192 @@
+"""Artifacts: everything the emulator hands out by URL.
+
+Generated images are stored as specs and rendered on first download; the bytes then live in a
+bounded LRU keyed by content, so memory stays flat however many jobs finish. Uploaded files are
+kept as bytes within their own byte budget. Both expire after their TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import os
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import Clock
+from .render import GenerationSpec, render
+
+
+class StorageFull(Exception):
+    """Accepting this upload would exceed the configured byte budget for uploads."""
+
+
+@dataclass
+class Artifact:
+    id: str
+    media_type: str
+    extension: str
+    expires_at: float
+    spec: GenerationSpec | None = None
+    blob: bytes | None = None
+    remote_url: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int | None:
+        return len(self.blob) if self.blob is not None else None
+
+
+class RenderCache:
+    """Bounded LRU of rendered bytes; concurrent requests for one key render once."""
+
+    def __init__(self, max_bytes: int, workers: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes = 0
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._executor = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2, thread_name_prefix="render")
+        self.renders = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, spec: GenerationSpec) -> bytes:
+        key = spec.content_key()
+        cached = self._entries.get(key)
+        if cached is not None:
+            self._entries.move_to_end(key)
+            return cached
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.run_in_executor(self._executor, render, spec)
+        self._inflight[key] = future
+        try:
+            data = await asyncio.shield(future)
+        finally:
+            self._inflight.pop(key, None)
+        self.renders += 1
+        self._put(key, data)
+        return data
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _put(self, key: str, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        self._entries[key] = data
+        self._bytes += len(data)
+        while self._bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= len(evicted)
+
+
+class ArtifactStore:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        cache_bytes: int = 256 * 2**20,
+        upload_bytes: int = 1024 * 2**20,
+        max_artifacts: int = 1_000_000,
+    ) -> None:
+        self.clock = clock
+        self.cache = RenderCache(cache_bytes)
+        self.upload_bytes = upload_bytes
+        self.max_artifacts = max_artifacts
+        self._artifacts: OrderedDict[str, Artifact] = OrderedDict()
+        self._expiry: list[tuple[float, str]] = []
+        self._blob_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._artifacts)
+
+    @property
+    def blob_bytes(self) -> int:
+        return self._blob_bytes
+
+    def add_generated(self, artifact_id: str, spec: GenerationSpec, ttl: float) -> Artifact:
+        artifact = Artifact(artifact_id, spec.media_type, spec.extension, self.clock.now() + ttl, spec=spec)
+        self._add(artifact)
+        return artifact
+
+    def add_blob(
+        self, artifact_id: str, data: bytes, media_type: str, extension: str, ttl: float, **info: Any
+    ) -> Artifact:
+        self._sweep()
+        if self._blob_bytes + len(data) > self.upload_bytes:
+            raise StorageFull(f"uploads are limited to {self.upload_bytes} bytes in total")
+        artifact = Artifact(artifact_id, media_type, extension, self.clock.now() + ttl, blob=data, info=info)
+        self._add(artifact)
+        return artifact
+
+    def add_remote(self, artifact_id: str, url: str, ttl: float) -> Artifact:
+        """A file the emulator cannot fetch (it is offline): its URL stands in for the bytes."""
+        artifact = Artifact(artifact_id, "application/octet-stream", "bin", self.clock.now() + ttl, remote_url=url)
+        self._add(artifact)
+        return artifact
+
+    def get(self, artifact_id: str) -> Artifact | None:
+        artifact = self._artifacts.get(artifact_id)
+        if artifact is not None and artifact.expires_at <= self.clock.now():
+            self._remove(artifact_id)
+            return None
+        return artifact
+
+    def remove(self, artifact_id: str) -> bool:
+        return self._remove(artifact_id) is not None
+
+    async def content(self, artifact: Artifact) -> bytes:
+        if artifact.blob is not None:
+            return artifact.blob
+        if artifact.spec is None:
+            raise LookupError(f"artifact {artifact.id} is a remote URL; the emulator holds no bytes for it")
+        return await self.cache.get(artifact.spec)
+
+    def reset(self) -> None:
+        self._artifacts.clear()
+        self._expiry.clear()
+        self._blob_bytes = 0
+        self.cache.clear()
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def _add(self, artifact: Artifact) -> None:
+        self._remove(artifact.id)
+        self._artifacts[artifact.id] = artifact
+        self._blob_bytes += artifact.size or 0
+        heapq.heappush(self._expiry, (artifact.expires_at, artifact.id))
+        self._sweep()
+        while len(self._artifacts) > self.max_artifacts:
+            self._remove(next(iter(self._artifacts)))
+
+    def _sweep(self) -> None:
+        now = self.clock.now()
+        while self._expiry and self._expiry[0][0] <= now:
+            expires_at, artifact_id = heapq.heappop(self._expiry)
+            current = self._artifacts.get(artifact_id)
+            if current is not None and current.expires_at == expires_at:
+                self._remove(artifact_id)
+        if len(self._expiry) > 2 * len(self._artifacts) + 1024:
+            self._expiry = [(a.expires_at, a.id) for a in self._artifacts.values()]
+            heapq.heapify(self._expiry)
+
+    def _remove(self, artifact_id: str) -> Artifact | None:
+        artifact = self._artifacts.pop(artifact_id, None)
+        if artifact is not None:
+            self._blob_bytes -= artifact.size or 0
+        return artifact

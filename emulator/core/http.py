@@ -1,0 +1,65 @@
+"""Small HTTP helpers every surface needs: bounded bodies, tolerant JSON, the client's origin."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from starlette.requests import HTTPConnection, Request
+
+JOURNAL_STATE = "seedream.journal"
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body exceeds {limit} bytes")
+        self.limit = limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """orjson for speed; the standard library only for what orjson refuses but JSON allows (huge integers)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as fast_error:
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise ValueError(str(fast_error)) from None
+
+
+def dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+def origin(connection: HTTPConnection) -> str:
+    """scheme://host[:port] as the client addressed us, whatever the mount prefix."""
+    scheme = connection.url.scheme.replace("ws", "http", 1) if connection.url.scheme.startswith("ws") else connection.url.scheme
+    return f"{scheme}://{connection.url.netloc}"
+
+
+def bearer_token(connection: HTTPConnection, *schemes: str) -> str | None:
+    header = connection.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() not in {s.lower() for s in schemes or ("Bearer",)}:
+        return None
+    return token.strip() or None

@@ -1,0 +1,80 @@
+"""Reading images that clients send: data URIs, base64 and raw bytes, checked with Pillow."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
+DATA_URI = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
+MAX_PIXELS = 178_956_970
+
+
+class BrokenImage(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+    size: int
+
+    @property
+    def media_type(self) -> str:
+        return f"image/{self.format}"
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.format == "jpeg" else self.format
+
+
+def inspect(data: bytes, allowed: tuple[str, ...] = ("jpeg", "png", "webp")) -> ImageInfo:
+    """Format and size of an encoded image; `BrokenImage` when it cannot be decoded or is not allowed."""
+    if not data:
+        raise BrokenImage("the image is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind = FORMATS.get(image.format or "", (image.format or "unknown").lower())
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise BrokenImage(f"the image has too many pixels ({width}x{height})")
+                image.verify()
+    except BrokenImage:
+        raise
+    except Exception as exc:  # Pillow raises many types for hostile input; all mean "not an image".
+        raise BrokenImage(f"the image cannot be decoded ({type(exc).__name__})") from exc
+    if kind not in allowed:
+        raise BrokenImage(f"{kind.upper()} images are not supported; use one of {', '.join(a.upper() for a in allowed)}")
+    return ImageInfo(kind, width, height, len(data))
+
+
+def is_data_uri(text: str) -> bool:
+    return text[:5].lower() == "data:"
+
+
+def decode_data_uri(text: str) -> tuple[str | None, bytes]:
+    match = DATA_URI.match(text)
+    if match is None:
+        raise BrokenImage("malformed data URI")
+    payload = text[match.end() :]
+    if not match.group("b64"):
+        raise BrokenImage("data URIs must be base64 encoded")
+    return match.group("media"), decode_base64(payload)
+
+
+def decode_base64(text: str) -> bytes:
+    compact = "".join(text.split())
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BrokenImage("invalid base64 data") from exc

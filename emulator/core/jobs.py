@@ -1,0 +1,305 @@
+"""Job records, the lifecycle they follow, and the scheduler that drives them.
+
+A job is created with a plan (when it starts, when each image is ready, how it ends). Its state
+is derived from that plan and the clock: reading a job advances it to "now". A background task per
+job advances it without readers so that side effects (webhooks, socket pushes) happen on time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from .clock import Clock
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELED})
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.QUEUED: frozenset({State.RUNNING, State.FAILED, State.CANCELED}),
+    State.RUNNING: frozenset({State.SUCCEEDED, State.FAILED, State.CANCELED}),
+}
+
+NEVER = math.inf
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will happen to a job, in seconds after creation.
+
+    `stall_in` keeps the job in that state for ever (until canceled or advanced by hand).
+    """
+
+    queue_seconds: float
+    output_offsets: tuple[float, ...]
+    failure: Failure | None = None
+    stall_in: State | None = None
+
+
+@dataclass
+class Step:
+    kind: Literal["start", "output", "finish"]
+    at: float
+    index: int = -1
+
+
+@dataclass(frozen=True)
+class Event:
+    job_id: str
+    kind: Literal["state", "output"]
+    at: float
+    state: State
+    index: int | None = None
+
+
+Listener = Callable[["Job", Event], None]
+
+
+@dataclass
+class Job:
+    id: str
+    surface: str
+    created_at: float
+    output_count: int
+    data: Any = None
+    failure: Failure | None = None
+    state: State = State.QUEUED
+    outputs_ready: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    timeline: list[Event] = field(default_factory=list)
+    _steps: list[Step] = field(default_factory=list, repr=False)
+    _planned_failure: Failure | None = field(default=None, repr=False)
+    _listeners: list[Listener] = field(default_factory=list, repr=False)
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
+
+    def on_event(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def next_step_at(self) -> float | None:
+        return self._steps[0].at if self._steps else None
+
+    def refresh(self, now: float) -> None:
+        while self._steps and self._steps[0].at <= now:
+            self._apply(self._steps.pop(0))
+
+    def advance(self, now: float) -> bool:
+        """Carry out the next planned step now, whatever its planned time; False when none is left."""
+        if not self._steps:
+            return False
+        step = self._steps.pop(0)
+        step.at = max(now, self.created_at)
+        self._apply(step)
+        return True
+
+    def cancel(self, now: float) -> bool:
+        if self.state.terminal:
+            return False
+        self._steps.clear()
+        self._enter(State.CANCELED, now)
+        return True
+
+    def fail(self, failure: Failure, now: float) -> bool:
+        if self.state.terminal:
+            return False
+        self._steps.clear()
+        self.failure = failure
+        self._enter(State.FAILED, now)
+        return True
+
+    def _apply(self, step: Step) -> None:
+        if step.kind == "start":
+            self._enter(State.RUNNING, step.at)
+        elif step.kind == "output":
+            self.outputs_ready = step.index + 1
+            self._emit(Event(self.id, "output", step.at, self.state, step.index))
+        elif self._planned_failure is not None:
+            self.failure = self._planned_failure
+            self._enter(State.FAILED, step.at)
+        else:
+            self._enter(State.SUCCEEDED, step.at)
+
+    def _enter(self, state: State, at: float) -> None:
+        if state not in TRANSITIONS.get(self.state, frozenset()):
+            raise InvalidTransition(f"{self.state} -> {state}")
+        self.state = state
+        if state is State.RUNNING:
+            self.started_at = at
+        if state.terminal:
+            self.finished_at = at
+        self._emit(Event(self.id, "state", at, state))
+
+    def _emit(self, event: Event) -> None:
+        self.timeline.append(event)
+        for listener in self._listeners:
+            listener(self, event)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def changed(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
+
+
+def plan_steps(created_at: float, plan: Plan) -> list[Step]:
+    start = created_at + plan.queue_seconds
+    outputs = [start + offset for offset in plan.output_offsets]
+    finish = max([start, *outputs])
+    if plan.failure is not None:
+        outputs = []
+    steps = [Step("start", start)]
+    steps += [Step("output", at, index) for index, at in enumerate(outputs)]
+    steps.append(Step("finish", finish))
+    if plan.stall_in is State.QUEUED:
+        steps = [Step(step.kind, NEVER, step.index) for step in steps]
+    elif plan.stall_in is State.RUNNING:
+        steps = steps[:1] + [Step(step.kind, NEVER, step.index) for step in steps[1:]]
+    return steps
+
+
+class JobEngine:
+    """Creates, stores, advances and evicts jobs; one per emulator instance."""
+
+    def __init__(self, clock: Clock, max_jobs: int = 100_000) -> None:
+        self.clock = clock
+        self.max_jobs = max_jobs
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._drivers: set[asyncio.Task[None]] = set()
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def create(
+        self,
+        job_id: str,
+        surface: str,
+        plan: Plan,
+        data: Any = None,
+        listener: Listener | None = None,
+    ) -> Job:
+        now = self.clock.now()
+        job = Job(job_id, surface, now, len(plan.output_offsets), data=data)
+        job._steps = plan_steps(now, plan)
+        job._planned_failure = plan.failure
+        for each in self._listeners:
+            job.on_event(each)
+        if listener is not None:
+            job.on_event(listener)
+        job.timeline.append(Event(job.id, "state", now, State.QUEUED))
+        self._store(job)
+        job.refresh(now)
+        self._drive(job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.refresh(self.clock.now())
+        return job
+
+    def __contains__(self, job_id: str) -> bool:
+        return job_id in self._jobs
+
+    def __iter__(self) -> Iterator[Job]:
+        now = self.clock.now()
+        for job in list(self._jobs.values()):
+            job.refresh(now)
+            yield job
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def advance(self, job_id: str) -> Job | None:
+        job = self.get(job_id)
+        if job is not None:
+            job.advance(self.clock.now())
+        return job
+
+    def cancel(self, job_id: str) -> Job | None:
+        job = self.get(job_id)
+        if job is not None:
+            job.cancel(self.clock.now())
+        return job
+
+    async def wait(self, job: Job, until: Callable[[Job], bool], timeout: float | None = None) -> bool:
+        """Wait (on the engine's clock) until `until(job)` holds; False if `timeout` passed first."""
+        deadline = None if timeout is None else self.clock.now() + timeout
+        while True:
+            job.refresh(self.clock.now())
+            if until(job):
+                return True
+            if deadline is not None and self.clock.now() >= deadline:
+                return False
+            waits = [asyncio.ensure_future(job.changed())]
+            if deadline is not None:
+                waits.append(asyncio.ensure_future(self.clock.sleep_until(deadline)))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for each in waits:
+                    each.cancel()
+
+    def reset(self) -> None:
+        for driver in self._drivers:
+            driver.cancel()
+        self._drivers.clear()
+        self._jobs.clear()
+
+    async def aclose(self) -> None:
+        drivers = list(self._drivers)
+        self.reset()
+        await asyncio.gather(*drivers, return_exceptions=True)
+
+    def _store(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        if len(self._jobs) > self.max_jobs:
+            self._evict()
+
+    def _evict(self) -> None:
+        excess = len(self._jobs) - self.max_jobs
+        for job_id in [jid for jid, job in self._jobs.items() if job.state.terminal][:excess]:
+            del self._jobs[job_id]
+
+    def _drive(self, job: Job) -> None:
+        if job.next_step_at is None or job.next_step_at == NEVER:
+            return
+        driver = asyncio.get_running_loop().create_task(self._run(job))
+        self._drivers.add(driver)
+        driver.add_done_callback(self._drivers.discard)
+
+    async def _run(self, job: Job) -> None:
+        while (at := job.next_step_at) is not None and at != NEVER:
+            await self.clock.sleep_until(at)
+            job.refresh(self.clock.now())

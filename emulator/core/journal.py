@@ -1,0 +1,77 @@
+"""A bounded record of every request the emulator answered and what was wrong with it."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Entry:
+    seq: int
+    at: float
+    transport: str
+    method: str
+    path: str
+    surface: str = "emulator"
+    route: str = ""
+    status: int | None = None
+    duration_ms: float | None = None
+    api_key: str | None = None
+    ids: list[str] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "valid": self.valid}
+
+
+def mask_key(key: str | None) -> str | None:
+    if not key:
+        return None
+    return key[:4] + "…" if len(key) > 4 else "…"
+
+
+class Journal:
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: deque[Entry] = deque(maxlen=max_entries)
+        self._seq = itertools.count(1)
+
+    def open(self, at: float, transport: str, method: str, path: str) -> Entry:
+        """A new entry, recorded immediately; the caller fills it in as the request proceeds."""
+        entry = Entry(next(self._seq), at, transport, method, path)
+        self._entries.append(entry)
+        return entry
+
+    def entries(
+        self,
+        *,
+        surface: str | None = None,
+        route: str | None = None,
+        status: int | None = None,
+        valid: bool | None = None,
+    ) -> list[Entry]:
+        return [
+            entry
+            for entry in self._entries
+            if (surface is None or entry.surface == surface)
+            and (route is None or entry.route == route)
+            and (status is None or entry.status == status)
+            and (valid is None or entry.valid == valid)
+        ]
+
+    def __iter__(self) -> Iterable[Entry]:
+        return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def reset(self) -> None:
+        self._entries.clear()

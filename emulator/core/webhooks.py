@@ -1,0 +1,179 @@
+"""Outbound HTTP deliveries (webhooks, callbacks, upload PUTs) with retries and a delivery log."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import random
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from .clock import Clock
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try again after a failed attempt.
+
+    `schedule` lists explicit delays before retry 1, 2, ...; otherwise the delay is
+    `initial_delay * multiplier**(n-1)` capped at `max_delay`, spread by +/- `jitter` (a fraction).
+    """
+
+    max_attempts: int = 1
+    initial_delay: float = 1.0
+    multiplier: float = 2.0
+    max_delay: float = math.inf
+    jitter: float = 0.0
+    timeout: float = 10.0
+    schedule: tuple[float, ...] = ()
+
+    def delay(self, retry: int, rng: random.Random) -> float:
+        if self.schedule:
+            base = self.schedule[min(retry, len(self.schedule)) - 1]
+        else:
+            base = min(self.initial_delay * self.multiplier ** (retry - 1), self.max_delay)
+        if self.jitter:
+            base *= 1 + rng.uniform(-self.jitter, self.jitter)
+        return max(0.0, base)
+
+
+@dataclass
+class Attempt:
+    number: int
+    at: float
+    status: int | None = None
+    error: str | None = None
+    duration_ms: float | None = None
+    response: str | None = None
+
+
+@dataclass
+class Delivery:
+    id: str
+    surface: str
+    url: str
+    method: str
+    event: str
+    job_id: str | None
+    body_bytes: int
+    headers: dict[str, str]
+    state: Literal["pending", "delivered", "failed"] = "pending"
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Signer = Callable[[Delivery, bytes], Mapping[str, str]]
+RESPONSE_EXCERPT = 512
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        seed: int = 0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_log: int = 10_000,
+    ) -> None:
+        self.clock = clock
+        self._rng = random.Random(seed)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._ids = itertools.count(1)
+        self._log: deque[Delivery] = deque(maxlen=max_log)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def deliveries(self, job_id: str | None = None) -> list[Delivery]:
+        return [d for d in self._log if job_id is None or d.job_id == job_id]
+
+    def send(
+        self,
+        *,
+        surface: str,
+        url: str,
+        body: bytes,
+        policy: RetryPolicy,
+        event: str,
+        job_id: str | None = None,
+        method: str = "POST",
+        headers: Mapping[str, str] | None = None,
+        signer: Signer | None = None,
+    ) -> Delivery:
+        delivery = Delivery(
+            id=f"dlv_{next(self._ids)}",
+            surface=surface,
+            url=url,
+            method=method,
+            event=event,
+            job_id=job_id,
+            body_bytes=len(body),
+            headers=dict(headers or {}),
+        )
+        self._log.append(delivery)
+        task = asyncio.get_running_loop().create_task(self._deliver(delivery, body, policy, signer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return delivery
+
+    async def drain(self) -> None:
+        """Wait until every delivery has succeeded or given up (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def reset(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        self._log.clear()
+
+    async def aclose(self) -> None:
+        tasks = list(self._tasks)
+        self.reset()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _deliver(self, delivery: Delivery, body: bytes, policy: RetryPolicy, signer: Signer | None) -> None:
+        for number in range(1, policy.max_attempts + 1):
+            if number > 1:
+                await self.clock.sleep_until(self.clock.now() + policy.delay(number - 1, self._rng))
+            if await self._attempt(delivery, body, policy, signer, number):
+                delivery.state = "delivered"
+                return
+        delivery.state = "failed"
+
+    async def _attempt(
+        self, delivery: Delivery, body: bytes, policy: RetryPolicy, signer: Signer | None, number: int
+    ) -> bool:
+        attempt = Attempt(number, self.clock.now())
+        delivery.attempts.append(attempt)
+        headers = dict(delivery.headers)
+        if signer is not None:
+            headers.update(signer(delivery, body))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            response = await self._http().request(
+                delivery.method, delivery.url, content=body, headers=headers, timeout=policy.timeout
+            )
+        except httpx.HTTPError as exc:
+            attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return False
+        finally:
+            attempt.duration_ms = round((loop.time() - started) * 1000, 3)
+        attempt.status = response.status_code
+        attempt.response = response.text[:RESPONSE_EXCERPT]
+        return response.is_success
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+        return self._client

@@ -1,0 +1,32 @@
+"""Runware: JSON task arrays over REST (and WebSocket) for bytedance:5@0 and bytedance:seedream@4.5."""
+
+from __future__ import annotations
+
+from emulator.core.runtime import Runtime
+from emulator.settings import Settings
+
+from .. import Surface
+from .models import SURFACE, RunwareService
+from .routes import routes
+
+
+def surface(runtime: Runtime, settings: Settings) -> Surface:
+    service = RunwareService(
+        runtime,
+        api_keys=settings.api_keys,
+        strict_sizes=settings.runware_strict_sizes,
+        webhook_envelope=settings.runware_webhook_envelope,
+        artifact_ttl=settings.artifact_ttl,
+        max_tasks=settings.job_retention,
+    )
+
+    def endpoints(base: str) -> list[tuple[str, str]]:
+        return [("REST", f"{base}/v1")]
+
+    return Surface(
+        SURFACE,
+        "Runware",
+        routes(service, settings.max_body_mb * 2**20),
+        endpoints,
+        reset=service.reset,
+    )

@@ -1,0 +1,386 @@
+"""Runware's domain: tasks in, jobs and result items out. Transport-neutral (REST and WebSocket share it)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import orjson
+
+from contracts import Violation, load
+from contracts.runware import rules
+from emulator.core import images
+from emulator.core.artifacts import Artifact, StorageFull
+from emulator.core.jobs import Event, Job, State
+from emulator.core.render import GenerationSpec
+from emulator.core.runtime import Runtime
+from emulator.core.webhooks import RetryPolicy
+
+from . import errors
+from .errors import RunwareError
+
+SURFACE = "runware"
+CONTRACT = load("runware")
+DEFAULTS = CONTRACT.defaults("imageInference")
+FORMATS = {"JPG": "jpeg", "PNG": "png", "WEBP": "webp"}
+SEED_SPACE = CONTRACT.schema("imageInference")["properties"]["seed"]["maximum"] + 1
+ANY_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
+INLINE_THREAD_THRESHOLD = 256 * 1024
+UPLOAD_FIELDS = {"imageUpload": "image", "mediaStorage": "media"}
+
+
+def _policy(name: str) -> RetryPolicy:
+    spec = rules.RULES["delivery"][name]
+    return RetryPolicy(
+        max_attempts=spec["maxAttempts"],
+        initial_delay=spec["initialDelay"],
+        multiplier=spec["multiplier"],
+        max_delay=spec["maxDelay"],
+        jitter=spec["jitter"],
+        timeout=spec["timeout"],
+    )
+
+
+WEBHOOK_POLICY = _policy("webhook")
+UPLOAD_POLICY = _policy("upload")
+
+
+@dataclass
+class Inference:
+    """What the emulator remembers of an accepted imageInference task."""
+
+    task_uuid: str
+    model: str
+    delivery: str
+    output_type: str
+    base_url: str
+    ttl: float
+    include_cost: bool
+    check_content: bool
+    webhook_url: str | None
+    upload_endpoint: str | None
+    specs: list[GenerationSpec]
+    image_uuids: list[str]
+
+    @property
+    def price(self) -> float:
+        return rules.price(self.model)
+
+
+@dataclass
+class Stored:
+    """A finished utility task (imageUpload, mediaStorage): its reply item, kept for getResponse."""
+
+    item: dict[str, Any]
+
+
+@dataclass
+class Checked:
+    task: Mapping[str, Any]
+    violations: list[Violation] = field(default_factory=list)
+
+
+class RunwareService:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        api_keys: Sequence[str] = (),
+        strict_sizes: bool = True,
+        webhook_envelope: str = "flat",
+        artifact_ttl: float = 86_400.0,
+        max_tasks: int = 100_000,
+    ) -> None:
+        self.runtime = runtime
+        self.api_keys = frozenset(api_keys)
+        self.strict_sizes = strict_sizes
+        self.webhook_envelope = webhook_envelope
+        self.artifact_ttl = artifact_ttl
+        self.max_tasks = max_tasks
+        self._tasks: OrderedDict[str, Job | Stored] = OrderedDict()
+
+    def authenticate(self, api_key: object) -> str:
+        if api_key is None or api_key == "":
+            raise errors.missing_api_key()
+        if not isinstance(api_key, str) or (self.api_keys and api_key not in self.api_keys):
+            raise errors.invalid_api_key()
+        return api_key
+
+    def violations(self, name: str, task: Any) -> list[Violation]:
+        validator = CONTRACT.validator(name)
+        if not validator.is_valid(task):
+            return validator.violations(task)
+        if name == "imageInference":
+            return rules.check(task, strict_sizes=self.strict_sizes)
+        return []
+
+    def check(self, name: str, task: Any) -> Checked:
+        """The task if it meets its contract; otherwise a RunwareError for the first violation."""
+        found = self.violations(name, task)
+        if found:
+            model = task.get("model") if isinstance(task, Mapping) else None
+            error = errors.from_violation(found[0], model if isinstance(model, str) else None)
+            error.violations = found
+            raise error
+        return Checked(task)
+
+    def known(self, task_uuid: str) -> bool:
+        return task_uuid in self._tasks
+
+    async def submit(self, task: Mapping[str, Any], base_url: str) -> Job:
+        """Accept a valid imageInference task and start its job."""
+        task_uuid = task["taskUUID"]
+        if self.known(task_uuid):
+            raise errors.conflict("imageInference", task_uuid)
+        model = task["model"]
+        references = await self._references(rules.reference_images(task), model, base_url)
+        first_size = next((size for size in references if size is not None), None)
+        width, height = rules.output_size(task, first_size)
+        count = rules.image_count(task)
+        specs = [
+            GenerationSpec.create(
+                prompt=task["positivePrompt"],
+                provider=SURFACE,
+                model=model,
+                job_id=task_uuid,
+                index=index,
+                seed=seed,
+                width=width,
+                height=height,
+                format=FORMATS[task.get("outputFormat", DEFAULTS["outputFormat"])],
+                quality=int(task.get("outputQuality", DEFAULTS["outputQuality"])),
+                reference_count=len(references),
+            )
+            for index, seed in enumerate(self._seeds(task.get("seed"), count))
+        ]
+        output_type = task.get("outputType", DEFAULTS["outputType"])
+        inference = Inference(
+            task_uuid=task_uuid,
+            model=model,
+            delivery=task.get("deliveryMethod", DEFAULTS["deliveryMethod"]),
+            output_type=output_type,
+            base_url=base_url,
+            ttl=float(task["ttl"]) if "ttl" in task and output_type == "URL" else self.artifact_ttl,
+            include_cost=bool(task.get("includeCost", DEFAULTS["includeCost"])),
+            check_content=bool((task.get("safety") or {}).get("checkContent", False)),
+            webhook_url=task.get("webhookURL"),
+            upload_endpoint=task.get("uploadEndpoint"),
+            specs=specs,
+            image_uuids=[self.runtime.ids.uuid4() for _ in specs],
+        )
+        job = self.runtime.jobs.create(
+            task_uuid, SURFACE, self.runtime.plan(width * height, count), data=inference, listener=self._on_event
+        )
+        self._remember(task_uuid, job)
+        return job
+
+    async def wait(self, job: Job) -> None:
+        await self.runtime.jobs.wait(job, lambda current: current.state.terminal)
+
+    async def results(self, job: Job, *, with_status: bool = False) -> list[dict[str, Any]]:
+        inference: Inference = job.data
+        return [await self.result_item(inference, index, with_status) for index in range(job.outputs_ready)]
+
+    def failure(self, job: Job) -> RunwareError | None:
+        if job.state is not State.FAILED:
+            return None
+        failure = job.failure
+        code, message = (failure.code, failure.message) if failure else ("taskFailed", "The generation failed.")
+        return errors.generation_failed(code, message, job.id)
+
+    async def poll(self, task_uuid: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """getResponse: everything known about a task so far (cumulative), as data items and error items."""
+        record = self._tasks.get(task_uuid)
+        if record is None:
+            raise errors.task_not_found(task_uuid)
+        if isinstance(record, Stored):
+            return [record.item], []
+        job = self.runtime.jobs.get(task_uuid) or record
+        items = await self.results(job, with_status=True)
+        failure = self.failure(job)
+        if failure is not None:
+            return items, [{**failure.item(), "status": "error"}]
+        if not job.state.terminal:
+            pending = job.output_count - job.outputs_ready
+            items += [{"taskType": "imageInference", "taskUUID": task_uuid, "status": "processing"}] * pending
+        return items, []
+
+    async def upload(self, task_type: str, task: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+        task_uuid = task["taskUUID"]
+        if self.known(task_uuid):
+            raise errors.conflict(task_type, task_uuid)
+        parameter = UPLOAD_FIELDS[task_type]
+        artifact = await self._store_upload(task[parameter], parameter)
+        url = artifact.remote_url or self.runtime.file_url(base_url, artifact)
+        if task_type == "imageUpload":
+            item = {"taskType": task_type, "taskUUID": task_uuid, "imageUUID": artifact.id, "imageURL": url}
+        else:
+            item = {"taskType": task_type, "taskUUID": task_uuid, "operation": "upload", "mediaUUID": artifact.id, "mediaURL": url}
+        self._remember(task_uuid, Stored(item))
+        return item
+
+    async def result_item(self, inference: Inference, index: int, with_status: bool = False) -> dict[str, Any]:
+        spec = inference.specs[index]
+        image_uuid = inference.image_uuids[index]
+        item: dict[str, Any] = {"taskType": "imageInference", "taskUUID": inference.task_uuid}
+        if with_status:
+            item["status"] = "success"
+        item["imageUUID"] = image_uuid
+        if inference.output_type == "URL":
+            item["imageURL"] = f"{inference.base_url}/files/{image_uuid}.{spec.extension}"
+        else:
+            encoded = base64.b64encode(await self.runtime.artifacts.cache.get(spec)).decode("ascii")
+            if inference.output_type == "dataURI":
+                item["imageDataURI"] = f"data:{spec.media_type};base64,{encoded}"
+            else:
+                item["imageBase64Data"] = encoded
+        item["seed"] = spec.seed
+        if inference.include_cost:
+            item["cost"] = inference.price
+        if inference.check_content:
+            item["NSFWContent"] = False
+        return item
+
+    def reset(self) -> None:
+        self._tasks.clear()
+
+    def _remember(self, task_uuid: str, record: Job | Stored) -> None:
+        self._tasks[task_uuid] = record
+        while len(self._tasks) > self.max_tasks:
+            self._tasks.popitem(last=False)
+
+    def _seeds(self, seed: int | None, count: int) -> list[int]:
+        if seed is None:
+            return [self.runtime.ids.uint32() for _ in range(count)]
+        return [(int(seed) + index) % SEED_SPACE for index in range(count)]
+
+    def _on_event(self, job: Job, event: Event) -> None:
+        if event.kind != "output" or event.index is None:
+            return
+        inference: Inference = job.data
+        index = event.index
+        self.runtime.artifacts.add_generated(inference.image_uuids[index], inference.specs[index], inference.ttl)
+        if inference.webhook_url:
+            self.runtime.spawn(self._post_webhook(inference, index))
+        if inference.upload_endpoint:
+            self.runtime.spawn(self._put_upload(inference, index))
+
+    async def _post_webhook(self, inference: Inference, index: int) -> None:
+        item = await self.result_item(inference, index)
+        body = item if self.webhook_envelope == "flat" else {"data": [item]}
+        assert inference.webhook_url is not None
+        self.runtime.webhooks.send(
+            surface=SURFACE,
+            url=inference.webhook_url,
+            body=orjson.dumps(body),
+            policy=WEBHOOK_POLICY,
+            event="imageInference.result",
+            job_id=inference.task_uuid,
+            headers={"Content-Type": "application/json"},
+        )
+
+    async def _put_upload(self, inference: Inference, index: int) -> None:
+        spec = inference.specs[index]
+        assert inference.upload_endpoint is not None
+        self.runtime.webhooks.send(
+            surface=SURFACE,
+            url=inference.upload_endpoint,
+            body=await self.runtime.artifacts.cache.get(spec),
+            method="PUT",
+            policy=UPLOAD_POLICY,
+            event="imageInference.upload",
+            job_id=inference.task_uuid,
+            headers={"Content-Type": spec.media_type},
+        )
+
+    async def _references(self, values: list[str], model: str, base_url: str) -> list[tuple[int, int] | None]:
+        inline = sum(len(value) for value in values if not value.startswith(("http://", "https://")))
+        try:
+            if inline > INLINE_THREAD_THRESHOLD:
+                return await anyio.to_thread.run_sync(self._resolve_all, values, base_url)
+            return self._resolve_all(values, base_url)
+        except images.BrokenImage as exc:
+            raise errors.invalid_reference(str(exc), model) from None
+
+    def _resolve_all(self, values: list[str], base_url: str) -> list[tuple[int, int] | None]:
+        sizes = []
+        for position, value in enumerate(values):
+            try:
+                sizes.append(self._resolve(value, base_url))
+            except images.BrokenImage as exc:
+                raise images.BrokenImage(f"reference image {position}: {exc}") from None
+        return sizes
+
+    def _resolve(self, value: str, base_url: str) -> tuple[int, int] | None:
+        if ANY_UUID.match(value):
+            artifact = self.runtime.artifacts.get(value.lower())
+            if artifact is None:
+                raise images.BrokenImage(f"no uploaded or generated image has the UUID {value}")
+            return _artifact_size(artifact)
+        if value.startswith(("http://", "https://")):
+            return self._resolve_url(value, base_url)
+        if images.is_data_uri(value):
+            _, data = images.decode_data_uri(value)
+        else:
+            data = images.decode_base64(value)
+        info = images.inspect(data)
+        return info.width, info.height
+
+    def _resolve_url(self, value: str, base_url: str) -> tuple[int, int] | None:
+        parts = urlsplit(value)
+        if not parts.hostname:
+            raise images.BrokenImage(f"{value!r} is not a well-formed URL")
+        local = FILE_PATH.search(parts.path)
+        if local and parts.netloc == urlsplit(base_url).netloc:
+            artifact = self.runtime.artifacts.get(local.group("id"))
+            if artifact is None:
+                raise images.BrokenImage(f"{value} has expired or never existed")
+            return _artifact_size(artifact)
+        return None
+
+    async def _store_upload(self, value: str, parameter: str) -> Artifact:
+        artifact_id = self.runtime.ids.uuid4()
+        ttl = self.artifact_ttl
+        store = self.runtime.artifacts
+        if ANY_UUID.match(value):
+            existing = store.get(value.lower())
+            if existing is None:
+                raise errors.invalid_upload(parameter, f"No uploaded or generated image has the UUID {value}")
+            return existing
+        if value.startswith(("http://", "https://")):
+            if not urlsplit(value).hostname:
+                raise errors.invalid_upload(parameter, "The URL is not well formed")
+            return store.add_remote(artifact_id, value, ttl)
+        try:
+            if len(value) > INLINE_THREAD_THRESHOLD:
+                data, info = await anyio.to_thread.run_sync(_decode_upload, value)
+            else:
+                data, info = _decode_upload(value)
+        except images.BrokenImage as exc:
+            raise errors.invalid_upload(parameter, str(exc).capitalize()) from None
+        try:
+            return store.add_blob(
+                artifact_id, data, info.media_type, info.extension, ttl, width=info.width, height=info.height
+            )
+        except StorageFull as exc:
+            raise errors.storage_full(str(exc)) from None
+
+
+def _decode_upload(value: str) -> tuple[bytes, images.ImageInfo]:
+    data = images.decode_data_uri(value)[1] if images.is_data_uri(value) else images.decode_base64(value)
+    return data, images.inspect(data)
+
+
+def _artifact_size(artifact: Artifact) -> tuple[int, int] | None:
+    if artifact.spec is not None:
+        return artifact.spec.width, artifact.spec.height
+    if "width" in artifact.info:
+        return artifact.info["width"], artifact.info["height"]
+    return None

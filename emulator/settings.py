@@ -1,0 +1,128 @@
+"""One settings object, filled from defaults, an optional TOML file, SEEDREAM_EMULATOR_* and CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+ENV_PREFIX = "SEEDREAM_EMULATOR_"
+PROVIDERS = ("runware",)
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    provider: str = "all"
+    public_url: str | None = None
+    timing: Literal["instant", "fast", "realistic"] = "fast"
+    seed: int | None = None
+    api_keys: tuple[str, ...] = ()
+    artifact_ttl: float = 86_400.0
+    job_retention: int = 100_000
+    render_cache_mb: int = 256
+    upload_storage_mb: int = 1024
+    max_body_mb: int = 64
+    journal_size: int = 10_000
+    runware_webhook_envelope: Literal["flat", "data"] = "flat"
+    runware_strict_sizes: bool = True
+    log_level: str = "info"
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.provider not in ("all", *PROVIDERS):
+            raise SettingsError(f"provider must be one of all, {', '.join(PROVIDERS)}; got {self.provider!r}")
+        if self.timing not in ("instant", "fast", "realistic"):
+            raise SettingsError(f"timing must be instant, fast or realistic; got {self.timing!r}")
+        if self.runware_webhook_envelope not in ("flat", "data"):
+            raise SettingsError("runware_webhook_envelope must be flat or data")
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"public_url must start with http:// or https://; got {self.public_url!r}")
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        return PROVIDERS if self.provider == "all" else (self.provider,)
+
+    def prefix(self, provider: str) -> str:
+        """Where a surface is mounted: under its name when all are served, else at the root."""
+        return f"/{provider}" if self.provider == "all" else ""
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config_file: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Defaults, then the TOML file, then the environment, then explicit overrides (CLI flags)."""
+        values: dict[str, Any] = {}
+        if config_file is not None:
+            values.update(_from_toml(Path(config_file)))
+        values.update(_from_env(os.environ if environ is None else environ))
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+
+def _field_types() -> dict[str, Any]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings) if f.name != "extra"}
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+    known = _field_types()
+    values = {key: _coerce(key, known[key], value) for key, value in document.items() if key in known}
+    values["extra"] = {key: value for key, value in document.items() if key not in known}
+    return values
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, kind in _field_types().items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, kind, raw)
+    return values
+
+
+def _coerce(name: str, kind: Any, value: Any) -> Any:
+    base = _strip_optional(kind)
+    try:
+        if base is bool:
+            return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+        if base is int:
+            return int(value)
+        if base is float:
+            return float(value)
+        if typing.get_origin(base) is tuple:
+            items = value.split(",") if isinstance(value, str) else value
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"invalid value for {name}: {value!r}") from exc
+
+
+def _strip_optional(kind: Any) -> Any:
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return kind
