@@ -94,13 +94,15 @@ class Contract:
         self._documents: dict[str, dict[str, Any]] = {}
         for path in sorted(self.directory.glob("*.json")):
             self._documents[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-        self.registry = jsonschema_rs.Registry(
-            [(self.uri(name), doc) for name, doc in self._documents.items() if "$schema" in doc or "$defs" in doc]
-        )
+        self.registry = jsonschema_rs.Registry([(self.uri(name), doc) for name, doc in self.resources().items()])
         self._validators: dict[str, Validator] = {}
 
     def uri(self, name: str) -> str:
         return f"{BASE_URI}{self.provider}/{name}.json"
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """Every schema document, including definition-only ones such as common.json."""
+        return {name: doc for name, doc in self._documents.items() if "$schema" in doc or "$defs" in doc}
 
     def names(self) -> list[str]:
         return [name for name, doc in self._documents.items() if "$schema" in doc]

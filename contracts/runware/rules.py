@@ -107,20 +107,14 @@ def _check_dimensions(task: Mapping[str, Any], strict_sizes: bool) -> list[Viola
             return []
         return [_violation("missingDimensions", "", model)]
     size = int(task["width"]), int(task["height"])
-    if rules["dimensions"] == "table":
-        return _check_table(model, size, strict_sizes)
-    return _check_pixels(model, rules, size)
-
-
-def _check_table(model: str, size: Size, strict: bool) -> list[Violation]:
-    allowed = table_sizes()
-    if strict:
-        if size in allowed:
-            return []
-        listed = ", ".join(f"{w}x{h}" for w, h in allowed)
-        return [_violation("sizeNotInTable", "/width", model, model=model, sizes=listed)]
-    pixels = [w * h for w, h in allowed]
-    return _check_pixels(model, {"minPixels": min(pixels), "maxPixels": max(pixels)}, size)
+    if rules["dimensions"] != "table":
+        return _check_pixels(model, rules, size)
+    if not strict_sizes:
+        return _check_pixels(model, rules["lenientBounds"], size)
+    if size in table_sizes():
+        return []
+    listed = ", ".join(f"{w}x{h}" for w, h in table_sizes())
+    return [_violation("sizeNotInTable", "/width", model, model=model, sizes=listed)]
 
 
 def _check_pixels(model: str, bounds: Mapping[str, Any], size: Size) -> list[Violation]:

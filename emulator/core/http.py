@@ -32,14 +32,18 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json(raw: bytes | str) -> Any:
-    """orjson for speed; the standard library only for what orjson refuses but JSON allows (huge integers)."""
+    """orjson for speed (it reads integers beyond 64 bits as floats); the standard library for anything else it refuses."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as fast_error:
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
             raise ValueError(str(fast_error)) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def dumps(value: Any) -> bytes:

@@ -31,7 +31,7 @@ class TimingProfile:
 
 PROFILES: dict[str, TimingProfile] = {
     "instant": TimingProfile("instant", 0.0, 0.0, 0.0, 0.0),
-    "fast": TimingProfile("fast", 0.02, 0.05, 0.01, 0.2),
+    "fast": TimingProfile("fast", 0.02, 0.05, 0.005, 0.1),
     "realistic": TimingProfile("realistic", 0.5, 1.0, 0.25, 0.4),
 }
 

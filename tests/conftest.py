@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator import Settings, create_app
+from emulator.core.clock import ManualClock
+from emulator.core.runtime import Runtime
+
+
+@dataclass
+class Receiver:
+    """Stands in for a client's webhook endpoint: records requests, answers with scripted statuses."""
+
+    statuses: list[int] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        status = self.statuses.pop(0) if self.statuses else 200
+        return httpx.Response(status, text="ok")
+
+
+@dataclass
+class Emulator:
+    app: Any
+    client: httpx.AsyncClient
+    receiver: Receiver
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.state.runtime
+
+    async def runware(self, *tasks: Any, key: str | None = "test-key", **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+        return await self.client.post("/runware/v1", json=list(tasks), headers=headers, **kwargs)
+
+
+EmulatorFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_emulator() -> AsyncIterator[EmulatorFactory]:
+    opened: list[Emulator] = []
+
+    async def factory(clock: Any = None, **overrides: Any) -> Emulator:
+        settings = Settings(**{"timing": "instant", "seed": 1, **overrides})
+        receiver = Receiver()
+        app = create_app(settings, clock=clock, webhook_transport=httpx.MockTransport(receiver))
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        emulator = Emulator(app, client, receiver)
+        opened.append(emulator)
+        return emulator
+
+    yield factory
+    for emulator in opened:
+        await emulator.client.aclose()
+        await emulator.runtime.aclose()
+
+
+@pytest.fixture
+async def emulator(make_emulator: EmulatorFactory) -> Emulator:
+    return await make_emulator()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()

@@ -1,0 +1,89 @@
+import asyncio
+import tracemalloc
+
+import pytest
+
+from emulator.core.artifacts import ArtifactStore, RenderCache, StorageFull
+from emulator.core.clock import ManualClock
+from emulator.core.render import GenerationSpec
+
+
+def spec(index: int = 0, width: int = 64, height: int = 64) -> GenerationSpec:
+    return GenerationSpec.create(
+        prompt="p", provider="test", model="m", job_id="j", index=index, seed=1,
+        width=width, height=height, format="jpeg", quality=90, reference_count=0,
+    )
+
+
+async def test_generated_artifacts_render_lazily_and_once(clock: ManualClock) -> None:
+    store = ArtifactStore(clock)
+    artifact = store.add_generated("a1", spec(), ttl=60)
+    assert store.cache.renders == 0
+    results = await asyncio.gather(*(store.content(artifact) for _ in range(10)))
+    assert store.cache.renders == 1
+    assert len(set(results)) == 1
+    await store.content(artifact)
+    assert store.cache.renders == 1
+    store.close()
+
+
+async def test_render_cache_stays_within_its_byte_budget() -> None:
+    cache = RenderCache(max_bytes=20_000)
+    for index in range(30):
+        await cache.get(spec(index, 128, 128))
+    assert 0 < cache.size_bytes <= 20_000
+    assert len(cache) < 30
+    cache.close()
+
+
+async def test_artifacts_expire_after_their_ttl(clock: ManualClock) -> None:
+    store = ArtifactStore(clock)
+    store.add_generated("a1", spec(), ttl=60)
+    clock.advance(59.9)
+    assert store.get("a1") is not None
+    clock.advance(0.1)
+    assert store.get("a1") is None
+    assert len(store) == 0
+    store.close()
+
+
+def test_uploads_are_held_within_their_byte_budget(clock: ManualClock) -> None:
+    store = ArtifactStore(clock, upload_bytes=1000)
+    store.add_blob("u1", b"x" * 600, "image/png", "png", ttl=10)
+    with pytest.raises(StorageFull):
+        store.add_blob("u2", b"x" * 600, "image/png", "png", ttl=10)
+    clock.advance(10)
+    store.add_blob("u2", b"x" * 600, "image/png", "png", ttl=10)
+    assert store.blob_bytes == 600
+    store.close()
+
+
+def test_ten_thousand_finished_2k_jobs_hold_no_images(clock: ManualClock) -> None:
+    store = ArtifactStore(clock)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for index in range(10_000):
+        store.add_generated(f"a{index}", spec(index, 2048, 2048), ttl=3600)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(store) == 10_000
+    assert store.cache.size_bytes == 0
+    assert grown < 20 * 2**20, f"{grown / 2**20:.1f} MiB for 10,000 artifact records"
+    store.close()
+
+
+def test_store_keeps_at_most_max_artifacts(clock: ManualClock) -> None:
+    store = ArtifactStore(clock, max_artifacts=5)
+    for index in range(8):
+        store.add_generated(f"a{index}", spec(index), ttl=60)
+    assert len(store) == 5
+    assert store.get("a0") is None and store.get("a7") is not None
+    store.close()
+
+
+async def test_remote_artifacts_have_no_bytes(clock: ManualClock) -> None:
+    store = ArtifactStore(clock)
+    artifact = store.add_remote("r1", "https://example.com/a.png", ttl=60)
+    with pytest.raises(LookupError):
+        await store.content(artifact)
+    store.close()

@@ -1,0 +1,131 @@
+import asyncio
+
+import pytest
+
+from emulator.core.clock import ManualClock
+from emulator.core.jobs import Failure, InvalidTransition, Job, JobEngine, Plan, State
+from tests.support import settle
+
+
+def events(job: Job) -> list[tuple[str, float, str, int | None]]:
+    return [(e.kind, e.at, e.state.value, e.index) for e in job.timeline]
+
+
+async def test_timed_job_follows_its_plan_exactly(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    t0 = clock.now()
+    job = engine.create("j1", "test", Plan(queue_seconds=1.0, output_offsets=(2.0, 3.0)))
+    assert job.state is State.QUEUED
+    clock.advance(10)
+    assert engine.get("j1").state is State.SUCCEEDED
+    assert events(job) == [
+        ("state", t0, "queued", None),
+        ("state", t0 + 1, "running", None),
+        ("output", t0 + 3, "running", 0),
+        ("output", t0 + 4, "running", 1),
+        ("state", t0 + 4, "succeeded", None),
+    ]
+    assert (job.started_at, job.finished_at) == (t0 + 1, t0 + 4)
+
+
+async def test_reading_advances_a_job_to_now(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    engine.create("j1", "test", Plan(queue_seconds=1.0, output_offsets=(2.0, 3.0)))
+    clock.advance(3.5)
+    job = engine.get("j1")
+    assert (job.state, job.outputs_ready) == (State.RUNNING, 1)
+
+
+async def test_driver_emits_events_without_any_reader(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    seen: list[str] = []
+    engine.create("j1", "test", Plan(0.5, (1.0,)), listener=lambda job, event: seen.append(event.kind))
+    await settle()
+    clock.advance(0.5)
+    await settle()
+    assert seen == ["state"]
+    clock.advance(1.0)
+    await settle()
+    assert seen == ["state", "output", "state"]
+
+
+async def test_instant_plan_is_done_on_creation(clock: ManualClock) -> None:
+    job = JobEngine(clock).create("j1", "test", Plan(0.0, (0.0, 0.0, 0.0)))
+    assert (job.state, job.outputs_ready) == (State.SUCCEEDED, 3)
+
+
+async def test_planned_failure_fails_after_the_work_would_have_taken(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    t0 = clock.now()
+    job = engine.create("j1", "test", Plan(1.0, (2.0,), failure=Failure("contentPolicy", "blocked")))
+    clock.advance(2.9)
+    assert engine.get("j1").state is State.RUNNING
+    clock.advance(0.1)
+    engine.get("j1")
+    assert job.state is State.FAILED
+    assert job.failure == Failure("contentPolicy", "blocked")
+    assert job.outputs_ready == 0
+    assert job.finished_at == t0 + 3
+
+
+@pytest.mark.parametrize("stage", [State.QUEUED, State.RUNNING])
+async def test_stalled_job_stays_until_canceled(clock: ManualClock, stage: State) -> None:
+    engine = JobEngine(clock)
+    engine.create("j1", "test", Plan(1.0, (1.0,), stall_in=stage))
+    clock.advance(10_000)
+    assert engine.get("j1").state is stage
+    job = engine.cancel("j1")
+    assert job is not None and job.state is State.CANCELED
+    assert job.timeline[-1].state is State.CANCELED
+
+
+async def test_cancel_does_not_touch_a_finished_job(clock: ManualClock) -> None:
+    job = JobEngine(clock).create("j1", "test", Plan(0.0, (0.0,)))
+    assert job.cancel(clock.now()) is False
+    assert job.state is State.SUCCEEDED
+
+
+async def test_advance_steps_the_lifecycle_by_hand(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    engine.create("j1", "test", Plan(100.0, (100.0, 200.0)))
+    states = []
+    for _ in range(4):
+        job = engine.advance("j1")
+        states.append((job.state.value, job.outputs_ready))
+    assert states == [("running", 0), ("running", 1), ("running", 2), ("succeeded", 2)]
+    assert engine.get("j1").advance(clock.now()) is False
+
+
+async def test_illegal_transition_is_refused(clock: ManualClock) -> None:
+    job = JobEngine(clock).create("j1", "test", Plan(0.0, (0.0,)))
+    with pytest.raises(InvalidTransition):
+        job._enter(State.RUNNING, clock.now())
+
+
+async def test_wait_returns_when_the_predicate_holds(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    job = engine.create("j1", "test", Plan(1.0, (1.0,)))
+    waiter = asyncio.create_task(engine.wait(job, lambda j: j.state.terminal))
+    await settle()
+    assert not waiter.done()
+    clock.advance(2)
+    assert await asyncio.wait_for(waiter, 1) is True
+
+
+async def test_wait_gives_up_at_its_timeout(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    job = engine.create("j1", "test", Plan(1.0, (1.0,), stall_in=State.RUNNING))
+    waiter = asyncio.create_task(engine.wait(job, lambda j: j.state.terminal, timeout=5))
+    await settle()
+    clock.advance(5)
+    assert await asyncio.wait_for(waiter, 1) is False
+
+
+async def test_store_evicts_oldest_finished_jobs_beyond_its_bound(clock: ManualClock) -> None:
+    engine = JobEngine(clock, max_jobs=3)
+    engine.create("running", "test", Plan(0.0, (0.0,), stall_in=State.RUNNING))
+    for index in range(5):
+        engine.create(f"done{index}", "test", Plan(0.0, (0.0,)))
+    assert len(engine) == 3
+    assert "running" in engine
+    assert [job.id for job in engine] == ["running", "done3", "done4"]

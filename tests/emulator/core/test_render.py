@@ -1,0 +1,86 @@
+import hashlib
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from emulator.core.render import GenerationSpec, NotEvidence, read_metadata, render
+from tests.support import image_bytes
+
+
+def spec(**overrides: object) -> GenerationSpec:
+    fields: dict[str, object] = dict(
+        prompt="a lighthouse at dusk",
+        provider="runware",
+        model="bytedance:5@0",
+        job_id="job-1",
+        index=0,
+        seed=42,
+        width=320,
+        height=200,
+        format="png",
+        quality=95,
+        reference_count=2,
+    )
+    fields.update(overrides)
+    return GenerationSpec.create(**fields)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    width=st.integers(1, 700),
+    height=st.integers(1, 700),
+    fmt=st.sampled_from(["jpeg", "png", "webp"]),
+    quality=st.integers(20, 99),
+    prompt=st.text(max_size=300),
+    seed=st.integers(0, 2**63),
+)
+def test_image_has_requested_size_format_and_readable_record(
+    width: int, height: int, fmt: str, quality: int, prompt: str, seed: int
+) -> None:
+    wanted = spec(width=width, height=height, format=fmt, quality=quality, prompt=prompt, seed=seed)
+    data = render(wanted)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (width, height)
+        assert image.format == fmt.upper()
+    record = read_metadata(data)
+    assert record == wanted.metadata()
+    assert record["prompt_sha256"] == hashlib.sha256(prompt.encode()).hexdigest()
+
+
+def test_metadata_carries_every_field_the_harness_checks() -> None:
+    record = read_metadata(render(spec()))
+    assert set(record) == {
+        "emulator", "provider", "model", "job_id", "index", "seed", "width", "height",
+        "format", "quality", "prompt_sha256", "reference_count",
+    }
+
+
+def test_identical_specs_give_identical_bytes() -> None:
+    assert render(spec(format="jpeg")) == render(spec(format="jpeg"))
+
+
+@pytest.mark.parametrize("change", [{"seed": 43}, {"index": 1}, {"prompt": "another"}, {"job_id": "job-2"}])
+def test_any_parameter_change_changes_the_image(change: dict[str, object]) -> None:
+    assert render(spec(**change)) != render(spec())
+
+
+def test_jpeg_quality_is_applied() -> None:
+    low = render(spec(format="jpeg", quality=20, width=800, height=800))
+    high = render(spec(format="jpeg", quality=99, width=800, height=800))
+    assert len(low) < len(high)
+
+
+def test_long_prompts_are_shown_as_an_excerpt_but_hashed_whole() -> None:
+    long = "x" * 2000
+    made = spec(prompt=long)
+    assert len(made.prompt_excerpt) <= 96
+    assert made.prompt_sha256 == hashlib.sha256(long.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image", image_bytes(fmt="PNG"), image_bytes(fmt="JPEG")])
+def test_foreign_bytes_are_not_evidence(data: bytes) -> None:
+    with pytest.raises(NotEvidence):
+        read_metadata(data)

@@ -1,0 +1,106 @@
+import random
+
+import httpx
+import pytest
+
+from emulator.core.clock import ManualClock
+from emulator.core.webhooks import RetryPolicy, WebhookDispatcher
+from tests.conftest import Receiver
+from tests.support import drive
+
+
+def dispatcher(clock: ManualClock, receiver: Receiver) -> WebhookDispatcher:
+    return WebhookDispatcher(clock, transport=httpx.MockTransport(receiver))
+
+
+async def run_until_done(clock: ManualClock, hook: WebhookDispatcher, step: float = 0.05) -> None:
+    await drive(clock, lambda: all(d.state != "pending" for d in hook.deliveries()), step)
+
+
+async def test_a_2xx_answer_delivers_on_the_first_attempt(clock: ManualClock) -> None:
+    receiver = Receiver()
+    hook = dispatcher(clock, receiver)
+    delivery = hook.send(
+        surface="test", url="https://hooks.example/a", body=b'{"x":1}', policy=RetryPolicy(), event="done",
+        headers={"Content-Type": "application/json"},
+    )
+    await run_until_done(clock, hook)
+    assert delivery.state == "delivered"
+    assert [a.status for a in delivery.attempts] == [200]
+    assert receiver.requests[0].content == b'{"x":1}'
+    assert receiver.requests[0].headers["content-type"] == "application/json"
+    await hook.aclose()
+
+
+async def test_failed_attempts_are_retried_on_the_policy_schedule(clock: ManualClock) -> None:
+    receiver = Receiver(statuses=[500, 503, 404, 200])
+    hook = dispatcher(clock, receiver)
+    policy = RetryPolicy(max_attempts=10, initial_delay=0.25, multiplier=2, max_delay=8)
+    delivery = hook.send(surface="test", url="https://hooks.example/a", body=b"{}", policy=policy, event="done")
+    await run_until_done(clock, hook, step=0.25)
+    assert delivery.state == "delivered"
+    assert [a.status for a in delivery.attempts] == [500, 503, 404, 200]
+    gaps = [round(b.at - a.at, 2) for a, b in zip(delivery.attempts, delivery.attempts[1:])]
+    assert gaps == [0.25, 0.5, 1.0]
+    await hook.aclose()
+
+
+async def test_delivery_gives_up_after_the_last_attempt(clock: ManualClock) -> None:
+    receiver = Receiver(statuses=[500] * 10)
+    hook = dispatcher(clock, receiver)
+    policy = RetryPolicy(max_attempts=4, schedule=(1, 2, 4))
+    delivery = hook.send(surface="test", url="https://hooks.example/a", body=b"{}", policy=policy, event="done")
+    await run_until_done(clock, hook, step=0.5)
+    assert delivery.state == "failed"
+    assert len(delivery.attempts) == 4
+    gaps = [round(b.at - a.at, 2) for a, b in zip(delivery.attempts, delivery.attempts[1:])]
+    assert gaps == [1, 2, 4]
+    await hook.aclose()
+
+
+async def test_network_errors_are_logged_and_retried(clock: ManualClock) -> None:
+    calls = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(204)
+
+    hook = WebhookDispatcher(clock, transport=httpx.MockTransport(flaky))
+    delivery = hook.send(
+        surface="test", url="https://hooks.example/a", body=b"{}", policy=RetryPolicy(max_attempts=2, initial_delay=1),
+        event="done",
+    )
+    await run_until_done(clock, hook, step=0.5)
+    assert delivery.state == "delivered"
+    assert delivery.attempts[0].error and "ConnectError" in delivery.attempts[0].error
+    assert delivery.attempts[1].status == 204
+    await hook.aclose()
+
+
+async def test_signer_headers_are_computed_for_each_attempt(clock: ManualClock) -> None:
+    receiver = Receiver(statuses=[500, 200])
+    hook = dispatcher(clock, receiver)
+    signatures = iter(["sig-1", "sig-2"])
+    hook.send(
+        surface="test", url="https://hooks.example/a", body=b"{}", event="done",
+        policy=RetryPolicy(max_attempts=2, initial_delay=1), signer=lambda delivery, body: {"x-sig": next(signatures)},
+    )
+    await run_until_done(clock, hook, step=0.5)
+    assert [r.headers["x-sig"] for r in receiver.requests] == ["sig-1", "sig-2"]
+    await hook.aclose()
+
+
+@pytest.mark.parametrize("retry, expected", [(1, 0.25), (2, 0.5), (5, 4.0), (6, 8.0), (9, 8.0)])
+def test_exponential_delay_is_capped(retry: int, expected: float) -> None:
+    policy = RetryPolicy(initial_delay=0.25, multiplier=2, max_delay=8)
+    assert policy.delay(retry, random.Random(0)) == expected
+
+
+def test_jitter_spreads_delays_within_bounds() -> None:
+    policy = RetryPolicy(initial_delay=1, jitter=0.2)
+    rng = random.Random(3)
+    delays = [policy.delay(1, rng) for _ in range(200)]
+    assert min(delays) >= 0.8 and max(delays) <= 1.2
+    assert len(set(delays)) > 100

@@ -1,0 +1,97 @@
+import asyncio
+
+from emulator.core.clock import ManualClock
+from tests.conftest import Emulator, EmulatorFactory
+from tests.support import contract_errors, inference, settle, task_uuid
+
+
+def poll(task: dict) -> dict:
+    return {"taskType": "getResponse", "taskUUID": task["taskUUID"]}
+
+
+async def test_async_delivery_acknowledges_without_results(emulator: Emulator) -> None:
+    task = inference(deliveryMethod="async")
+    response = await emulator.runware(task)
+    assert response.status_code == 200
+    assert response.json() == {"data": [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]}
+    assert contract_errors("runware", "asyncAck", response.json()["data"][0]) == []
+
+
+async def test_get_response_is_cumulative_while_images_finish(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    emulator = await make_emulator(clock=clock, timing="realistic")
+    task = inference(deliveryMethod="async", numberResults=3, includeCost=True)
+    await emulator.runware(task)
+    seen = []
+    for _ in range(40):
+        body = (await emulator.runware(poll(task))).json()
+        assert "errors" not in body
+        for item in body["data"]:
+            assert contract_errors("runware", "getResponseItem", item) == []
+            assert item["taskType"] == "imageInference"
+        statuses = [item["status"] for item in body["data"]]
+        seen.append(statuses.count("success"))
+        assert len(statuses) == 3
+        if statuses == ["success"] * 3:
+            break
+        clock.advance(0.5)
+    assert seen[0] == 0 and seen[-1] == 3
+    assert seen == sorted(seen)
+    assert len(set(seen)) == 4, "each image should appear on its own as it finishes"
+    final = (await emulator.runware(poll(task))).json()["data"]
+    assert len({item["imageUUID"] for item in final}) == 3
+    assert all(item["cost"] == 0.03 for item in final)
+
+
+async def test_sync_tasks_can_be_polled_too(emulator: Emulator) -> None:
+    task = inference(numberResults=2)
+    sync_items = (await emulator.runware(task)).json()["data"]
+    polled = (await emulator.runware(poll(task))).json()["data"]
+    assert [{k: v for k, v in item.items() if k != "status"} for item in polled] == sync_items
+    assert {item["status"] for item in polled} == {"success"}
+
+
+async def test_unknown_task_uuid_is_404_task_failed_or_not_found(emulator: Emulator) -> None:
+    unknown = task_uuid()
+    response = await emulator.runware({"taskType": "getResponse", "taskUUID": unknown})
+    assert response.status_code == 404
+    [error] = response.json()["errors"]
+    assert (error["code"], error["taskUUID"], error["taskType"]) == ("taskFailedOrNotFound", unknown, "getResponse")
+
+
+async def test_reused_task_uuid_is_a_conflict_and_results_stay_available(emulator: Emulator) -> None:
+    task = inference()
+    first = (await emulator.runware(task)).json()["data"]
+    response = await emulator.runware({**task, "positivePrompt": "something else"})
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["code"], error["taskUUID"], error["taskType"]) == ("conflictTaskUUID", task["taskUUID"], "imageInference")
+    polled = (await emulator.runware(poll(task))).json()["data"]
+    assert [item["imageUUID"] for item in polled] == [item["imageUUID"] for item in first]
+
+
+async def test_duplicate_task_uuid_within_one_array_conflicts(emulator: Emulator) -> None:
+    task = inference()
+    body = (await emulator.runware(task, dict(task))).json()
+    assert len(body["data"]) == 1
+    assert [error["code"] for error in body["errors"]] == ["conflictTaskUUID"]
+
+
+async def test_rejected_task_does_not_use_up_its_uuid(emulator: Emulator) -> None:
+    task = inference(numberResults=0)
+    assert (await emulator.runware(task)).status_code == 400
+    assert (await emulator.runware({**task, "numberResults": 1})).status_code == 200
+
+
+async def test_async_jobs_progress_without_being_polled(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    emulator = await make_emulator(clock=clock, timing="fast")
+    task = inference(deliveryMethod="async", webhookURL="https://hooks.example/h")
+    await emulator.runware(task)
+    await settle()
+    assert emulator.receiver.requests == []
+    clock.advance(5)
+    for _ in range(50):
+        await settle()
+        if emulator.receiver.requests:
+            break
+        await asyncio.sleep(0.01)
+    assert len(emulator.receiver.requests) == 1

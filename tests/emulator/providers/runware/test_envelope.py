@@ -1,0 +1,173 @@
+"""The request and reply envelope: arrays, mixed results, malformed and hostile bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from emulator import Settings, create_app
+from tests.conftest import Emulator, EmulatorFactory
+from tests.support import SyncClient, contract_errors, inference, task_uuid
+
+fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+field_values = st.one_of(json_values, st.sampled_from(["bytedance:5@0", "bytedance:seedream@4.5", 2048, 1024, "2K", "async"]))
+task_like = st.fixed_dictionaries(
+    {"taskType": st.sampled_from(["imageInference", "getResponse", "imageUpload", "mediaStorage", "ping", "authentication", "nope"])},
+    optional={
+        "taskUUID": st.one_of(st.just(None), st.uuids(version=4).map(str), st.text(max_size=8)),
+        "model": field_values,
+        "positivePrompt": st.one_of(st.text(max_size=30), json_values),
+        "width": field_values,
+        "height": field_values,
+        "resolution": field_values,
+        "numberResults": field_values,
+        "outputType": st.sampled_from(["URL", "dataURI", "base64Data", "jpg"]),
+        "deliveryMethod": field_values,
+        "inputs": json_values,
+        "referenceImages": json_values,
+        "providerSettings": json_values,
+        "image": json_values,
+        "seed": field_values,
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[SyncClient]:
+    client = SyncClient(create_app(Settings(timing="instant", seed=5)))
+    yield client
+    client.close()
+
+
+def check_reply(response: Any) -> dict[str, Any]:
+    assert response.status_code < 500
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert contract_errors("runware", "response", body) == []
+    if response.status_code != 200:
+        assert "errors" in body
+    return body
+
+
+@fuzz
+@given(body=json_values)
+def test_any_json_body_gets_a_runware_shaped_reply(client: SyncClient, body: Any) -> None:
+    check_reply(client.post("/runware/v1", json=body, headers={"Authorization": "Bearer k"}))
+
+
+@fuzz
+@given(raw=st.binary(max_size=200))
+def test_any_bytes_get_a_runware_shaped_reply(client: SyncClient, raw: bytes) -> None:
+    check_reply(client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"}))
+
+
+@fuzz
+@given(tasks=st.lists(task_like, min_size=1, max_size=3))
+def test_task_shaped_garbage_never_breaks_the_server(client: SyncClient, tasks: list[dict[str, Any]]) -> None:
+    body = check_reply(client.post("/runware/v1", json=tasks, headers={"Authorization": "Bearer k"}))
+    for error in body.get("errors", []):
+        assert error["code"] and error["message"]
+        assert "taskType" in error
+
+
+async def test_full_success_has_no_errors_key(emulator: Emulator) -> None:
+    body = (await emulator.runware(inference(), inference())).json()
+    assert set(body) == {"data"}
+    assert len(body["data"]) == 2
+
+
+async def test_mixed_array_reports_successes_and_errors_with_200(emulator: Emulator) -> None:
+    good, bad = inference(), inference(positivePrompt="")
+    response = await emulator.runware(good, bad)
+    assert response.status_code == 200
+    body = response.json()
+    assert [item["taskUUID"] for item in body["data"]] == [good["taskUUID"]]
+    [error] = body["errors"]
+    assert {"code", "message", "taskType", "taskUUID", "parameter", "type", "documentation"} <= set(error)
+    assert error["taskUUID"] == bad["taskUUID"]
+
+
+async def test_all_failed_array_takes_the_first_error_status(emulator: Emulator) -> None:
+    response = await emulator.runware(inference(numberResults=99), {"taskType": "getResponse", "taskUUID": task_uuid()})
+    assert response.status_code == 400
+    assert [e["code"] for e in response.json()["errors"]] == ["invalidNumberResults", "taskFailedOrNotFound"]
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        (b"", "invalidJSON"),
+        (b"[{", "invalidJSON"),
+        (b"{}", "invalidRequestBody"),
+        (b"[]", "invalidRequestBody"),
+        (b'"text"', "invalidRequestBody"),
+        (b"null", "invalidRequestBody"),
+    ],
+)
+async def test_malformed_bodies_are_400(emulator: Emulator, raw: bytes, code: str) -> None:
+    response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"code": code, "message": response.json()["errors"][0]["message"]}]}
+
+
+@pytest.mark.parametrize("item", [42, "imageInference", None, [], {"taskUUID": "x"}, {"taskType": "videoInference"}])
+async def test_unusable_array_items_are_per_task_errors(emulator: Emulator, item: Any) -> None:
+    good = inference()
+    body = (await emulator.runware(good, item)).json()
+    assert [i["taskUUID"] for i in body["data"]] == [good["taskUUID"]]
+    [error] = body["errors"]
+    assert error["code"] in {"invalidTaskType", "missingTaskType", "unsupportedTaskType"}
+
+
+async def test_unsupported_task_type_lists_the_supported_ones(emulator: Emulator) -> None:
+    [error] = (await emulator.runware({"taskType": "videoInference", "taskUUID": task_uuid()})).json()["errors"]
+    assert error["code"] == "unsupportedTaskType"
+    assert error["taskType"] == "videoInference"
+    assert "imageInference" in error["message"]
+
+
+async def test_oversized_body_is_413(make_emulator: EmulatorFactory) -> None:
+    emulator = await make_emulator(max_body_mb=1)
+    big = json.dumps([inference(positivePrompt="x" * (2 * 2**20))]).encode()
+    response = await emulator.client.post("/runware/v1", content=big, headers={"Authorization": "Bearer k"})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "invalidRequestBody"
+
+
+async def test_ping_over_rest_is_answered(emulator: Emulator) -> None:
+    body = (await emulator.runware({"taskType": "ping", "ping": True})).json()
+    assert body == {"data": [{"taskType": "ping", "pong": True}]}
+
+
+async def test_wrong_method_and_unknown_paths_get_runware_errors(emulator: Emulator) -> None:
+    wrong = await emulator.client.get("/runware/v1")
+    assert wrong.status_code == 405
+    assert wrong.json()["errors"][0]["code"] == "methodNotAllowed"
+    missing = await emulator.client.post("/runware/v2/tasks", json=[])
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "notFound"
+
+
+async def test_journal_records_violations_with_paths(emulator: Emulator) -> None:
+    await emulator.runware(inference(), inference(positivePrompt="", numberResults=0))
+    [entry] = emulator.runtime.journal.entries(surface="runware")
+    assert entry.status == 200 and entry.route == "POST /v1" and not entry.valid
+    assert {v["path"] for v in entry.violations} == {"/1/positivePrompt", "/1/numberResults"}
+    assert entry.api_key == "test…"
+
+
+@pytest.mark.parametrize("raw", [b'[{"taskType":"imageInference","width":Infinity}]', b'[{"taskType":"imageInference","seed":NaN}]'])
+async def test_non_standard_numbers_are_refused(emulator: Emulator, raw: bytes) -> None:
+    response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalidJSON"

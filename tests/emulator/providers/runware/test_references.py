@@ -1,0 +1,67 @@
+import base64
+
+import pytest
+
+from emulator import read_metadata
+from tests.conftest import Emulator
+from tests.support import data_uri, image_bytes, inference, task_uuid
+
+
+async def reference_count(emulator: Emulator, references: list, **where: object) -> int:
+    task = inference(**({"inputs": {"referenceImages": references}} if not where else where))
+    response = await emulator.runware(task)
+    assert response.status_code == 200, response.json()
+    [item] = response.json()["data"]
+    return read_metadata((await emulator.client.get(item["imageURL"])).content)["reference_count"]
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        data_uri(fmt="PNG"),
+        data_uri(fmt="JPEG"),
+        data_uri(fmt="WEBP"),
+        base64.b64encode(image_bytes(fmt="PNG")).decode(),
+        "https://assets.runware.ai/assets/inputs/56479b8a-765e-4350-96b3-346fa826cbf6.jpg",
+        {"image": data_uri(), "role": "style"},
+    ],
+)
+async def test_each_reference_form_is_accepted(emulator: Emulator, reference: object) -> None:
+    assert await reference_count(emulator, [reference]) == 1
+
+
+async def test_uploaded_image_uuid_is_a_reference(emulator: Emulator) -> None:
+    upload = {"taskType": "imageUpload", "taskUUID": task_uuid(), "image": data_uri()}
+    [item] = (await emulator.runware(upload)).json()["data"]
+    assert await reference_count(emulator, [item["imageUUID"]]) == 1
+
+
+async def test_generated_image_uuid_and_url_are_references(emulator: Emulator) -> None:
+    [generated] = (await emulator.runware(inference())).json()["data"]
+    assert await reference_count(emulator, [generated["imageUUID"], generated["imageURL"]]) == 2
+
+
+async def test_top_level_and_nested_references_are_merged(emulator: Emulator) -> None:
+    task = inference(inputs={"referenceImages": [data_uri()]}, referenceImages=[data_uri(), data_uri()])
+    [item] = (await emulator.runware(task)).json()["data"]
+    assert read_metadata((await emulator.client.get(item["imageURL"])).content)["reference_count"] == 3
+
+
+@pytest.mark.parametrize(
+    "reference, detail",
+    [
+        ("0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "no uploaded or generated image"),
+        ("data:image/png;base64,bm90IGFuIGltYWdl", "cannot be decoded"),
+        ("!!!not-base64!!!", "invalid base64"),
+        ("https://", "not a well-formed URL"),
+        ("http://testserver/files/0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e.jpg", "expired or never existed"),
+    ],
+)
+async def test_broken_references_are_invalid_reference_images(emulator: Emulator, reference: str, detail: str) -> None:
+    task = inference(inputs={"referenceImages": [data_uri(), reference]})
+    response = await emulator.runware(task)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["code"] == "invalidReferenceImages"
+    assert "reference image 1" in error["message"] and detail in error["message"]
+    assert error["documentation"] == "https://runware.ai/docs/models/bytedance-seedream-4-0#request-referenceimages"

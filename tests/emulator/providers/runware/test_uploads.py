@@ -1,0 +1,63 @@
+import base64
+import io
+import random
+
+import pytest
+from PIL import Image
+
+from emulator.core import images
+from tests.conftest import Emulator, EmulatorFactory
+from tests.support import contract_errors, data_uri, task_uuid
+
+
+async def test_image_upload_returns_uuid_and_a_url_serving_the_bytes(emulator: Emulator) -> None:
+    task = {"taskType": "imageUpload", "taskUUID": task_uuid(), "image": data_uri(40, 30, "WEBP")}
+    [item] = (await emulator.runware(task)).json()["data"]
+    assert contract_errors("runware", "imageUploadResult", item) == []
+    served = await emulator.client.get(item["imageURL"])
+    assert served.headers["content-type"] == "image/webp"
+    assert images.inspect(served.content).width == 40
+
+
+async def test_media_storage_upload_returns_media_fields(emulator: Emulator) -> None:
+    task = {"taskType": "mediaStorage", "taskUUID": task_uuid(), "operation": "upload", "media": data_uri()}
+    [item] = (await emulator.runware(task)).json()["data"]
+    assert contract_errors("runware", "mediaStorageResult", item) == []
+    assert (await emulator.client.get(item["mediaURL"])).status_code == 200
+
+
+async def test_url_uploads_are_recorded_without_fetching(emulator: Emulator) -> None:
+    task = {"taskType": "imageUpload", "taskUUID": task_uuid(), "image": "https://example.com/cat.png"}
+    [item] = (await emulator.runware(task)).json()["data"]
+    assert item["imageURL"] == "https://example.com/cat.png"
+
+
+async def test_upload_can_be_fetched_again_with_get_response(emulator: Emulator) -> None:
+    task = {"taskType": "imageUpload", "taskUUID": task_uuid(), "image": data_uri()}
+    [item] = (await emulator.runware(task)).json()["data"]
+    polled = (await emulator.runware({"taskType": "getResponse", "taskUUID": task["taskUUID"]})).json()["data"]
+    assert polled == [item]
+
+
+@pytest.mark.parametrize("image", ["", "data:image/png;base64,AAAA", "notbase64***"])
+async def test_broken_uploads_are_invalid_image(emulator: Emulator, image: str) -> None:
+    response = await emulator.runware({"taskType": "imageUpload", "taskUUID": task_uuid(), "image": image})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalidImage"
+
+
+async def test_uploads_beyond_the_storage_budget_are_refused(make_emulator: EmulatorFactory) -> None:
+    emulator = await make_emulator(upload_storage_mb=1)
+    noise = Image.frombytes("RGB", (300, 300), random.Random(0).randbytes(300 * 300 * 3))
+    out = io.BytesIO()
+    noise.save(out, "PNG")
+    big = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    statuses = []
+    for _ in range(10):
+        response = await emulator.runware({"taskType": "imageUpload", "taskUUID": task_uuid(), "image": big})
+        statuses.append(response.status_code)
+        if response.status_code != 200:
+            break
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[-1] == 413
+    assert response.json()["errors"][0]["code"] == "maxUploadStorageExceeded"
