@@ -6,20 +6,37 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import httpx
-from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import providers
-from .control import router as control_router
+from .control import control_app
 from .core.clock import Clock
 from .core.http import JOURNAL_STATE
 from .core.runtime import Runtime
+from .providers import Surface
 from .settings import Settings
+
+
+@dataclass
+class Emulator:
+    """One emulator instance: what `app.state.emulator` holds and the control plane drives."""
+
+    settings: Settings
+    runtime: Runtime
+    surfaces: list[Surface]
+
+    def reset(self) -> None:
+        self.runtime.reset()
+        for surface in self.surfaces:
+            surface.reset()
 
 
 def create_app(
@@ -27,7 +44,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> FastAPI:
+) -> Starlette:
     settings = settings or Settings()
     runtime = Runtime.create(
         seed=settings.seed if settings.seed is not None else secrets.randbits(32),
@@ -40,34 +57,37 @@ def create_app(
         upload_bytes=settings.upload_storage_mb * 2**20,
         webhook_transport=webhook_transport,
     )
-    surfaces = [providers.build(name, runtime, settings) for name in settings.providers]
+    emulator = Emulator(settings, runtime, [providers.build(name, runtime, settings) for name in settings.providers])
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await runtime.aclose()
 
-    app = FastAPI(
-        title="Seedream emulator",
-        docs_url="/_emulator/docs",
-        redoc_url=None,
-        openapi_url="/_emulator/openapi.json",
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.runtime = runtime
-    app.state.surfaces = surfaces
-    app.include_router(control_router)
-    app.router.routes.append(Route("/files/{name}", _file_endpoint(runtime), methods=["GET", "HEAD"]))
-    for surface in surfaces:
-        app.router.routes.append(Mount(settings.prefix(surface.name), routes=surface.routes))
-    app.add_middleware(JournalMiddleware, runtime=runtime)
+    routes = [Mount(settings.prefix(surface.name) or "/", routes=surface.routes) for surface in emulator.surfaces]
+    routes[:0] = [
+        Mount("/_emulator", app=control_app(emulator)),
+        Route("/files/{name}", _file_endpoint(runtime), methods=["GET", "HEAD"]),
+    ]
+    if settings.provider == "all":
+        routes.append(Route("/{path:path}", _unknown, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(JournalMiddleware, runtime=runtime)])
+    app.state.emulator = emulator
     return app
+
+
+async def _unknown(request: Request) -> Response:
+    return JSONResponse(
+        {"error": "not_found", "message": f"No surface at {request.url.path}. See /_emulator/health for the URLs."},
+        status_code=404,
+    )
 
 
 def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
     async def serve_file(request: Request) -> Response:
-        _journal(request, "files", "GET /files/{artifact}")
+        entry = request.scope.get("state", {}).get(JOURNAL_STATE)
+        if entry is not None:
+            entry.surface, entry.route = "files", "GET /files/{artifact}"
         artifact_id, _, extension = request.path_params["name"].rpartition(".")
         artifact = runtime.artifacts.get(artifact_id)
         if artifact is None or extension.lower() not in (artifact.extension, "jpeg" if artifact.extension == "jpg" else ""):
@@ -76,19 +96,12 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
             return RedirectResponse(artifact.remote_url, status_code=307)
         data = await runtime.artifacts.content(artifact)
         remaining = max(0, int(artifact.expires_at - runtime.clock.now()))
-        headers = {"Cache-Control": f"private, max-age={remaining}"}
+        headers = {"Cache-Control": f"private, max-age={remaining}", "Content-Length": str(len(data))}
         if artifact.spec is not None:
             headers["ETag"] = f'"{artifact.spec.content_key()[:32]}"'
         return Response(data if request.method == "GET" else b"", media_type=artifact.media_type, headers=headers)
 
     return serve_file
-
-
-def _journal(request: Request, surface: str, route: str) -> None:
-    entry = request.scope.get("state", {}).get(JOURNAL_STATE)
-    if entry is not None:
-        entry.surface = surface
-        entry.route = route
 
 
 class JournalMiddleware:

@@ -82,12 +82,12 @@ async def serve(settings: Settings) -> int:
 async def _announce(server: uvicorn.Server, app) -> None:  # type: ignore[no-untyped-def]
     while not server.started:
         await asyncio.sleep(0.05)
-    settings: Settings = app.state.settings
+    settings: Settings = app.state.emulator.settings
     port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    base = app.state.runtime.public_url or f"http://{host}:{port}"
-    print(f"Seedream emulator {__version__}: timing {settings.timing}, seed {app.state.runtime.ids.seed}", flush=True)
-    for surface in app.state.surfaces:
+    base = app.state.emulator.runtime.public_url or f"http://{host}:{port}"
+    print(f"Seedream emulator {__version__}: timing {settings.timing}, seed {app.state.emulator.runtime.ids.seed}", flush=True)
+    for surface in app.state.emulator.surfaces:
         for label, url in surface.endpoints(base + settings.prefix(surface.name)):
             print(f"  {surface.title:<10} {label:<10} {url}", flush=True)
     print(f"  {'files':<10} {'GET':<10} {base}/files/<id>.<jpg|png|webp>", flush=True)

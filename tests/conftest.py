@@ -34,7 +34,7 @@ class Emulator:
 
     @property
     def runtime(self) -> Runtime:
-        return self.app.state.runtime
+        return self.app.state.emulator.runtime
 
     async def runware(self, *tasks: Any, key: str | None = "test-key", **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key is not None else {}

@@ -105,5 +105,5 @@ class SyncClient:
 
     def close(self) -> None:
         self._portal.call(self._client.aclose)
-        self._portal.call(self.app.state.runtime.aclose)
+        self._portal.call(self.app.state.emulator.runtime.aclose)
         self._portal_cm.__exit__(None, None, None)

@@ -17,6 +17,9 @@ MAX_REFERENCES: int = CONTRACT.schema("common")["$defs"]["referenceImages"]["max
 DEFAULT_RESULTS: int = CONTRACT.defaults("imageInference")["numberResults"]
 
 Size = tuple[int, int]
+_TABLE: dict[Size, None] = {
+    (width, height): None for ratios in RULES["sizeTable"].values() for width, height in ratios.values()
+}
 
 
 def model_rules(model: str) -> Mapping[str, Any]:
@@ -32,13 +35,8 @@ def documentation(model: str, anchor: str | None = None) -> str:
     return f"{base}#{anchor}" if anchor else base
 
 
-def table_sizes(tiers: tuple[str, ...] | None = None) -> list[Size]:
-    return [
-        (width, height)
-        for tier, ratios in RULES["sizeTable"].items()
-        if tiers is None or tier in tiers
-        for width, height in ratios.values()
-    ]
+def table_sizes() -> list[Size]:
+    return list(_TABLE)
 
 
 def reference_images(task: Mapping[str, Any]) -> list[str]:
@@ -111,7 +109,7 @@ def _check_dimensions(task: Mapping[str, Any], strict_sizes: bool) -> list[Viola
         return _check_pixels(model, rules, size)
     if not strict_sizes:
         return _check_pixels(model, rules["lenientBounds"], size)
-    if size in table_sizes():
+    if size in _TABLE:
         return []
     listed = ", ".join(f"{w}x{h}" for w, h in table_sizes())
     return [_violation("sizeNotInTable", "/width", model, model=model, sizes=listed)]

@@ -6,24 +6,28 @@ from fastapi import APIRouter, Query, Request
 
 from emulator import __version__
 
-router = APIRouter(prefix="/_emulator", tags=["control"])
+router = APIRouter(tags=["control"])
+
+
+def _emulator(request: Request) -> Any:
+    return request.app.state.emulator
 
 
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
-    state = request.app.state
-    base = state.runtime.base_url(f"{request.url.scheme}://{request.url.netloc}")
+    emulator = _emulator(request)
+    runtime, settings = emulator.runtime, emulator.settings
+    base = runtime.base_url(f"{request.url.scheme}://{request.url.netloc}")
     return {
         "status": "ok",
         "version": __version__,
-        "timing": state.settings.timing,
-        "seed": state.runtime.ids.seed,
+        "timing": settings.timing,
+        "seed": runtime.ids.seed,
         "surfaces": {
-            surface.name: dict(surface.endpoints(base + state.settings.prefix(surface.name)))
-            for surface in state.surfaces
+            surface.name: dict(surface.endpoints(base + settings.prefix(surface.name))) for surface in emulator.surfaces
         },
-        "jobs": len(state.runtime.jobs),
-        "artifacts": len(state.runtime.artifacts),
+        "jobs": len(runtime.jobs),
+        "artifacts": len(runtime.artifacts),
     }
 
 
@@ -36,13 +40,11 @@ async def journal(
     valid: bool | None = None,
     limit: int = Query(default=200, ge=1, le=10_000),
 ) -> dict[str, Any]:
-    entries = request.app.state.runtime.journal.entries(surface=surface, route=route, status=status, valid=valid)
+    entries = _emulator(request).runtime.journal.entries(surface=surface, route=route, status=status, valid=valid)
     return {"entries": [entry.as_dict() for entry in entries[-limit:]]}
 
 
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, str]:
-    request.app.state.runtime.reset()
-    for surface in request.app.state.surfaces:
-        surface.reset()
+    _emulator(request).reset()
     return {"status": "reset"}

@@ -55,8 +55,13 @@ def dumps(value: Any) -> bytes:
 
 def origin(connection: HTTPConnection) -> str:
     """scheme://host[:port] as the client addressed us, whatever the mount prefix."""
-    scheme = connection.url.scheme.replace("ws", "http", 1) if connection.url.scheme.startswith("ws") else connection.url.scheme
-    return f"{scheme}://{connection.url.netloc}"
+    scope = connection.scope
+    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+    host = connection.headers.get("host")
+    if not host:
+        server_host, port = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server_host}:{port}"
+    return f"{scheme}://{host}"
 
 
 def bearer_token(connection: HTTPConnection, *schemes: str) -> str | None:

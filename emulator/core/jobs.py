@@ -63,14 +63,14 @@ class Plan:
     stall_in: State | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     kind: Literal["start", "output", "finish"]
     at: float
     index: int = -1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     job_id: str
     kind: Literal["state", "output"]

@@ -22,6 +22,8 @@ METADATA_KEY = "seedream"
 EXIF_IMAGE_DESCRIPTION = 0x010E
 MARKER = "seedream-emulator"
 EXCERPT_LENGTH = 96
+BANDS = 32
+GRID = (255, 255, 255)
 
 MEDIA_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "png": "png", "webp": "webp"}
@@ -113,22 +115,23 @@ def _draw(spec: GenerationSpec) -> Image.Image:
     width, height = spec.width, spec.height
     digest = bytes.fromhex(spec.content_key())
     start, end = _palette(digest[:3]), _palette(digest[3:6])
-    image = Image.new("RGB", (width, height), start)
+    bands = Image.new("RGB", (1, BANDS))
+    bands.putdata([_mix(start, end, band / (BANDS - 1)) for band in range(BANDS)])
+    # One resize allocates and paints the whole canvas; filling it first would touch every pixel twice.
+    image = bands.resize((width, height), Image.Resampling.NEAREST)
     draw = ImageDraw.Draw(image)
-    bands = 32
-    for band in range(bands):
-        mix = band / (bands - 1)
-        colour = tuple(round(a + (b - a) * mix) for a, b in zip(start, end, strict=True))
-        top = height * band // bands
-        draw.rectangle((0, top, width, height * (band + 1) // bands), fill=colour)
     grid = max(64, min(width, height) // 8)
-    line = (255, 255, 255)
     for x in range(0, width, grid):
-        draw.line((x, 0, x, height), fill=line, width=1)
+        draw.line((x, 0, x, height), fill=GRID, width=1)
     for y in range(0, height, grid):
-        draw.line((0, y, width, y), fill=line, width=1)
+        draw.line((0, y, width, y), fill=GRID, width=1)
     _caption(draw, spec)
     return image
+
+
+def _mix(start: tuple[int, int, int], end: tuple[int, int, int], ratio: float) -> tuple[int, int, int]:
+    red, green, blue = (round(a + (b - a) * ratio) for a, b in zip(start, end, strict=True))
+    return red, green, blue
 
 
 def _caption(draw: ImageDraw.ImageDraw, spec: GenerationSpec) -> None:

@@ -34,6 +34,7 @@ ANY_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
 INLINE_THREAD_THRESHOLD = 256 * 1024
 UPLOAD_FIELDS = {"imageUpload": "image", "mediaStorage": "media"}
+TASK_TYPES = frozenset(CONTRACT.schema("task")["properties"]["taskType"]["enum"])
 
 
 def _policy(name: str) -> RetryPolicy:
@@ -130,6 +131,10 @@ class RunwareService:
             error.violations = found
             raise error
         return Checked(task)
+
+    def check_task_type(self, task: Any) -> None:
+        if not (isinstance(task, dict) and task.get("taskType") in TASK_TYPES):
+            self.check("task", task)
 
     def known(self, task_uuid: str) -> bool:
         return task_uuid in self._tasks

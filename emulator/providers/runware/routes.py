@@ -76,7 +76,11 @@ class RestEndpoint:
             return error_reply(exc)
         base_url = self.service.runtime.base_url(origin(request))
         slots = [await self._start(task, position, base_url, entry) for position, task in enumerate(tasks)]
-        await asyncio.gather(*(self._finish(slot) for slot in slots if slot.job is not None))
+        waiting = [self._finish(slot) for slot in slots if slot.job is not None]
+        if len(waiting) == 1:
+            await waiting[0]
+        elif waiting:
+            await asyncio.gather(*waiting)
         data = [item for slot in slots for item in slot.data]
         error_items = [item for slot in slots for item in slot.errors]
         statuses = [status for slot in slots for status in slot.statuses]
@@ -87,7 +91,7 @@ class RestEndpoint:
         task_type = task.get("taskType") if isinstance(task, dict) else None
         task_uuid = task.get("taskUUID") if isinstance(task, dict) else None
         try:
-            self.service.check("task", task)
+            self.service.check_task_type(task)
             if task_type == "authentication":
                 return slot
             if task_type == "ping":

@@ -1,0 +1,67 @@
+import jsonschema
+import pytest
+
+from contracts import load
+
+CONTRACT = load("runware")
+
+
+@pytest.mark.parametrize("name", CONTRACT.names())
+def test_every_document_is_a_valid_draft_2020_12_schema(name: str) -> None:
+    jsonschema.Draft202012Validator.check_schema(CONTRACT.schema(name))
+    assert CONTRACT.schema(name)["$id"] == CONTRACT.uri(name)
+
+
+def test_violations_follow_refs_to_their_annotation() -> None:
+    task = {"taskType": "imageInference", "taskUUID": "nope", "model": "bytedance:5@0", "positivePrompt": "x"}
+    [violation] = CONTRACT.validator("imageInference").violations(task)
+    assert violation.path == "/taskUUID"
+    assert violation.keyword == "pattern"
+    assert violation.annotation["parameter"] == "taskUUID"
+
+
+def test_required_violations_name_the_missing_property_and_its_annotation() -> None:
+    [violation] = CONTRACT.validator("imageInference").violations(
+        {"taskType": "imageInference", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "model": "bytedance:5@0"}
+    )
+    assert (violation.keyword, violation.missing, violation.path) == ("required", "positivePrompt", "")
+    assert violation.limits == {"minLength": 1, "maxLength": 2000}
+
+
+def test_nested_array_items_report_their_index() -> None:
+    violations = CONTRACT.validator("imageInference").violations(
+        {
+            "taskType": "imageInference",
+            "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e",
+            "model": "bytedance:5@0",
+            "positivePrompt": "x",
+            "inputs": {"referenceImages": ["ok", 7]},
+        }
+    )
+    assert [v.path for v in violations] == ["/inputs/referenceImages/1"]
+    assert violations[0].annotation["parameter"] == "referenceImages"
+
+
+def test_every_violation_is_reported_not_only_the_first() -> None:
+    violations = CONTRACT.validator("imageInference").violations(
+        {"taskType": "imageInference", "taskUUID": "x", "model": "m", "positivePrompt": "", "numberResults": 0}
+    )
+    assert {v.path for v in violations} == {"/taskUUID", "/model", "/positivePrompt", "/numberResults"}
+
+
+def test_defaults_are_read_from_the_schema() -> None:
+    defaults = CONTRACT.defaults("imageInference")
+    assert defaults == {
+        "numberResults": 1,
+        "outputType": "URL",
+        "outputFormat": "JPG",
+        "outputQuality": 95,
+        "deliveryMethod": "sync",
+        "includeCost": False,
+    }
+
+
+def test_unvalidatable_instances_are_violations_not_crashes() -> None:
+    validator = CONTRACT.validator("imageInference")
+    assert validator.is_valid({"seed": float("inf")}) is False
+    assert validator.violations([float("nan")])

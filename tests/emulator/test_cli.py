@@ -1,0 +1,56 @@
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from emulator.cli import parser, settings_from
+
+
+def test_serve_flags_have_the_public_names() -> None:
+    args = parser().parse_args(
+        ["serve", "--host", "0.0.0.0", "--port", "9001", "--provider", "runware", "--public-url", "http://e:9001",
+         "--timing", "instant", "--seed", "5", "--api-key", "a", "--api-key", "b"]
+    )
+    settings = settings_from(args)
+    assert (settings.host, settings.port, settings.provider, settings.public_url) == ("0.0.0.0", 9001, "runware", "http://e:9001")
+    assert (settings.timing, settings.seed, settings.api_keys) == ("instant", 5, ("a", "b"))
+
+
+def test_unknown_provider_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parser().parse_args(["serve", "--provider", "openai"])
+    assert exit_info.value.code == 2
+
+
+def test_serve_starts_prints_every_surface_and_answers_health() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--seed", "11", "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        lines = []
+        while not any("health" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            lines.append(line)
+        text = "".join(lines)
+        assert "seed 11" in text
+        runware = re.search(r"Runware\s+REST\s+(http://\S+/runware/v1)", text)
+        assert runware, text
+        health_url = re.search(r"(http://\S+/_emulator/health)", text).group(1)
+        with urllib.request.urlopen(health_url, timeout=5) as response:
+            assert json.load(response)["surfaces"]["runware"]["REST"].endswith("/runware/v1")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_conformance_command_prints_its_help() -> None:
+    result = subprocess.run([sys.executable, "-c", "from conformance.cli import main; main()"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "seedream-conformance" in result.stdout

@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from emulator.settings import Settings, SettingsError
+
+
+def test_defaults_match_the_public_interface() -> None:
+    settings = Settings()
+    assert (settings.host, settings.port, settings.provider, settings.timing) == ("127.0.0.1", 8000, "all", "fast")
+    assert settings.api_keys == ()
+    assert settings.prefix("runware") == "/runware"
+
+
+def test_single_provider_is_served_at_the_root() -> None:
+    assert Settings(provider="runware").prefix("runware") == ""
+
+
+def test_precedence_is_toml_then_environment_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "emulator.toml"
+    config.write_text('port = 9000\ntiming = "realistic"\nseed = 1\napi_keys = ["a", "b"]\ncustom = 1\n')
+    environ = {"SEEDREAM_EMULATOR_TIMING": "instant", "SEEDREAM_EMULATOR_SEED": "2"}
+    settings = Settings.load(config_file=config, environ=environ, seed=3)
+    assert (settings.port, settings.timing, settings.seed, settings.api_keys) == (9000, "instant", 3, ("a", "b"))
+    assert settings.extra == {"custom": 1}
+
+
+def test_environment_lists_and_booleans() -> None:
+    environ = {"SEEDREAM_EMULATOR_API_KEYS": "k1, k2", "SEEDREAM_EMULATOR_RUNWARE_STRICT_SIZES": "false"}
+    settings = Settings.load(environ=environ)
+    assert settings.api_keys == ("k1", "k2")
+    assert settings.runware_strict_sizes is False
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"provider": "openai"}, {"timing": "slow"}, {"public_url": "localhost:8000"}, {"runware_webhook_envelope": "x"}],
+)
+def test_invalid_values_are_refused(changes: dict) -> None:
+    with pytest.raises(SettingsError):
+        Settings(**changes)
+
+
+def test_unparseable_environment_values_are_refused() -> None:
+    with pytest.raises(SettingsError, match="port"):
+        Settings.load(environ={"SEEDREAM_EMULATOR_PORT": "eighty"})
+
+
+def test_unreadable_config_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("port = = 1")
+    with pytest.raises(SettingsError, match="bad.toml"):
+        Settings.load(config_file=bad)
