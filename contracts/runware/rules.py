@@ -144,3 +144,38 @@ def _check_references(task: Mapping[str, Any]) -> list[Violation]:
             )
         ]
     return []
+
+
+def describe() -> list[str]:
+    """Markdown lines for the generated contract document."""
+    lines = ["| model | price per image | sizes |", "|---|---|---|"]
+    for model, rules in RULES["models"].items():
+        if rules["dimensions"] == "table":
+            sizes = f"the {len(_TABLE)} pairs below (lenient mode: {_bounds(rules['lenientBounds'])})"
+        else:
+            presets = CONTRACT.schema("imageInference")["properties"]["resolution"]["enum"]
+            sizes = f"{_bounds(rules)}; or `resolution` {' / '.join(presets)} presets"
+        lines.append(f"| `{model}` ({rules['name']}) | {rules['price']} | {sizes} |")
+    lines += ["", "| tier | " + " | ".join(RULES["sizeTable"]["2K"]) + " |", "|---" * 9 + "|"]
+    for tier, ratios in RULES["sizeTable"].items():
+        cells = [f"{ratios[r][0]}x{ratios[r][1]}" if r in ratios else "" for r in RULES["sizeTable"]["2K"]]
+        lines.append(f"| {tier} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"- Reference images: at most {MAX_REFERENCES}, counting `inputs.referenceImages` and top-level "
+        "`referenceImages` together.",
+        f"- References + `maxSequentialImages` <= {RULES['maxReferencesPlusSequential']}.",
+        "- Images per task: `numberResults` x `maxSequentialImages` (1 when absent).",
+        f"- Without width/height, presets and references take the `{RULES['defaultTier']}` tier at the first "
+        f"reference's nearest aspect ratio ({RULES['defaultAspectRatio']} when unknown).",
+    ]
+    for name, policy in RULES["delivery"].items():
+        lines.append(f"- Delivery `{name}` ({policy['maxAttempts']} attempts, {policy['timeout']} s timeout each): {policy['description']}")
+    return lines
+
+
+def _bounds(rules: Mapping[str, Any]) -> str:
+    text = f"{rules['minPixels']:,} to {rules['maxPixels']:,} pixels"
+    if "minAspectRatio" in rules:
+        text += f", aspect ratio {rules['minAspectRatio']} to {rules['maxAspectRatio']}"
+    return text

@@ -1,0 +1,41 @@
+"""The distribution and the container image carry what the emulator needs at run time."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_ships_every_contract_document(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+    )
+    [wheel] = tmp_path.glob("seedream_emulator-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for schema in (ROOT / "contracts").rglob("*.json"):
+        assert schema.relative_to(ROOT).as_posix() in names
+    assert "emulator/cli.py" in names and "conformance/cli.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "seedream-emulator = emulator.cli:main" in text
+    assert "seedream-conformance = conformance.cli:main" in text
+
+
+def test_dockerfile_serves_on_all_interfaces_as_a_non_root_user() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.startswith("FROM python:3.11-slim")
+    assert "USER seedream" in text and "EXPOSE 8000" in text
+    assert "HEALTHCHECK" in text and "/_emulator/health" in text
+    assert 'CMD ["serve", "--host", "0.0.0.0"' in text
+    for copied in ("emulator", "contracts", "conformance", "pyproject.toml"):
+        assert (ROOT / copied).exists()
+
+
+def test_readme_first_screen_has_exactly_the_two_setup_commands() -> None:
+    first_block = (ROOT / "README.md").read_text().split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["pip install -e . && seedream-emulator serve", "pip install -e '.[test]' && pytest"]
+    assert "pip install -e '.[test]' && pytest" in (ROOT / ".ci" / "run").read_text()
