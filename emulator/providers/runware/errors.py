@@ -176,6 +176,12 @@ def method_not_allowed(method: str) -> RunwareError:
     return RunwareError("methodNotAllowed", f"{method} is not allowed here; send POST with a JSON array.", status=405)
 
 
+def internal() -> RunwareError:
+    return RunwareError(
+        "internalServerError", "The emulator failed to answer this request; see its log and journal.", status=500
+    )
+
+
 def generation_failed(code: str, message: str, task_uuid: str) -> RunwareError:
     return RunwareError(code, message, status=400, task_type="imageInference", task_uuid=task_uuid)
 

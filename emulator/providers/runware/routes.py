@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from . import errors
 from .errors import RunwareError
 from .models import SURFACE, RunwareService
 
+logger = logging.getLogger(__name__)
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -56,6 +58,15 @@ class RestEndpoint:
 
     async def handle(self, request: Request) -> Response:
         entry = _entry(request, "POST /v1")
+        try:
+            return await self._handle(request, entry)
+        except Exception as exc:  # a bug must still look like Runware to the client, and be visible
+            logger.exception("unexpected error answering a Runware request")
+            if entry is not None:
+                entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+            return error_reply(errors.internal())
+
+    async def _handle(self, request: Request, entry: Entry | None) -> Response:
         if request.method != "POST":
             return error_reply(errors.method_not_allowed(request.method))
         try:

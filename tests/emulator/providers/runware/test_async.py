@@ -95,3 +95,37 @@ async def test_async_jobs_progress_without_being_polled(make_emulator: EmulatorF
             break
         await asyncio.sleep(0.01)
     assert len(emulator.receiver.requests) == 1
+
+
+async def test_failed_generation_shows_as_an_error_item(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    from emulator.core.jobs import Failure
+
+    emulator = await make_emulator(clock=clock, timing="realistic")
+    task = inference(deliveryMethod="async")
+    await emulator.runware(task)
+    emulator.runtime.jobs.get(task["taskUUID"]).fail(Failure("timeoutProvider", "The external provider did not respond."), clock.now())
+    response = await emulator.runware(poll(task))
+    body = response.json()
+    assert "data" not in body
+    [error] = body["errors"]
+    assert error == {
+        "code": "timeoutProvider",
+        "message": "The external provider did not respond.",
+        "taskType": "imageInference",
+        "taskUUID": task["taskUUID"],
+        "status": "error",
+    }
+    assert contract_errors("runware", "error", error) == []
+
+
+async def test_failed_sync_task_answers_with_its_error(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    from emulator.core.jobs import Failure
+
+    emulator = await make_emulator(clock=clock, timing="realistic")
+    task = inference()
+    pending = asyncio.create_task(emulator.runware(task))
+    await settle(50)
+    emulator.runtime.jobs.get(task["taskUUID"]).fail(Failure("providerError", "Upstream refused."), clock.now())
+    response = await asyncio.wait_for(pending, 5)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "providerError"

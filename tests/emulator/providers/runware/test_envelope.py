@@ -171,3 +171,17 @@ async def test_non_standard_numbers_are_refused(emulator: Emulator, raw: bytes) 
     response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalidJSON"
+
+
+async def test_an_emulator_bug_still_answers_in_runware_shape(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.providers.runware.models import RunwareService
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(RunwareService, "submit", broken)
+    response = await emulator.runware(inference())
+    assert response.status_code == 500
+    assert response.json()["errors"][0]["code"] == "internalServerError"
+    [entry] = emulator.runtime.journal.entries(surface="runware")
+    assert entry.warnings == ["emulator error: RuntimeError: boom"]
