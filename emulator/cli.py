@@ -40,6 +40,21 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="accept only this key (repeatable); without it any non-empty key is accepted",
     )
+    serve.add_argument(
+        "--wiro-project",
+        dest="wiro_projects",
+        action="append",
+        metavar="KEY:SECRET[:keyonly]",
+        help="a Wiro project (repeatable); default: wiro-dev-key:wiro-dev-secret in signature mode",
+    )
+    serve.add_argument("--tls", action="store_true", default=None, help="serve HTTPS with a locally generated CA")
+    serve.add_argument("--tls-dir", dest="tls_dir", metavar="DIR", help="where --tls keeps its CA (DIR/ca.pem)")
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="reject exactly what the real providers reject (e.g. plain-HTTP or loopback callbacks)",
+    )
     serve.add_argument("--config", metavar="FILE", help="TOML file with settings (see the README)")
     serve.add_argument("--log-level", dest="log_level", choices=("critical", "error", "warning", "info", "debug"))
     return root
@@ -48,10 +63,12 @@ def parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level")
+        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level", "tls", "tls_dir", "strict")
     }
     if args.api_keys:
         overrides["api_keys"] = tuple(args.api_keys)
+    if args.wiro_projects:
+        overrides["wiro_projects"] = tuple(args.wiro_projects)
     return Settings.load(config_file=args.config, **overrides)
 
 

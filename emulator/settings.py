@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 ENV_PREFIX = "SEEDREAM_EMULATOR_"
-PROVIDERS = ("runware",)
+SURFACE_ORDER = ("runware", "wiro", "evolink", "replicate")
+PROVIDERS = tuple(name for name in SURFACE_ORDER if (Path(__file__).parent / "providers" / name / "__init__.py").exists())
 
 
 class SettingsError(ValueError):
@@ -35,6 +36,10 @@ class Settings:
     upload_storage_mb: int = 1024
     max_body_mb: int = 64
     journal_size: int = 10_000
+    strict: bool = False
+    tls: bool = False
+    tls_dir: str | None = None
+    wiro_projects: tuple[str, ...] = ()
     runware_webhook_envelope: Literal["flat", "data"] = "flat"
     runware_strict_sizes: bool = True
     log_level: str = "info"

@@ -1,12 +1,21 @@
 from pathlib import Path
 
+import pytest
+
 from contracts.docs import main, render
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "contracts"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs" / "contracts"
+PROVIDERS = sorted(path.parent.name for path in (ROOT / "contracts").glob("*/rules.json"))
 
 
-def test_committed_contract_docs_are_current() -> None:
-    assert (DOCS / "runware.md").read_text() == render("runware"), "run: python -m contracts.docs runware > docs/contracts/runware.md"
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_committed_contract_docs_are_current(provider: str) -> None:
+    expected = render(provider)
+    path = DOCS / f"{provider}.md"
+    assert path.exists() and path.read_text() == expected, (
+        f"run: python -m contracts.docs {provider} > docs/contracts/{provider}.md"
+    )
 
 
 def test_docs_show_limits_from_the_schemas() -> None:
