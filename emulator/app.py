@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from .control import control_app
 from .core.clock import Clock
 from .core.http import JOURNAL_STATE
 from .core.runtime import Runtime
+from .core.sockets import remember_transport
 from .providers import Surface
 from .settings import Settings
 
@@ -55,6 +57,7 @@ def create_app(
         journal_size=settings.journal_size,
         cache_bytes=settings.render_cache_mb * 2**20,
         upload_bytes=settings.upload_storage_mb * 2**20,
+        realistic_sizes=settings.realistic_image_sizes,
         webhook_transport=webhook_transport,
     )
     emulator = Emulator(settings, runtime, [providers.build(name, runtime, settings) for name in settings.providers])
@@ -74,6 +77,13 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(JournalMiddleware, runtime=runtime)])
     app.state.emulator = emulator
     return app
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options every server of this app needs, whoever starts it (CLI, tests, embedders)."""
+    # Frames up to the body limit reach the surfaces, which answer oversized ones in their own
+    # error shape; uvicorn itself only refuses frames far beyond that (close code 1009).
+    return {"ws_max_size": 4 * settings.max_body_mb * 2**20, "ws_per_message_deflate": False}
 
 
 async def _unknown(request: Request) -> Response:
@@ -105,13 +115,16 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
 
 
 class JournalMiddleware:
-    """Opens a journal entry for every HTTP request; surfaces fill in what they learn."""
+    """Opens a journal entry for every HTTP request (surfaces fill in what they learn) and, being
+    outermost, remembers each WebSocket's transport so faults can drop it abruptly."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            remember_transport(scope, send)
         if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
             await self.app(scope, receive, send)
             return

@@ -33,6 +33,7 @@ class Settings:
     artifact_ttl: float = 86_400.0
     job_retention: int = 100_000
     render_cache_mb: int = 256
+    realistic_image_sizes: bool = True
     upload_storage_mb: int = 1024
     max_body_mb: int = 64
     journal_size: int = 10_000
@@ -40,9 +41,14 @@ class Settings:
     tls: bool = False
     tls_dir: str | None = None
     wiro_projects: tuple[str, ...] = ()
+    log_level: str = "info"
+    # Runware
     runware_webhook_envelope: Literal["flat", "data"] = "flat"
     runware_strict_sizes: bool = True
-    log_level: str = "info"
+    runware_ws_batch_results: bool = False
+    # Wiro
+    # EvoLink
+    # Replicate
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

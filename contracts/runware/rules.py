@@ -169,6 +169,11 @@ def describe() -> list[str]:
         f"- Without width/height, presets and references take the `{RULES['defaultTier']}` tier at the first "
         f"reference's nearest aspect ratio ({RULES['defaultAspectRatio']} when unknown).",
     ]
+    socket = RULES["websocket"]
+    lines.append(
+        f"- WebSocket: closed {socket['idleSeconds']} s after the last message; undelivered results kept "
+        f"{socket['bufferSeconds']} s for a client resuming its connectionSessionUUID."
+    )
     for name, policy in RULES["delivery"].items():
         lines.append(f"- Delivery `{name}` ({policy['maxAttempts']} attempts, {policy['timeout']} s timeout each): {policy['description']}")
     return lines

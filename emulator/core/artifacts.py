@@ -8,6 +8,7 @@ kept as bytes within their own byte budget. Both expire after their TTL.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import os
 from collections import OrderedDict
@@ -42,8 +43,9 @@ class Artifact:
 class RenderCache:
     """Bounded LRU of rendered bytes; concurrent requests for one key render once."""
 
-    def __init__(self, max_bytes: int, workers: int | None = None) -> None:
+    def __init__(self, max_bytes: int, workers: int | None = None, *, realistic_size: bool = True) -> None:
         self.max_bytes = max_bytes
+        self.realistic_size = realistic_size
         self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
@@ -67,7 +69,8 @@ class RenderCache:
         if pending is not None:
             return await asyncio.shield(pending)
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[bytes] = loop.run_in_executor(self._executor, render, spec)
+        job = functools.partial(render, spec, realistic_size=self.realistic_size)
+        future: asyncio.Future[bytes] = loop.run_in_executor(self._executor, job)
         self._inflight[key] = future
         try:
             data = await asyncio.shield(future)
@@ -102,9 +105,10 @@ class ArtifactStore:
         cache_bytes: int = 256 * 2**20,
         upload_bytes: int = 1024 * 2**20,
         max_artifacts: int = 1_000_000,
+        realistic_size: bool = True,
     ) -> None:
         self.clock = clock
-        self.cache = RenderCache(cache_bytes)
+        self.cache = RenderCache(cache_bytes, realistic_size=realistic_size)
         self.upload_bytes = upload_bytes
         self.max_artifacts = max_artifacts
         self._artifacts: OrderedDict[str, Artifact] = OrderedDict()

@@ -16,6 +16,8 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
+from . import padding
+
 ImageFormat = Literal["jpeg", "png", "webp"]
 
 METADATA_KEY = "seedream"
@@ -72,8 +74,15 @@ class GenerationSpec:
         return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def render(spec: GenerationSpec) -> bytes:
-    image = _draw(spec)
+def render(spec: GenerationSpec, *, realistic_size: bool = True) -> bytes:
+    """Encode the placeholder; `realistic_size` pads it to what a real photo would weigh."""
+    data = _encode(spec, _draw(spec))
+    if realistic_size:
+        data = padding.pad(data, spec.format, padding.typical_size(spec.format, spec.quality, spec.width * spec.height))
+    return data
+
+
+def _encode(spec: GenerationSpec, image: Image.Image) -> bytes:
     record = json.dumps(spec.metadata(), sort_keys=True, ensure_ascii=True)
     out = io.BytesIO()
     if spec.format == "png":

@@ -42,6 +42,7 @@ class Runtime:
         journal_size: int = 10_000,
         cache_bytes: int = 256 * 2**20,
         upload_bytes: int = 1024 * 2**20,
+        realistic_sizes: bool = True,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
@@ -50,7 +51,9 @@ class Runtime:
             ids=IdSource(seed),
             timing=profile(timing),
             jobs=JobEngine(clock, max_jobs=max_jobs),
-            artifacts=ArtifactStore(clock, cache_bytes=cache_bytes, upload_bytes=upload_bytes),
+            artifacts=ArtifactStore(
+                clock, cache_bytes=cache_bytes, upload_bytes=upload_bytes, realistic_size=realistic_sizes
+            ),
             journal=Journal(journal_size),
             webhooks=WebhookDispatcher(clock, seed=seed, transport=webhook_transport),
             public_url=public_url.rstrip("/") if public_url else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
@@ -21,6 +21,7 @@ class Surface:
     routes: list[BaseRoute]
     endpoints: Callable[[str], list[tuple[str, str]]]
     reset: Callable[[], None] = field(default=lambda: None)
+    service: Any = None
 
 
 def build(name: str, runtime: Runtime, settings: Settings) -> Surface:

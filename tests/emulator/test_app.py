@@ -9,7 +9,7 @@ from tests.support import inference
 async def test_health_lists_every_surface_url(emulator: Emulator) -> None:
     body = (await emulator.client.get("/_emulator/health")).json()
     assert body["status"] == "ok"
-    assert body["surfaces"]["runware"] == {"REST": "http://testserver/runware/v1"}
+    assert body["surfaces"]["runware"] == {"REST": "http://testserver/runware/v1", "WebSocket": "ws://testserver/runware/v1"}
     assert body["seed"] == 1 and body["timing"] == "instant"
 
 

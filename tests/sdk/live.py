@@ -11,22 +11,31 @@ from typing import Any
 import uvicorn
 
 from emulator import Settings, create_app
+from emulator.app import server_options
 
 
 class LiveEmulator:
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, clock: Any = None, **settings: Any) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.app = create_app(Settings(**{"seed": 1, **settings, "port": self.port}))
+        self.settings = Settings(**{"seed": 1, **settings, "port": self.port})
+        self.app = create_app(self.settings, clock=clock)
         self.base = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.ws_base = f"ws://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", **server_options(self.settings)
+        )
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def runtime(self) -> Any:
         return self.app.state.emulator.runtime
+
+    def surface(self, name: str) -> Any:
+        return next(surface for surface in self.app.state.emulator.surfaces if surface.name == name)
 
     def call(self, coroutine: Any) -> Any:
         """Run a coroutine on the server's event loop, where the emulator's state lives."""

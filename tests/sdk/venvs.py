@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 from typing import Any
@@ -37,19 +38,34 @@ def python_for(name: str, *requirements: str) -> Path:
     return home / "bin" / "python"
 
 
-def run_script(python: Path, script: str, payload: dict[str, Any], timeout: float = 180) -> dict[str, Any]:
-    """Run tests/sdk/scripts/<script> with a JSON payload on stdin; it prints one JSON object."""
-    result = subprocess.run(
-        [str(python), str(SCRIPTS / script)],
-        input=json.dumps(payload),
-        capture_output=True,
+def start_script(python: Path, script: str, payload: dict[str, Any]) -> subprocess.Popen[str]:
+    """Start tests/sdk/scripts/<script> with a JSON payload file as its argument; collect it with `finish`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(payload, handle)
+    return subprocess.Popen(
+        [str(python), str(SCRIPTS / script), handle.name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PYTHONUNBUFFERED": "1"},
     )
-    if result.returncode != 0:
-        raise AssertionError(f"{script} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 180) -> dict[str, Any]:
+    """The one JSON object the script printed last."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"the script did not finish in {timeout} s:\n{stdout[-2000:]}\n{stderr[-4000:]}") from None
+    if process.returncode != 0:
+        raise AssertionError(f"the script failed ({process.returncode}):\n{stdout[-2000:]}\n{stderr[-4000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def run_script(python: Path, script: str, payload: dict[str, Any], timeout: float = 180) -> dict[str, Any]:
+    return finish(start_script(python, script, payload), timeout)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from emulator.core.runtime import Runtime
 from emulator.settings import Settings
 
 from .. import Surface
+from .channel import Sessions
 from .models import SURFACE, RunwareService
 from .routes import routes
 
@@ -20,13 +21,20 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
         max_tasks=settings.job_retention,
     )
 
+    sessions = Sessions(service)
+
     def endpoints(base: str) -> list[tuple[str, str]]:
-        return [("REST", f"{base}/v1")]
+        return [("REST", f"{base}/v1"), ("WebSocket", f"{base.replace('http', 'ws', 1)}/v1")]
+
+    def reset() -> None:
+        service.reset()
+        sessions.reset()
 
     return Surface(
         SURFACE,
         "Runware",
-        routes(service, settings.max_body_mb * 2**20),
+        routes(service, sessions, max_body=settings.max_body_mb * 2**20, batch_results=settings.runware_ws_batch_results),
         endpoints,
-        reset=service.reset,
+        reset=reset,
+        service=service,
     )

@@ -36,6 +36,7 @@ class RunwareError(Exception):
         self.task_type = task_type
         self.task_uuid = task_uuid
         self.violations: list[Violation] = []
+        self.polled = False
 
     def about(self, task_type: str | None, task_uuid: str | None) -> RunwareError:
         """Attach the task this error answers, keeping whatever was already known."""
@@ -54,13 +55,15 @@ class RunwareError(Exception):
         ):
             if value is not None:
                 body[key] = value
+        if self.polled:
+            body["status"] = "error"
         return body
 
 
 def from_violation(violation: Violation, model: str | None = None) -> RunwareError:
     annotation: Mapping[str, Any] = violation.annotation
     parameter = annotation.get("parameter") or _parameter_from_path(violation.path, violation.missing)
-    code = annotation.get("code")
+    code = annotation.get("codes", {}).get(violation.keyword) or annotation.get("code")
     if code is None or violation.keyword == "required" and not str(code).startswith("missing"):
         prefix = "missing" if violation.keyword == "required" else "invalid"
         code = prefix + _capitalised_leaf(parameter)
@@ -118,6 +121,20 @@ def invalid_body(message: str) -> RunwareError:
 def body_too_large(limit: int) -> RunwareError:
     return RunwareError(
         "invalidRequestBody", f"The request body is larger than the {limit} bytes this emulator accepts.", status=413
+    )
+
+
+def frame_too_large(limit: int) -> RunwareError:
+    return RunwareError("invalidRequestBody", f"The frame is larger than the {limit} characters this emulator accepts.", status=413)
+
+
+def not_authenticated() -> RunwareError:
+    return RunwareError(
+        "missingApiKey",
+        "Authenticate first: send [{\"taskType\": \"authentication\", \"apiKey\": ...}] before other tasks.",
+        status=401,
+        parameter="apiKey",
+        type="string",
     )
 
 

@@ -18,6 +18,7 @@ from contracts.runware import rules
 from emulator.core import images
 from emulator.core.artifacts import Artifact, StorageFull
 from emulator.core.jobs import Event, Job, State
+from emulator.core.journal import Entry
 from emulator.core.render import GenerationSpec
 from emulator.core.runtime import Runtime
 from emulator.core.webhooks import RetryPolicy
@@ -83,9 +84,21 @@ class Stored:
 
 
 @dataclass
-class Checked:
-    task: Mapping[str, Any]
+class Outcome:
+    """What one task of a request or frame led to: items to send now, errors, or a sync job to follow."""
+
+    task_type: str | None
+    task_uuid: str | None
+    data: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RunwareError] = field(default_factory=list)
+    job: Job | None = None
     violations: list[Violation] = field(default_factory=list)
+
+    def record(self, entry: Entry, prefix: str) -> None:
+        """Note this task's id and violations in a journal entry; `prefix` locates the task in its array."""
+        entry.violations.extend({**v.as_dict(), "path": prefix + v.path} for v in self.violations)
+        if self.task_uuid and self.task_type not in (None, "authentication", "ping"):
+            entry.ids.append(self.task_uuid)
 
 
 class RunwareService:
@@ -106,6 +119,7 @@ class RunwareService:
         self.artifact_ttl = artifact_ttl
         self.max_tasks = max_tasks
         self._tasks: OrderedDict[str, Job | Stored] = OrderedDict()
+        self.channels: set[Any] = set()
 
     def authenticate(self, api_key: object) -> str:
         if api_key is None or api_key == "":
@@ -122,15 +136,45 @@ class RunwareService:
             return rules.check(task, strict_sizes=self.strict_sizes)
         return []
 
-    def check(self, name: str, task: Any) -> Checked:
-        """The task if it meets its contract; otherwise a RunwareError for the first violation."""
+    def check(self, name: str, task: Any) -> None:
+        """Raise a RunwareError for the first violation of the contract, carrying all of them."""
         found = self.violations(name, task)
         if found:
             model = task.get("model") if isinstance(task, Mapping) else None
             error = errors.from_violation(found[0], model if isinstance(model, str) else None)
             error.violations = found
             raise error
-        return Checked(task)
+
+    async def start(self, task: Any, base_url: str) -> Outcome:
+        """Handle one task of a request array (REST) or frame (WebSocket), whatever the transport."""
+        task_type = task.get("taskType") if isinstance(task, dict) else None
+        task_uuid = task.get("taskUUID") if isinstance(task, dict) else None
+        outcome = Outcome(
+            task_type if isinstance(task_type, str) else None, task_uuid if isinstance(task_uuid, str) else None
+        )
+        try:
+            self.check_task_type(task)
+            if task_type == "ping":
+                outcome.data.append({"taskType": "ping", "pong": True})
+            elif task_type != "authentication":
+                self.check(task_type, task)
+                await self._run(task_type, task, base_url, outcome)
+        except RunwareError as exc:
+            outcome.violations = exc.violations
+            outcome.errors.append(exc.about(outcome.task_type, outcome.task_uuid))
+        return outcome
+
+    async def _run(self, task_type: str, task: Mapping[str, Any], base_url: str, outcome: Outcome) -> None:
+        if task_type == "imageInference":
+            job = await self.submit(task, base_url)
+            if task.get("deliveryMethod") == "async":
+                outcome.data.append({"taskType": task_type, "taskUUID": task["taskUUID"]})
+            else:
+                outcome.job = job
+        elif task_type == "getResponse":
+            outcome.data, outcome.errors = await self.poll(task["taskUUID"])
+        else:
+            outcome.data.append(await self.upload(task_type, task, base_url))
 
     def check_task_type(self, task: Any) -> None:
         if not (isinstance(task, dict) and task.get("taskType") in TASK_TYPES):
@@ -200,7 +244,7 @@ class RunwareService:
         code, message = (failure.code, failure.message) if failure else ("taskFailed", "The generation failed.")
         return errors.generation_failed(code, message, job.id)
 
-    async def poll(self, task_uuid: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    async def poll(self, task_uuid: str) -> tuple[list[dict[str, Any]], list[RunwareError]]:
         """getResponse: everything known about a task so far (cumulative), as data items and error items."""
         record = self._tasks.get(task_uuid)
         if record is None:
@@ -211,7 +255,8 @@ class RunwareService:
         items = await self.results(job, with_status=True)
         failure = self.failure(job)
         if failure is not None:
-            return items, [{**failure.item(), "status": "error"}]
+            failure.polled = True
+            return items, [failure]
         if not job.state.terminal:
             pending = job.output_count - job.outputs_ready
             items += [{"taskType": "imageInference", "taskUUID": task_uuid, "status": "processing"}] * pending

@@ -1,0 +1,70 @@
+"""Bring a placeholder up to the byte size a real photograph of its size and quality would have.
+
+Placeholders compress far better than photographs, so without this a 4K result would be a
+fraction of its real size and clients would never meet the frame and body limits that real
+payloads hit. The padding lives in chunks every decoder skips (JPEG APP15, a private PNG chunk,
+an unknown WEBP chunk); pixels and the evidence record are untouched.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import zlib
+
+FILLER = b"seedream-emulator padding, ignore. "
+JPEG_SEGMENT = 65_533
+
+# Typical bytes per pixel of photographic content by encoder quality (interpolated linearly).
+BYTES_PER_PIXEL: dict[str, tuple[tuple[int, float], ...]] = {
+    "jpeg": ((20, 0.06), (50, 0.10), (75, 0.15), (85, 0.22), (95, 0.40), (99, 0.75)),
+    "webp": ((20, 0.03), (50, 0.05), (75, 0.08), (85, 0.12), (95, 0.22), (99, 0.40)),
+    "png": ((0, 1.6), (100, 1.6)),
+}
+
+
+def typical_size(image_format: str, quality: int, pixels: int) -> int:
+    points = BYTES_PER_PIXEL[image_format]
+    qualities = [q for q, _ in points]
+    index = min(max(bisect.bisect_left(qualities, quality), 1), len(points) - 1)
+    (low_q, low_b), (high_q, high_b) = points[index - 1], points[index]
+    ratio = min(max((quality - low_q) / (high_q - low_q), 0.0), 1.0)
+    return int(pixels * (low_b + (high_b - low_b) * ratio))
+
+
+def pad(data: bytes, image_format: str, target: int) -> bytes:
+    missing = target - len(data)
+    if missing <= 0:
+        return data
+    if image_format == "jpeg":
+        return _pad_jpeg(data, missing)
+    if image_format == "png":
+        return _pad_png(data, missing)
+    return _pad_webp(data, missing)
+
+
+def _filler(size: int) -> bytes:
+    return (FILLER * (size // len(FILLER) + 1))[:size]
+
+
+def _pad_jpeg(data: bytes, missing: int) -> bytes:
+    segments = []
+    while missing > 4:
+        payload = _filler(min(JPEG_SEGMENT, missing - 4))
+        segments.append(b"\xff\xef" + struct.pack(">H", len(payload) + 2) + payload)
+        missing -= len(payload) + 4
+    return data[:2] + b"".join(segments) + data[2:]
+
+
+def _pad_png(data: bytes, missing: int) -> bytes:
+    kind = b"sdPd"
+    payload = _filler(max(0, missing - 12))
+    chunk = struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    return data[:-12] + chunk + data[-12:]
+
+
+def _pad_webp(data: bytes, missing: int) -> bytes:
+    payload = _filler(max(0, missing - 8) // 2 * 2)
+    chunk = b"PADD" + struct.pack("<I", len(payload)) + payload
+    body = data[8:] + chunk
+    return b"RIFF" + struct.pack("<I", len(body)) + body
