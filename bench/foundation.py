@@ -36,6 +36,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from emulator import GenerationSpec, Settings, create_app
+from emulator.core.clock import SystemClock
+from emulator.core.jobs import JobEngine, Plan
 from emulator.core.render import render
 
 PROMPT = "A whimsical old-world bakery built into the side of a giant porcelain dragon statue, golden morning light"
@@ -209,6 +211,17 @@ async def memory_per_job(jobs: int) -> tuple[float, int, int]:
     return held / 2**20, renders, finished
 
 
+async def creation_with_a_full_store(retention: int) -> float:
+    """Microseconds to create a job once the store holds `retention` finished jobs (eviction cost)."""
+    engine = JobEngine(SystemClock(), max_jobs=retention, max_active=retention)
+    for index in range(retention):
+        engine.create(f"fill{index}", "bench", Plan(0.0, (0.0,)))
+    started = time.perf_counter()
+    for index in range(5_000):
+        engine.create(f"new{index}", "bench", Plan(0.0, (0.0,)))
+    return (time.perf_counter() - started) / 5_000 * 1e6
+
+
 async def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--requests", type=int, default=5000)
@@ -244,6 +257,9 @@ async def main() -> None:
     print(f"  memory held   {held:8.1f} MiB  ({held * 2**20 / args.jobs / 1024:.1f} KiB per job)")
     print(f"  jobs kept     {finished:8d}")
     print(f"  images rendered {renders:6d}")
+    print("\nJob creation once the store is full (eviction of the oldest finished job)")
+    for retention in (10_000, 100_000):
+        print(f"  {retention:>7} kept   {await creation_with_a_full_store(retention):8.1f} us per job")
 
 
 if __name__ == "__main__":

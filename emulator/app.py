@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -41,6 +42,10 @@ class Emulator:
             surface.reset()
 
 
+logger = logging.getLogger(__name__)
+ONE_YEAR = 31_536_000
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -54,6 +59,7 @@ def create_app(
         clock=clock,
         public_url=settings.public_url,
         max_jobs=settings.job_retention,
+        max_active_jobs=settings.max_active_jobs,
         journal_size=settings.journal_size,
         cache_bytes=settings.render_cache_mb * 2**20,
         upload_bytes=settings.upload_storage_mb * 2**20,
@@ -104,8 +110,14 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
             return JSONResponse({"error": "not_found", "message": "No such file, or it has expired."}, status_code=404)
         if artifact.remote_url is not None:
             return RedirectResponse(artifact.remote_url, status_code=307)
-        data = await runtime.artifacts.content(artifact)
-        remaining = max(0, int(artifact.expires_at - runtime.clock.now()))
+        try:
+            data = await runtime.artifacts.content(artifact)
+        except Exception as exc:  # a render bug must not become Starlette's plain-text 500
+            logger.exception("rendering %s failed", artifact.id)
+            if entry is not None:
+                entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+            return JSONResponse({"error": "render_failed", "message": "The emulator could not render this file."}, status_code=500)
+        remaining = min(ONE_YEAR, max(0, int(artifact.expires_at - runtime.clock.now())))
         headers = {"Cache-Control": f"private, max-age={remaining}", "Content-Length": str(len(data))}
         if artifact.spec is not None:
             headers["ETag"] = f'"{artifact.spec.content_key()[:32]}"'

@@ -32,6 +32,7 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     artifact_ttl: float = 86_400.0
     job_retention: int = 100_000
+    max_active_jobs: int = 10_000
     render_cache_mb: int = 256
     realistic_image_sizes: bool = True
     upload_storage_mb: int = 1024
@@ -46,6 +47,7 @@ class Settings:
     runware_webhook_envelope: Literal["flat", "data"] = "flat"
     runware_strict_sizes: bool = True
     runware_ws_batch_results: bool = False
+    runware_partial_replies: Literal["mixed", "errors-only"] = "mixed"
     # Wiro
     # EvoLink
     # Replicate
@@ -58,6 +60,8 @@ class Settings:
             raise SettingsError(f"timing must be instant, fast or realistic; got {self.timing!r}")
         if self.runware_webhook_envelope not in ("flat", "data"):
             raise SettingsError("runware_webhook_envelope must be flat or data")
+        if self.runware_partial_replies not in ("mixed", "errors-only"):
+            raise SettingsError("runware_partial_replies must be mixed or errors-only")
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"public_url must start with http:// or https://; got {self.public_url!r}")
 

@@ -29,7 +29,8 @@ def test_dockerfile_serves_on_all_interfaces_as_a_non_root_user() -> None:
     assert text.startswith("FROM python:3.11-slim")
     assert "USER seedream" in text and "EXPOSE 8000" in text
     assert "HEALTHCHECK" in text and "/_emulator/health" in text
-    assert 'CMD ["serve", "--host", "0.0.0.0"' in text
+    assert 'CMD ["serve", "--host", "0.0.0.0"]' in text
+    assert "SEEDREAM_EMULATOR_PORT=8000" in text and "os.environ['SEEDREAM_EMULATOR_PORT']" in text
     for copied in ("emulator", "contracts", "conformance", "pyproject.toml"):
         assert (ROOT / copied).exists()
 

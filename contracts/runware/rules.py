@@ -119,6 +119,8 @@ def _check_pixels(model: str, bounds: Mapping[str, Any], size: Size) -> list[Vio
     width, height = size
     if not bounds["minPixels"] <= width * height <= bounds["maxPixels"]:
         return [_violation("pixelsOutOfRange", "/width", model, **bounds)]
+    if "maxSide" in bounds and max(width, height) > bounds["maxSide"]:
+        return [_violation("sideOutOfRange", "/width", model, **bounds)]
     low, high = bounds.get("minAspectRatio"), bounds.get("maxAspectRatio")
     if low is not None and high is not None and not low <= width / height <= high:
         return [_violation("aspectOutOfRange", "/width", model, **bounds)]
@@ -181,6 +183,8 @@ def describe() -> list[str]:
 
 def _bounds(rules: Mapping[str, Any]) -> str:
     text = f"{rules['minPixels']:,} to {rules['maxPixels']:,} pixels"
+    if "maxSide" in rules:
+        text += f", sides at most {rules['maxSide']}"
     if "minAspectRatio" in rules:
         text += f", aspect ratio {rules['minAspectRatio']} to {rules['maxAspectRatio']}"
     return text

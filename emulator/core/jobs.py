@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -42,6 +42,10 @@ NEVER = math.inf
 
 class InvalidTransition(Exception):
     pass
+
+
+class Overloaded(Exception):
+    """Too many unfinished jobs; surfaces answer with their own capacity error (a 429)."""
 
 
 @dataclass(frozen=True)
@@ -191,10 +195,13 @@ def plan_steps(created_at: float, plan: Plan) -> list[Step]:
 class JobEngine:
     """Creates, stores, advances and evicts jobs; one per emulator instance."""
 
-    def __init__(self, clock: Clock, max_jobs: int = 100_000) -> None:
+    def __init__(self, clock: Clock, max_jobs: int = 100_000, max_active: int = 10_000) -> None:
         self.clock = clock
         self.max_jobs = max_jobs
+        self.max_active = max_active
         self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._finished: deque[str] = deque()
+        self._active = 0
         self._drivers: set[asyncio.Task[None]] = set()
         self._listeners: list[Listener] = []
 
@@ -209,10 +216,14 @@ class JobEngine:
         data: Any = None,
         listener: Listener | None = None,
     ) -> Job:
+        if self._active >= self.max_active:
+            raise Overloaded(f"{self._active} jobs are unfinished (the limit is {self.max_active})")
         now = self.clock.now()
         job = Job(job_id, surface, now, len(plan.output_offsets), data=data)
         job._steps = plan_steps(now, plan)
         job._planned_failure = plan.failure
+        self._active += 1
+        job.on_event(self._track)
         for each in self._listeners:
             job.on_event(each)
         if listener is not None:
@@ -272,25 +283,36 @@ class JobEngine:
                     each.cancel()
 
     def reset(self) -> None:
+        """Forget every job; unfinished ones are canceled first so nobody waits on them for ever."""
         for driver in self._drivers:
             driver.cancel()
         self._drivers.clear()
+        now = self.clock.now()
+        for job in self._jobs.values():
+            job.cancel(now)
         self._jobs.clear()
+        self._finished.clear()
+        self._active = 0
 
     async def aclose(self) -> None:
         drivers = list(self._drivers)
         self.reset()
         await asyncio.gather(*drivers, return_exceptions=True)
 
-    def _store(self, job: Job) -> None:
-        self._jobs[job.id] = job
-        if len(self._jobs) > self.max_jobs:
-            self._evict()
+    def _track(self, job: Job, event: Event) -> None:
+        if event.kind == "state" and event.state.terminal:
+            self._active -= 1
+            self._finished.append(job.id)
 
-    def _evict(self) -> None:
-        excess = len(self._jobs) - self.max_jobs
-        for job_id in [jid for jid, job in self._jobs.items() if job.state.terminal][:excess]:
-            del self._jobs[job_id]
+    def _store(self, job: Job) -> None:
+        replaced = self._jobs.get(job.id)
+        if replaced is not None and not replaced.state.terminal:
+            replaced.cancel(self.clock.now())
+        self._jobs[job.id] = job
+        while len(self._jobs) > self.max_jobs and self._finished:
+            oldest = self._jobs.get(self._finished.popleft())
+            if oldest is not None and oldest.state.terminal:
+                del self._jobs[oldest.id]
 
     def _drive(self, job: Job) -> None:
         if job.next_step_at is None or job.next_step_at == NEVER:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+MAX_VIOLATIONS = 50
 
 
 @dataclass
@@ -28,6 +31,16 @@ class Entry:
     @property
     def valid(self) -> bool:
         return not self.violations
+
+    def add_violations(self, found: Iterable[dict[str, Any]]) -> None:
+        """Record violations, keeping at most MAX_VIOLATIONS so one hostile request cannot fill memory."""
+        for violation in found:
+            if len(self.violations) >= MAX_VIOLATIONS:
+                note = f"more than {MAX_VIOLATIONS} violations; the rest were not recorded"
+                if note not in self.warnings:
+                    self.warnings.append(note)
+                return
+            self.violations.append(violation)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "valid": self.valid}
@@ -67,7 +80,7 @@ class Journal:
             and (valid is None or entry.valid == valid)
         ]
 
-    def __iter__(self) -> Iterable[Entry]:
+    def __iter__(self) -> Iterator[Entry]:
         return iter(list(self._entries))
 
     def __len__(self) -> int:
@@ -75,3 +88,4 @@ class Journal:
 
     def reset(self) -> None:
         self._entries.clear()
+        self._seq = itertools.count(1)

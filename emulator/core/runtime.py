@@ -39,6 +39,7 @@ class Runtime:
         clock: Clock | None = None,
         public_url: str | None = None,
         max_jobs: int = 100_000,
+        max_active_jobs: int = 10_000,
         journal_size: int = 10_000,
         cache_bytes: int = 256 * 2**20,
         upload_bytes: int = 1024 * 2**20,
@@ -50,7 +51,7 @@ class Runtime:
             clock=clock,
             ids=IdSource(seed),
             timing=profile(timing),
-            jobs=JobEngine(clock, max_jobs=max_jobs),
+            jobs=JobEngine(clock, max_jobs=max_jobs, max_active=max_active_jobs),
             artifacts=ArtifactStore(
                 clock, cache_bytes=cache_bytes, upload_bytes=upload_bytes, realistic_size=realistic_sizes
             ),

@@ -83,6 +83,7 @@ class WebhookDispatcher:
         max_log: int = 10_000,
     ) -> None:
         self.clock = clock
+        self._seed = seed
         self._rng = random.Random(seed)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -132,6 +133,8 @@ class WebhookDispatcher:
             task.cancel()
         self._tasks.clear()
         self._log.clear()
+        self._rng = random.Random(self._seed)
+        self._ids = itertools.count(1)
 
     async def aclose(self) -> None:
         tasks = list(self._tasks)
@@ -164,7 +167,7 @@ class WebhookDispatcher:
             response = await self._http().request(
                 delivery.method, delivery.url, content=body, headers=headers, timeout=policy.timeout
             )
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # bad URLs, refused ports, failing signers: all are failed attempts
             attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             return False
         finally:

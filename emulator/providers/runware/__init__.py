@@ -17,6 +17,7 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
         api_keys=settings.api_keys,
         strict_sizes=settings.runware_strict_sizes,
         webhook_envelope=settings.runware_webhook_envelope,
+        mixed_replies=settings.runware_partial_replies == "mixed",
         artifact_ttl=settings.artifact_ttl,
         max_tasks=settings.job_retention,
     )

@@ -169,8 +169,10 @@ class Channel:
         except ValueError as exc:
             await self.deliver({"errors": [errors.invalid_json(str(exc)).item()]})
             return
-        if not isinstance(tasks, list) or not tasks:
-            await self.deliver({"errors": [errors.invalid_body("Each frame must be a non-empty JSON array of task objects.").item()]})
+        try:
+            tasks = self.service.check_array(tasks)
+        except RunwareError as exc:
+            await self.deliver({"errors": [exc.item()]})
             return
         if all(isinstance(task, dict) and task.get("taskType") == "ping" for task in tasks):
             for _ in tasks:

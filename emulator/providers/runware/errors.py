@@ -9,7 +9,6 @@ from typing import Any
 from contracts import Violation
 from contracts.runware import rules
 
-SIGNUP = "https://my.runware.ai/signup"
 PLACEHOLDER = re.compile(r"\{(minLength|maxLength|minimum|maximum|minItems|maxItems|enum|const)\}")
 
 
@@ -100,9 +99,10 @@ def missing_api_key() -> RunwareError:
 
 
 def invalid_api_key() -> RunwareError:
+    annotation = rules.CONTRACT.schema("authentication")["properties"]["apiKey"]["x-error"]
     return RunwareError(
-        "invalidApiKey",
-        f"Invalid API key. Get one at {SIGNUP}",
+        annotation["code"],
+        annotation["message"],
         status=401,
         parameter="apiKey",
         type="string",
@@ -114,8 +114,10 @@ def invalid_json(detail: str) -> RunwareError:
     return RunwareError("invalidJSON", f"The request body is not valid JSON: {detail}.", status=400)
 
 
-def invalid_body(message: str) -> RunwareError:
-    return RunwareError("invalidRequestBody", message, status=400)
+def invalid_body() -> RunwareError:
+    schema = rules.CONTRACT.schema("request")
+    message = _fill(schema["x-error"]["message"], {"maxItems": schema["maxItems"]})
+    return RunwareError(schema["x-error"]["code"], message, status=400)
 
 
 def body_too_large(limit: int) -> RunwareError:
@@ -172,12 +174,13 @@ def invalid_reference(detail: str, model: str | None) -> RunwareError:
     )
 
 
-def invalid_upload(parameter: str, detail: str) -> RunwareError:
+def invalid_upload(task_type: str, parameter: str, detail: str) -> RunwareError:
+    annotation = rules.CONTRACT.schema(task_type)["properties"][parameter]["x-error"]
     return RunwareError(
         "invalid" + _capitalised_leaf(parameter),
-        f"Invalid value for '{parameter}' parameter. {detail}. Supported formats are: PNG, JPG, and WEBP.",
+        f"{annotation['message']} ({detail})",
         parameter=parameter,
-        type="string",
+        type=annotation["type"],
     )
 
 
@@ -191,6 +194,10 @@ def not_found(path: str) -> RunwareError:
 
 def method_not_allowed(method: str) -> RunwareError:
     return RunwareError("methodNotAllowed", f"{method} is not allowed here; send POST with a JSON array.", status=405)
+
+
+def overloaded(detail: str) -> RunwareError:
+    return RunwareError("rateLimitExceeded", f"Queue capacity exceeded: {detail}. Retry later.", status=429)
 
 
 def internal() -> RunwareError:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
+import itertools
 import re
+import uuid
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import anyio
 import orjson
@@ -17,7 +21,7 @@ from contracts import Violation, load
 from contracts.runware import rules
 from emulator.core import images
 from emulator.core.artifacts import Artifact, StorageFull
-from emulator.core.jobs import Event, Job, State
+from emulator.core.jobs import Event, Job, Overloaded, State
 from emulator.core.journal import Entry
 from emulator.core.render import GenerationSpec
 from emulator.core.runtime import Runtime
@@ -35,6 +39,8 @@ ANY_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
 INLINE_THREAD_THRESHOLD = 256 * 1024
 UPLOAD_FIELDS = {"imageUpload": "image", "mediaStorage": "media"}
+CLAIMED = object()
+MAX_TASKS: int = CONTRACT.schema("request")["maxItems"]
 TASK_TYPES = frozenset(CONTRACT.schema("task")["properties"]["taskType"]["enum"])
 
 
@@ -68,12 +74,22 @@ class Inference:
     check_content: bool
     webhook_url: str | None
     upload_endpoint: str | None
-    specs: list[GenerationSpec]
-    image_uuids: list[str]
+    template: GenerationSpec
+    seed_base: int
+    seed_space: int
+    uuid_base: int
 
     @property
     def price(self) -> float:
         return rules.price(self.model)
+
+    def spec(self, index: int) -> GenerationSpec:
+        """Image `index` of the task; derived, so a 300-image task costs no more memory than one."""
+        return dataclasses.replace(self.template, index=index, seed=(self.seed_base + index) % self.seed_space)
+
+    def image_uuid(self, index: int) -> str:
+        # Consecutive integers differ only in the low bits, which the UUID version bits never touch.
+        return str(uuid.UUID(int=(self.uuid_base + index) % 2**128, version=4))
 
 
 @dataclass
@@ -96,7 +112,7 @@ class Outcome:
 
     def record(self, entry: Entry, prefix: str) -> None:
         """Note this task's id and violations in a journal entry; `prefix` locates the task in its array."""
-        entry.violations.extend({**v.as_dict(), "path": prefix + v.path} for v in self.violations)
+        entry.add_violations({**v.as_dict(), "path": prefix + v.path} for v in self.violations)
         if self.task_uuid and self.task_type not in (None, "authentication", "ping"):
             entry.ids.append(self.task_uuid)
 
@@ -109,6 +125,7 @@ class RunwareService:
         api_keys: Sequence[str] = (),
         strict_sizes: bool = True,
         webhook_envelope: str = "flat",
+        mixed_replies: bool = True,
         artifact_ttl: float = 86_400.0,
         max_tasks: int = 100_000,
     ) -> None:
@@ -116,9 +133,10 @@ class RunwareService:
         self.api_keys = frozenset(api_keys)
         self.strict_sizes = strict_sizes
         self.webhook_envelope = webhook_envelope
+        self.mixed_replies = mixed_replies
         self.artifact_ttl = artifact_ttl
         self.max_tasks = max_tasks
-        self._tasks: OrderedDict[str, Job | Stored] = OrderedDict()
+        self._tasks: OrderedDict[str, Job | Stored | object] = OrderedDict()
         self.channels: set[Any] = set()
 
     def authenticate(self, api_key: object) -> str:
@@ -176,39 +194,62 @@ class RunwareService:
         else:
             outcome.data.append(await self.upload(task_type, task, base_url))
 
+    def check_array(self, tasks: Any) -> list[Any]:
+        """The tasks of a request body or frame: a JSON array of 1 to MAX_TASKS items."""
+        if isinstance(tasks, list) and 1 <= len(tasks) <= MAX_TASKS:
+            return tasks
+        error = errors.invalid_body()
+        error.violations = self.violations("request", tasks if not isinstance(tasks, list) else tasks[: MAX_TASKS + 1])
+        raise error
+
     def check_task_type(self, task: Any) -> None:
-        if not (isinstance(task, dict) and task.get("taskType") in TASK_TYPES):
+        task_type = task.get("taskType") if isinstance(task, dict) else None
+        if not (isinstance(task_type, str) and task_type in TASK_TYPES):
             self.check("task", task)
 
     def known(self, task_uuid: str) -> bool:
-        return task_uuid in self._tasks
+        return task_uuid.lower() in self._tasks
+
+    @contextlib.contextmanager
+    def _claim(self, task_type: str, task_uuid: str) -> Iterator[None]:
+        """Hold a taskUUID while the task is being accepted, so a concurrent duplicate conflicts."""
+        key = task_uuid.lower()
+        if key in self._tasks:
+            raise errors.conflict(task_type, task_uuid)
+        self._tasks[key] = CLAIMED
+        try:
+            yield
+        except BaseException:
+            if self._tasks.get(key) is CLAIMED:
+                del self._tasks[key]
+            raise
 
     async def submit(self, task: Mapping[str, Any], base_url: str) -> Job:
         """Accept a valid imageInference task and start its job."""
         task_uuid = task["taskUUID"]
-        if self.known(task_uuid):
-            raise errors.conflict("imageInference", task_uuid)
+        with self._claim("imageInference", task_uuid):
+            return await self._submit(task, task_uuid, base_url)
+
+    async def _submit(self, task: Mapping[str, Any], task_uuid: str, base_url: str) -> Job:
         model = task["model"]
         references = await self._references(rules.reference_images(task), model, base_url)
         first_size = next((size for size in references if size is not None), None)
         width, height = rules.output_size(task, first_size)
         count = rules.image_count(task)
-        specs = [
-            GenerationSpec.create(
-                prompt=task["positivePrompt"],
-                provider=SURFACE,
-                model=model,
-                job_id=task_uuid,
-                index=index,
-                seed=seed,
-                width=width,
-                height=height,
-                format=FORMATS[task.get("outputFormat", DEFAULTS["outputFormat"])],
-                quality=int(task.get("outputQuality", DEFAULTS["outputQuality"])),
-                reference_count=len(references),
-            )
-            for index, seed in enumerate(self._seeds(task.get("seed"), count))
-        ]
+        given_seed = task.get("seed")
+        template = GenerationSpec.create(
+            prompt=task["positivePrompt"],
+            provider=SURFACE,
+            model=model,
+            job_id=task_uuid,
+            index=0,
+            seed=0,
+            width=width,
+            height=height,
+            format=FORMATS[task.get("outputFormat", DEFAULTS["outputFormat"])],
+            quality=int(task.get("outputQuality", DEFAULTS["outputQuality"])),
+            reference_count=len(references),
+        )
         output_type = task.get("outputType", DEFAULTS["outputType"])
         inference = Inference(
             task_uuid=task_uuid,
@@ -221,12 +262,17 @@ class RunwareService:
             check_content=bool((task.get("safety") or {}).get("checkContent", False)),
             webhook_url=task.get("webhookURL"),
             upload_endpoint=task.get("uploadEndpoint"),
-            specs=specs,
-            image_uuids=[self.runtime.ids.uuid4() for _ in specs],
+            template=template,
+            seed_base=int(given_seed) if given_seed is not None else self.runtime.ids.uint32(),
+            seed_space=SEED_SPACE if given_seed is not None else 2**32,
+            uuid_base=int(uuid.UUID(self.runtime.ids.uuid4())),
         )
-        job = self.runtime.jobs.create(
-            task_uuid, SURFACE, self.runtime.plan(width * height, count), data=inference, listener=self._on_event
-        )
+        try:
+            job = self.runtime.jobs.create(
+                task_uuid, SURFACE, self.runtime.plan(width * height, count), data=inference, listener=self._on_event
+            )
+        except Overloaded as exc:
+            raise errors.overloaded(str(exc)) from None
         self._remember(task_uuid, job)
         return job
 
@@ -238,6 +284,8 @@ class RunwareService:
         return [await self.result_item(inference, index, with_status) for index in range(job.outputs_ready)]
 
     def failure(self, job: Job) -> RunwareError | None:
+        if job.state is State.CANCELED:
+            return errors.generation_failed("taskCancelled", "The task was canceled before it finished.", job.id)
         if job.state is not State.FAILED:
             return None
         failure = job.failure
@@ -246,9 +294,11 @@ class RunwareService:
 
     async def poll(self, task_uuid: str) -> tuple[list[dict[str, Any]], list[RunwareError]]:
         """getResponse: everything known about a task so far (cumulative), as data items and error items."""
-        record = self._tasks.get(task_uuid)
+        record = self._tasks.get(task_uuid.lower())
         if record is None:
             raise errors.task_not_found(task_uuid)
+        if record is CLAIMED:
+            return [{"taskType": "imageInference", "taskUUID": task_uuid, "status": "processing"}], []
         if isinstance(record, Stored):
             return [record.item], []
         job = self.runtime.jobs.get(task_uuid) or record
@@ -264,10 +314,12 @@ class RunwareService:
 
     async def upload(self, task_type: str, task: Mapping[str, Any], base_url: str) -> dict[str, Any]:
         task_uuid = task["taskUUID"]
-        if self.known(task_uuid):
-            raise errors.conflict(task_type, task_uuid)
+        with self._claim(task_type, task_uuid):
+            return await self._upload(task_type, task, task_uuid, base_url)
+
+    async def _upload(self, task_type: str, task: Mapping[str, Any], task_uuid: str, base_url: str) -> dict[str, Any]:
         parameter = UPLOAD_FIELDS[task_type]
-        artifact = await self._store_upload(task[parameter], parameter)
+        artifact = await self._store_upload(task_type, task[parameter], parameter)
         url = artifact.remote_url or self.runtime.file_url(base_url, artifact)
         if task_type == "imageUpload":
             item = {"taskType": task_type, "taskUUID": task_uuid, "imageUUID": artifact.id, "imageURL": url}
@@ -277,8 +329,8 @@ class RunwareService:
         return item
 
     async def result_item(self, inference: Inference, index: int, with_status: bool = False) -> dict[str, Any]:
-        spec = inference.specs[index]
-        image_uuid = inference.image_uuids[index]
+        spec = inference.spec(index)
+        image_uuid = inference.image_uuid(index)
         item: dict[str, Any] = {"taskType": "imageInference", "taskUUID": inference.task_uuid}
         if with_status:
             item["status"] = "success"
@@ -302,21 +354,25 @@ class RunwareService:
         self._tasks.clear()
 
     def _remember(self, task_uuid: str, record: Job | Stored) -> None:
-        self._tasks[task_uuid] = record
-        while len(self._tasks) > self.max_tasks:
-            self._tasks.popitem(last=False)
-
-    def _seeds(self, seed: int | None, count: int) -> list[int]:
-        if seed is None:
-            return [self.runtime.ids.uint32() for _ in range(count)]
-        return [(int(seed) + index) % SEED_SPACE for index in range(count)]
+        """Keep the record for getResponse; beyond `max_tasks`, forget the oldest finished ones."""
+        self._tasks[task_uuid.lower()] = record
+        excess = len(self._tasks) - self.max_tasks
+        if excess <= 0:
+            return
+        finished = [
+            key
+            for key, kept in itertools.islice(self._tasks.items(), excess + self.max_tasks // 10 + 1)
+            if isinstance(kept, Stored) or (isinstance(kept, Job) and kept.state.terminal)
+        ]
+        for key in finished[:excess]:
+            del self._tasks[key]
 
     def _on_event(self, job: Job, event: Event) -> None:
         if event.kind != "output" or event.index is None:
             return
         inference: Inference = job.data
         index = event.index
-        self.runtime.artifacts.add_generated(inference.image_uuids[index], inference.specs[index], inference.ttl)
+        self.runtime.artifacts.add_generated(inference.image_uuid(index), inference.spec(index), inference.ttl)
         if inference.webhook_url:
             self.runtime.spawn(self._post_webhook(inference, index))
         if inference.upload_endpoint:
@@ -337,7 +393,7 @@ class RunwareService:
         )
 
     async def _put_upload(self, inference: Inference, index: int) -> None:
-        spec = inference.specs[index]
+        spec = inference.spec(index)
         assert inference.upload_endpoint is not None
         self.runtime.webhooks.send(
             surface=SURFACE,
@@ -384,8 +440,8 @@ class RunwareService:
         return info.width, info.height
 
     def _resolve_url(self, value: str, base_url: str) -> tuple[int, int] | None:
-        parts = urlsplit(value)
-        if not parts.hostname:
+        parts = _split(value)
+        if parts is None or not parts.hostname:
             raise images.BrokenImage(f"{value!r} is not a well-formed URL")
         local = FILE_PATH.search(parts.path)
         if local and parts.netloc == urlsplit(base_url).netloc:
@@ -395,18 +451,19 @@ class RunwareService:
             return _artifact_size(artifact)
         return None
 
-    async def _store_upload(self, value: str, parameter: str) -> Artifact:
+    async def _store_upload(self, task_type: str, value: str, parameter: str) -> Artifact:
         artifact_id = self.runtime.ids.uuid4()
         ttl = self.artifact_ttl
         store = self.runtime.artifacts
         if ANY_UUID.match(value):
             existing = store.get(value.lower())
             if existing is None:
-                raise errors.invalid_upload(parameter, f"No uploaded or generated image has the UUID {value}")
+                raise errors.invalid_upload(task_type, parameter, f"No uploaded or generated image has the UUID {value}")
             return existing
         if value.startswith(("http://", "https://")):
-            if not urlsplit(value).hostname:
-                raise errors.invalid_upload(parameter, "The URL is not well formed")
+            parts = _split(value)
+            if parts is None or not parts.hostname:
+                raise errors.invalid_upload(task_type, parameter, "The URL is not well formed")
             return store.add_remote(artifact_id, value, ttl)
         try:
             if len(value) > INLINE_THREAD_THRESHOLD:
@@ -414,13 +471,22 @@ class RunwareService:
             else:
                 data, info = _decode_upload(value)
         except images.BrokenImage as exc:
-            raise errors.invalid_upload(parameter, str(exc).capitalize()) from None
+            raise errors.invalid_upload(task_type, parameter, str(exc).capitalize()) from None
         try:
             return store.add_blob(
                 artifact_id, data, info.media_type, info.extension, ttl, width=info.width, height=info.height
             )
         except StorageFull as exc:
             raise errors.storage_full(str(exc)) from None
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it validates the port
+    except ValueError:
+        return None
+    return parts
 
 
 def _decode_upload(value: str) -> tuple[bytes, images.ImageInfo]:

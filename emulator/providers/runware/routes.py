@@ -20,6 +20,7 @@ from .errors import RunwareError
 from .models import SURFACE, Outcome, RunwareService
 
 logger = logging.getLogger(__name__)
+YIELD_EVERY = 16
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -60,10 +61,12 @@ class RestEndpoint:
             return error_reply(errors.body_too_large(exc.limit))
         except ValueError as exc:
             return error_reply(errors.invalid_json(str(exc)))
-        if not isinstance(tasks, list) or not tasks:
+        try:
+            tasks = self.service.check_array(tasks)
+        except RunwareError as exc:
             if entry is not None:
-                entry.violations.extend(v.as_dict() for v in self.service.violations("request", tasks))
-            return error_reply(errors.invalid_body("The request body must be a non-empty JSON array of task objects."))
+                entry.add_violations(v.as_dict() for v in exc.violations)
+            return error_reply(exc)
         key = _api_key(request, tasks)
         if entry is not None:
             entry.api_key = mask_key(key if isinstance(key, str) else None)
@@ -78,6 +81,8 @@ class RestEndpoint:
             if entry is not None:
                 outcome.record(entry, f"/{position}")
             outcomes.append(outcome)
+            if position % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # a long array must not starve other clients
         waiting = [self._finish(outcome) for outcome in outcomes if outcome.job is not None]
         if len(waiting) == 1:
             await waiting[0]
@@ -85,8 +90,9 @@ class RestEndpoint:
             await asyncio.gather(*waiting)
         data = [item for outcome in outcomes for item in outcome.data]
         failures = [error for outcome in outcomes for error in outcome.errors]
-        status = failures[0].status if failures and not data else 200
-        return reply(data, [error.item() for error in failures], status)
+        if failures and (not data or not self.service.mixed_replies):
+            return reply([], [error.item() for error in failures], failures[0].status)
+        return reply(data, [error.item() for error in failures])
 
     async def _finish(self, outcome: Outcome) -> None:
         assert outcome.job is not None

@@ -129,3 +129,27 @@ async def test_store_evicts_oldest_finished_jobs_beyond_its_bound(clock: ManualC
     assert len(engine) == 3
     assert "running" in engine
     assert [job.id for job in engine] == ["running", "done3", "done4"]
+
+
+async def test_reset_cancels_unfinished_jobs_so_waiters_wake(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    job = engine.create("j1", "test", Plan(1.0, (1.0,)))
+    waiter = asyncio.create_task(engine.wait(job, lambda j: j.state.terminal))
+    await settle()
+    engine.reset()
+    assert await asyncio.wait_for(waiter, 1) is True
+    assert job.state is State.CANCELED and len(engine) == 0
+
+
+async def test_unfinished_jobs_are_bounded(clock: ManualClock) -> None:
+    from emulator.core.jobs import Overloaded
+
+    engine = JobEngine(clock, max_active=2)
+    engine.create("a", "test", Plan(1.0, (1.0,)))
+    engine.create("b", "test", Plan(1.0, (1.0,)))
+    with pytest.raises(Overloaded):
+        engine.create("c", "test", Plan(1.0, (1.0,)))
+    clock.advance(5)
+    engine.get("a")
+    engine.create("c", "test", Plan(1.0, (1.0,)))
+

@@ -104,3 +104,13 @@ def test_jitter_spreads_delays_within_bounds() -> None:
     delays = [policy.delay(1, rng) for _ in range(200)]
     assert min(delays) >= 0.8 and max(delays) <= 1.2
     assert len(set(delays)) > 100
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/hook", "http://exa mple.com/", "http://a\x00b/"])
+async def test_unusable_urls_fail_each_attempt_with_a_recorded_error(clock: ManualClock, url: str) -> None:
+    hook = WebhookDispatcher(clock)
+    delivery = hook.send(surface="test", url=url, body=b"{}", policy=RetryPolicy(max_attempts=2, initial_delay=1), event="done")
+    await run_until_done(clock, hook, step=0.5)
+    assert delivery.state == "failed"
+    assert [bool(a.error) for a in delivery.attempts] == [True, True]
+    await hook.aclose()

@@ -129,3 +129,55 @@ async def test_failed_sync_task_answers_with_its_error(make_emulator: EmulatorFa
     response = await asyncio.wait_for(pending, 5)
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "providerError"
+
+
+async def test_reset_answers_waiting_sync_requests(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    emulator = await make_emulator(clock=clock, timing="realistic")
+    pending = asyncio.create_task(emulator.runware(inference()))
+    await settle(50)
+    assert (await emulator.client.post("/_emulator/reset")).status_code == 200
+    response = await asyncio.wait_for(pending, 5)
+    assert response.json()["errors"][0]["code"] == "taskCancelled"
+
+
+async def test_concurrent_tasks_with_one_uuid_accept_exactly_one(emulator: Emulator) -> None:
+    from PIL import Image
+
+    import random
+    import io
+    import base64
+
+    noisy = Image.frombytes("RGB", (400, 400), random.Random(2).randbytes(400 * 400 * 3))
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    big = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    task = inference(inputs={"referenceImages": [big]})
+    first, second = await asyncio.gather(emulator.runware(task), emulator.runware(task))
+    assert sorted([first.status_code, second.status_code]) == [200, 400]
+    loser = first if first.status_code == 400 else second
+    assert loser.json()["errors"][0]["code"] == "conflictTaskUUID"
+
+
+async def test_uuids_conflict_whatever_their_case(emulator: Emulator) -> None:
+    task = inference()
+    await emulator.runware(task)
+    response = await emulator.runware({**task, "taskUUID": task["taskUUID"].upper()})
+    assert response.json()["errors"][0]["code"] == "conflictTaskUUID"
+
+
+async def test_retention_never_forgets_unfinished_tasks(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    emulator = await make_emulator(clock=clock, timing="realistic", job_retention=3)
+    running = inference(deliveryMethod="async")
+    await emulator.runware(running)
+    for _ in range(5):
+        await emulator.runware(inference(deliveryMethod="async"))
+    body = (await emulator.runware(poll(running))).json()
+    assert body["data"][0]["status"] == "processing"
+
+
+async def test_full_queue_is_a_retryable_429(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    emulator = await make_emulator(clock=clock, timing="realistic", max_active_jobs=2)
+    await emulator.runware(inference(deliveryMethod="async"), inference(deliveryMethod="async"))
+    response = await emulator.runware(inference(deliveryMethod="async"))
+    assert response.status_code == 429
+    assert response.json()["errors"][0]["code"] == "rateLimitExceeded"

@@ -185,3 +185,45 @@ async def test_an_emulator_bug_still_answers_in_runware_shape(emulator: Emulator
     assert response.json()["errors"][0]["code"] == "internalServerError"
     [entry] = emulator.runtime.journal.entries(surface="runware")
     assert entry.warnings == ["emulator error: RuntimeError: boom"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'[{"taskType": ["imageInference"], "taskUUID": "x"}]',
+        b'[{"taskType": {"a": 1}}]',
+        b'[{"taskType": "imageInference", "positivePrompt": "\\ud800"}]',
+        b'[{"taskType": "imageUpload", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "image": "http://[oops/x.png"}]',
+        b'[{"taskType": "mediaStorage", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "operation": "upload", "media": "https://[::1"}]',
+        b'[{"taskType": "imageInference", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "model": "bytedance:5@0",'
+        b' "positivePrompt": "x", "width": 2048, "height": 2048, "inputs": {"referenceImages": ["http://[oops/x.png"]}}]',
+        b'[{"taskType": "imageInference", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "model": "bytedance:seedream@4.5",'
+        b' "positivePrompt": "x", "width": 16384, "height": 1024, "outputFormat": "WEBP", "outputType": "base64Data"}]',
+    ],
+)
+async def test_hostile_values_get_a_4xx(emulator: Emulator, raw: bytes) -> None:
+    response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["errors"][0]["code"].startswith(("invalid", "unsupported", "missing"))
+
+
+async def test_arrays_hold_at_most_a_hundred_tasks(emulator: Emulator) -> None:
+    assert (await emulator.runware(*[{"taskType": "ping", "ping": True}] * 100)).status_code == 200
+    response = await emulator.runware(*[{"taskType": "ping", "ping": True}] * 101)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["code"] == "invalidRequestBody" and "100" in error["message"]
+
+
+async def test_journal_keeps_a_bounded_number_of_violations(emulator: Emulator) -> None:
+    await emulator.runware(*[{"taskType": "imageInference"}] * 100)
+    [entry] = emulator.runtime.journal.entries(surface="runware")
+    assert len(entry.violations) == 50
+    assert any("more than 50 violations" in warning for warning in entry.warnings)
+
+
+async def test_errors_only_setting_drops_successes_from_mixed_replies(make_emulator: EmulatorFactory) -> None:
+    emulator = await make_emulator(runware_partial_replies="errors-only")
+    response = await emulator.runware(inference(), inference(positivePrompt=""))
+    assert response.status_code == 400
+    assert set(response.json()) == {"errors"}

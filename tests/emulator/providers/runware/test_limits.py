@@ -133,7 +133,7 @@ def test_references_plus_sequential_images_are_at_most_fifteen(client: SyncClien
         assert accepted(client, task)
     else:
         error = first_error(client, task)
-        assert error["code"] == "invalidMaxSequentialImages"
+        assert (error["code"], error["parameter"]) == ("invalidReferenceImages", "referenceImages")
         assert "cannot exceed 15" in error["message"]
 
 
@@ -175,7 +175,7 @@ def test_lenient_sizes_accept_the_docs_1280x720_example() -> None:
 )
 def test_seedream_45_pixel_and_aspect_bounds(client: SyncClient, width: int, height: int) -> None:
     task = inference(model="bytedance:seedream@4.5", width=width, height=height)
-    within = 3_686_400 <= width * height <= 16_777_216 and 1 / 16 <= width / height <= 16
+    within = 3_686_400 <= width * height <= 16_777_216 and 1 / 16 <= width / height <= 16 and max(width, height) <= 16383
     if within:
         assert accepted(client, task)
     else:
@@ -184,7 +184,13 @@ def test_seedream_45_pixel_and_aspect_bounds(client: SyncClient, width: int, hei
         assert error["documentation"].startswith("https://runware.ai/docs/models/bytedance-seedream-4-5")
 
 
-@pytest.mark.parametrize("width, height", [(2560, 1440), (4096, 4096)])
+@pytest.mark.parametrize("width, height", [(16384, 1024), (1024, 16384)])
+def test_seedream_45_sides_are_at_most_16383(client: SyncClient, width: int, height: int) -> None:
+    error = first_error(client, inference(model="bytedance:seedream@4.5", width=width, height=height))
+    assert error["code"] == "invalidWidth" and "16383" in error["message"]
+
+
+@pytest.mark.parametrize("width, height", [(2560, 1440), (4096, 4096), (16383, 1024)])
 def test_seedream_45_bounds_are_inclusive(client: SyncClient, width: int, height: int) -> None:
     assert accepted(client, inference(model="bytedance:seedream@4.5", width=width, height=height))
 

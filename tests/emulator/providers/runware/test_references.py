@@ -65,3 +65,19 @@ async def test_broken_references_are_invalid_reference_images(emulator: Emulator
     assert error["code"] == "invalidReferenceImages"
     assert "reference image 1" in error["message"] and detail in error["message"]
     assert error["documentation"] == "https://runware.ai/docs/models/bytedance-seedream-4-0#request-referenceimages"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "PNG"])
+async def test_truncated_references_are_invalid(emulator: Emulator, fmt: str) -> None:
+    import random
+
+    from PIL import Image
+
+    noisy = Image.frombytes("RGB", (64, 64), random.Random(1).randbytes(64 * 64 * 3))
+    out = __import__("io").BytesIO()
+    noisy.save(out, fmt)
+    cut = out.getvalue()[: len(out.getvalue()) // 2]
+    task = inference(inputs={"referenceImages": [base64.b64encode(cut).decode()]})
+    response = await emulator.runware(task)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalidReferenceImages"
