@@ -50,6 +50,9 @@ class Settings:
     runware_partial_replies: Literal["mixed", "errors-only"] = "mixed"
     # Wiro
     # EvoLink
+    evolink_error_codes: Literal["integer", "string"] = "integer"  # error.code: HTTP status, or the newer string code
+    evolink_result_ttl: float | None = None  # seconds results stay valid; None: the documented 24 h (contracts/evolink)
+    evolink_image_count: Literal["n", "prompt"] = "n"  # images made: min(n, 15 - refs), or as many as the prompt asks
     # Replicate
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -62,6 +65,12 @@ class Settings:
             raise SettingsError("runware_webhook_envelope must be flat or data")
         if self.runware_partial_replies not in ("mixed", "errors-only"):
             raise SettingsError("runware_partial_replies must be mixed or errors-only")
+        if self.evolink_error_codes not in ("integer", "string"):
+            raise SettingsError("evolink_error_codes must be integer or string")
+        if self.evolink_image_count not in ("n", "prompt"):
+            raise SettingsError("evolink_image_count must be n or prompt")
+        if self.evolink_result_ttl is not None and not self.evolink_result_ttl > 0:
+            raise SettingsError("evolink_result_ttl must be a positive number of seconds")
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"public_url must start with http:// or https://; got {self.public_url!r}")
 

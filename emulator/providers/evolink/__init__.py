@@ -1,0 +1,43 @@
+"""EvoLink: Bearer-authenticated async image tasks with callbacks for doubao-seedream-4.0."""
+
+from __future__ import annotations
+
+from emulator.core.runtime import Runtime
+from emulator.settings import Settings, SettingsError
+
+from .. import Surface
+from .errors import STYLES
+from .models import SURFACE, EvoLinkService
+from .routes import routes
+
+IMAGE_COUNT_MODES = ("n", "prompt")
+
+
+def surface(runtime: Runtime, settings: Settings) -> Surface:
+    if settings.evolink_error_codes not in STYLES:
+        raise SettingsError(f"evolink_error_codes must be integer or string; got {settings.evolink_error_codes!r}")
+    if settings.evolink_image_count not in IMAGE_COUNT_MODES:
+        raise SettingsError(f"evolink_image_count must be n or prompt; got {settings.evolink_image_count!r}")
+    if settings.evolink_result_ttl is not None and not settings.evolink_result_ttl > 0:
+        raise SettingsError(f"evolink_result_ttl must be a positive number of seconds; got {settings.evolink_result_ttl!r}")
+    service = EvoLinkService(
+        runtime,
+        api_keys=settings.api_keys,
+        strict=settings.strict,
+        code_style=settings.evolink_error_codes,
+        result_ttl=settings.evolink_result_ttl,
+        image_count=settings.evolink_image_count,
+        max_tasks=settings.job_retention,
+    )
+
+    def endpoints(base: str) -> list[tuple[str, str]]:
+        return [("create", f"{base}/v1/images/generations"), ("query", f"{base}/v1/tasks/{{task_id}}")]
+
+    return Surface(
+        SURFACE,
+        "EvoLink",
+        routes(service, settings.max_body_mb * 2**20),
+        endpoints,
+        reset=service.reset,
+        service=service,
+    )

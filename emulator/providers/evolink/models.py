@@ -1,0 +1,370 @@
+"""EvoLink's domain: create bodies in, task objects out, callbacks on terminal states. Transport-neutral."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import orjson
+
+from contracts import Violation, load
+from contracts.evolink import rules
+from emulator.core import images
+from emulator.core.jobs import Event, Failure, Job, Overloaded, Plan, State
+from emulator.core.render import GenerationSpec
+from emulator.core.runtime import Runtime
+from emulator.core.webhooks import RetryPolicy
+
+from . import errors
+from .errors import CodeStyle, EvoLinkError
+
+SURFACE = "evolink"
+CONTRACT = load("evolink")
+RULES = rules.RULES
+OUTPUT = RULES["output"]
+PROGRESS = RULES["progress"]
+TASK_ID = RULES["taskId"]
+TASK_ERRORS = RULES["taskErrors"]
+BILLING = RULES["billing"]
+FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
+INLINE_THREAD_THRESHOLD = 256 * 1024
+STATUS = {
+    State.QUEUED: "pending",
+    State.RUNNING: "processing",
+    State.SUCCEEDED: "completed",
+    State.FAILED: "failed",
+    State.CANCELED: "cancelled",
+}
+CALLBACK_POLICY = RetryPolicy(
+    max_attempts=1 + len(RULES["callback"]["retryDelays"]),
+    schedule=tuple(float(delay) for delay in RULES["callback"]["retryDelays"]),
+    timeout=float(RULES["callback"]["timeout"]),
+    jitter=0.0,
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference image as far as the emulator can see it: its size when visible, and whether it can be fetched."""
+
+    url: str
+    size: tuple[int, int] | None = None
+    reachable: bool = True
+
+
+@dataclass
+class EvoTask:
+    """What the emulator remembers of an accepted generation."""
+
+    id: str
+    created: int
+    model: str
+    n: int
+    base_url: str
+    callback_url: str | None
+    run_seconds: float
+    estimated_seconds: float
+    specs: list[GenerationSpec]
+    artifact_ids: list[str]
+    job: Job | None = field(default=None, repr=False)
+
+    @property
+    def extension(self) -> str:
+        return self.specs[0].extension if self.specs else "jpg"
+
+
+class EvoLinkService:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        api_keys: Sequence[str] = (),
+        strict: bool = False,
+        code_style: CodeStyle = "integer",
+        result_ttl: float | None = None,
+        image_count: str = "n",
+        max_tasks: int = 100_000,
+    ) -> None:
+        self.runtime = runtime
+        self.api_keys = frozenset(api_keys)
+        self.strict = strict
+        self.code_style = code_style
+        self.result_ttl = float(result_ttl if result_ttl is not None else RULES["resultValiditySeconds"])
+        self.image_count = image_count
+        self.max_tasks = max_tasks
+        self._tasks: OrderedDict[str, EvoTask] = OrderedDict()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def authenticate(self, token: str | None, situation: str = "unauthorized") -> str:
+        """Any non-empty Bearer token, or one of `--api-key` when given."""
+        if not token or (self.api_keys and token not in self.api_keys):
+            raise EvoLinkError(situation)
+        return token
+
+    def violations(self, body: Any) -> tuple[list[Violation], list[str]]:
+        validator = CONTRACT.validator("imageGeneration")
+        if not validator.is_valid(body):
+            return validator.violations(body), []
+        return rules.check(body, strict=self.strict)
+
+    def check(self, body: Any) -> list[str]:
+        """Fidelity warnings for a body that meets the contract; an EvoLinkError for the first violation otherwise."""
+        found, warnings = self.violations(body)
+        if found:
+            error = errors.from_violation(found[0])
+            error.violations = found
+            raise error
+        return warnings
+
+    async def submit(self, body: Mapping[str, Any], base_url: str) -> EvoTask:
+        """Start the task of a checked body. Reference images are checked here, where they are decoded."""
+        urls = list(body.get("image_urls") or [])
+        references = await self._references(urls, base_url)
+        first_visible = next((ref.size for ref in references if ref.size is not None), None)
+        width, height = rules.output_size(body, first_visible)
+        count = rules.image_count(body, self.image_count)
+        now = self.runtime.clock.now()
+        task_id = self._new_id(int(now))
+        specs = [
+            GenerationSpec.create(
+                prompt=body["prompt"],
+                provider=SURFACE,
+                model=rules.MODEL,
+                job_id=task_id,
+                index=index,
+                seed=self.runtime.ids.uint32(),
+                width=width,
+                height=height,
+                format=OUTPUT["format"],
+                quality=OUTPUT["quality"],
+                reference_count=len(urls),
+            )
+            for index in range(count)
+        ]
+        plan = self.runtime.plan(width * height, count)
+        run_seconds = max(plan.output_offsets, default=0.0)
+        broken = next((ref for ref in references if not ref.reachable), None)
+        if broken is not None:
+            # The download fails when the worker fetches the references: after the first image's time.
+            spec = TASK_ERRORS["imageDownload"]
+            failure = Failure(spec["code"], rules.fill(spec["message"], {"url": broken.url}))
+            plan = Plan(plan.queue_seconds, plan.output_offsets[:1], failure=failure)
+        task = EvoTask(
+            id=task_id,
+            created=int(now),
+            model=body["model"],
+            n=int(body.get("n", rules.DEFAULTS["n"])),
+            base_url=base_url,
+            callback_url=body.get("callback_url"),
+            run_seconds=run_seconds,
+            estimated_seconds=plan.queue_seconds + run_seconds,
+            specs=specs,
+            artifact_ids=[self.runtime.ids.uuid4() for _ in specs],
+        )
+        try:
+            task.job = self.runtime.jobs.create(task_id, SURFACE, plan, data=task, listener=self._on_event)
+        except Overloaded as exc:
+            raise EvoLinkError("rateLimited", str(exc)) from None
+        self._remember(task)
+        return task
+
+    def find(self, task_id: str) -> EvoTask:
+        """A known, unexpired task, advanced to now."""
+        if not task_id.startswith(TASK_ID["prefix"]):
+            raise EvoLinkError("invalidTaskId")
+        task = self._tasks.get(task_id)
+        if task is None or task.job is None:
+            raise EvoLinkError("taskNotFound")
+        now = self.runtime.clock.now()
+        task.job.refresh(now)
+        finished = task.job.finished_at
+        if finished is not None and now >= finished + self.result_ttl:
+            del self._tasks[task_id]
+            raise EvoLinkError("taskNotFound")
+        return task
+
+    # -- task objects ---------------------------------------------------------------------------
+
+    def created_view(self, task: EvoTask) -> dict[str, Any]:
+        """The create reply: always the accepted, pending task, however fast the job runs."""
+        return self._object(
+            task,
+            progress=PROGRESS["pending"],
+            status=STATUS[State.QUEUED],
+            task_info={"can_cancel": True, "estimated_time": math.ceil(task.estimated_seconds)},
+        )
+
+    def view(self, task: EvoTask, job: Job, now: float) -> dict[str, Any]:
+        """The task-query reply (and callback body) as of `now`."""
+        status = STATUS[job.state]
+        if job.state.terminal:
+            task_info: dict[str, Any] = {"can_cancel": False}
+        else:
+            remaining = job.created_at + task.estimated_seconds - now
+            task_info = {"can_cancel": job.state is State.QUEUED, "estimated_time": max(0, math.ceil(remaining))}
+        extra: dict[str, Any] = {}
+        if job.state is State.SUCCEEDED:
+            extra["results"] = [
+                f"{task.base_url}/files/{artifact_id}.{spec.extension}"
+                for artifact_id, spec in zip(task.artifact_ids, task.specs, strict=True)
+            ]
+        elif job.state in (State.FAILED, State.CANCELED):
+            extra["error"] = _task_error(job)
+        body = self._object(task, progress=self.progress(task, job, now), status=status, task_info=task_info, **extra)
+        if job.state is State.SUCCEEDED:
+            body["usage"]["credits_used"] = rules.credits(len(task.specs))
+        return body
+
+    def progress(self, task: EvoTask, job: Job, now: float) -> int:
+        """0 while pending, 10..99 while processing, 100 when completed; failed and cancelled tasks keep
+        the value they had reached. Never decreases: it only grows with time and finished images."""
+        if job.state is State.SUCCEEDED:
+            return int(PROGRESS["completed"])
+        if job.started_at is None:
+            return int(PROGRESS["pending"])
+        until = job.finished_at if job.finished_at is not None else now
+        share = 1.0 if task.run_seconds <= 0 else min(1.0, max(0.0, (until - job.started_at) / task.run_seconds))
+        if task.specs:
+            share = max(share, job.outputs_ready / len(task.specs))
+        first, last = PROGRESS["processingFirst"], PROGRESS["processingLast"]
+        return int(first + math.floor((last - first) * share))
+
+    def _object(self, task: EvoTask, *, progress: int, status: str, task_info: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "created": task.created,
+            "id": task.id,
+            "model": task.model,
+            "object": "image.generation.task",
+            "progress": progress,
+        }
+        if "results" in extra:
+            body["results"] = extra.pop("results")
+        body["status"] = status
+        body["task_info"] = task_info
+        body["type"] = "image"
+        body["usage"] = {
+            "billing_rule": BILLING["billingRule"],
+            "credits_reserved": rules.credits(task.n),
+            "user_group": BILLING["userGroup"],
+        }
+        body.update(extra)
+        return body
+
+    # -- lifecycle side effects -----------------------------------------------------------------
+
+    def _on_event(self, job: Job, event: Event) -> None:
+        if event.kind != "state" or not event.state.terminal:
+            return
+        task: EvoTask = job.data
+        lag = self.runtime.clock.now() - event.at
+        if event.state is State.SUCCEEDED:
+            for artifact_id, spec in zip(task.artifact_ids, task.specs, strict=True):
+                self.runtime.artifacts.add_generated(artifact_id, spec, self.result_ttl - lag)
+        if task.callback_url and STATUS[event.state] in RULES["callback"]["events"]:
+            body = orjson.dumps(self.view(task, job, event.at))
+            self.runtime.webhooks.send(
+                surface=SURFACE,
+                url=task.callback_url,
+                body=body,
+                policy=CALLBACK_POLICY,
+                event=f"task.{STATUS[event.state]}",
+                job_id=task.id,
+                headers={"Content-Type": "application/json"},
+            )
+
+    def reset(self) -> None:
+        self._tasks.clear()
+
+    def _remember(self, task: EvoTask) -> None:
+        self._tasks[task.id] = task
+        while len(self._tasks) > self.max_tasks:
+            self._tasks.popitem(last=False)
+
+    def _new_id(self, created: int) -> str:
+        while True:
+            task_id = f"{TASK_ID['prefix']}{created}-{self.runtime.ids.token(TASK_ID['suffixLength'], TASK_ID['alphabet'])}"
+            if task_id not in self._tasks:
+                return task_id
+
+    # -- reference images -----------------------------------------------------------------------
+
+    async def _references(self, urls: list[str], base_url: str) -> list[Reference]:
+        """Every reference in order; the first one that breaks a documented limit refuses the request."""
+        inline = {index: url for index, url in enumerate(urls) if images.is_data_uri(url)}
+        if sum(len(url) for url in inline.values()) > INLINE_THREAD_THRESHOLD:
+            decoded = await anyio.to_thread.run_sync(_read_inline, inline)
+        else:
+            decoded = _read_inline(inline)
+        found = []
+        for index, url in enumerate(urls):
+            outcome = decoded[index] if index in decoded else self._linked(index, url, base_url)
+            if isinstance(outcome, Violation):
+                error = errors.from_violation(outcome)
+                error.violations = [outcome]
+                raise error
+            found.append(outcome)
+        return found
+
+    def _linked(self, index: int, url: str, base_url: str) -> Reference | Violation:
+        """A URL reference: the emulator's own files are looked at, anything else is taken on trust."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return rules.reference_unreadable(index, "not a well-formed URL")
+        if rules.unreachable(url):
+            return Reference(url, reachable=False)
+        local = FILE_PATH.search(parts.path)
+        if local is None or parts.netloc != urlsplit(base_url).netloc:
+            return Reference(url)  # not fetched: the emulator is offline
+        artifact = self.runtime.artifacts.get(local.group("id"))
+        if artifact is None:
+            return Reference(url, reachable=False)  # the file is gone: fetching it would fail
+        if artifact.blob is not None:
+            return _inspected(index, url, artifact.blob)
+        if artifact.spec is not None:
+            spec = artifact.spec
+            problem = rules.reference_problem(index, spec.format, spec.width, spec.height)
+            return problem or Reference(url, (spec.width, spec.height))
+        return Reference(url)  # a remote URL recorded by another surface: not visible offline
+
+
+def _read_inline(inline: Mapping[int, str]) -> dict[int, Reference | Violation]:
+    """Decode and check data URIs; pure, so it may run in a worker thread."""
+    outcomes: dict[int, Reference | Violation] = {}
+    for index, url in inline.items():
+        try:
+            data = images.decode_data_uri(url)[1]
+        except images.BrokenImage as exc:
+            outcomes[index] = rules.reference_unreadable(index, str(exc))
+            continue
+        outcomes[index] = _inspected(index, url, data)
+    return outcomes
+
+
+def _inspected(index: int, url: str, data: bytes) -> Reference | Violation:
+    too_large = rules.reference_too_large(index, len(data))
+    if too_large is not None:
+        return too_large  # refused before decoding, whatever the bytes hold
+    try:
+        info = images.inspect(data, allowed=tuple(rules.REFERENCES["formats"]))
+    except images.BrokenImage as exc:
+        return rules.reference_unreadable(index, str(exc))
+    return rules.reference_problem(index, info.format, info.width, info.height) or Reference(url, (info.width, info.height))
+
+
+def _task_error(job: Job) -> dict[str, Any]:
+    if job.state is State.CANCELED:
+        spec = TASK_ERRORS["cancelled"]
+        code, message = spec["code"], spec["message"]
+    elif job.failure is not None:
+        code, message = job.failure.code, job.failure.message
+    else:
+        code, message = TASK_ERRORS["unknown"]["code"], TASK_ERRORS["unknown"]["message"]
+    return {"code": code, "message": message, "type": TASK_ERRORS["type"]}

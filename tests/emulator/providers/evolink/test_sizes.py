@@ -1,0 +1,82 @@
+"""The documented ratio x quality table, legacy sizes, `auto` and pixel sizes, as the generated images show them."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator import read_metadata
+from tests.conftest import Emulator
+from tests.emulator.providers.evolink.helpers import DROP, finished
+from tests.support import data_uri
+
+# The table of the provider sheet (section 2.2), typed independently of contracts/evolink/rules.json.
+TABLE = {
+    "1:1": {"1K": (1024, 1024), "2K": (2048, 2048), "4K": (4096, 4096)},
+    "2:3": {"1K": (832, 1248), "2K": (1664, 2496), "4K": (3328, 4992)},
+    "3:2": {"1K": (1248, 832), "2K": (2496, 1664), "4K": (4992, 3328)},
+    "3:4": {"1K": (864, 1152), "2K": (1728, 2304), "4K": (3520, 4704)},
+    "4:3": {"1K": (1152, 864), "2K": (2304, 1728), "4K": (4704, 3520)},
+    "4:5": {"1K": (896, 1120), "2K": (1792, 2240), "4K": (3584, 4480)},
+    "5:4": {"1K": (1120, 896), "2K": (2240, 1792), "4K": (4480, 3584)},
+    "9:16": {"1K": (720, 1280), "2K": (1600, 2848), "4K": (3040, 5504)},
+    "16:9": {"1K": (1280, 720), "2K": (2848, 1600), "4K": (5504, 3040)},
+    "21:9": {"1K": (1512, 648), "2K": (3136, 1344), "4K": (6240, 2656)},
+    "9:21": {"1K": (648, 1512), "2K": (1344, 3136), "4K": (2656, 6240)},
+}
+
+
+def output_sizes(emulator: Emulator, task: dict) -> set[tuple[int, int]]:
+    sizes = set()
+    for url in task["results"]:
+        artifact = emulator.runtime.artifacts.get(url.rsplit("/", 1)[1].split(".")[0])
+        assert artifact is not None and artifact.spec is not None
+        sizes.add((artifact.spec.width, artifact.spec.height))
+    return sizes
+
+
+@pytest.mark.parametrize("ratio", TABLE)
+@pytest.mark.parametrize("quality", ["1K", "2K", "4K"])
+async def test_ratio_and_quality_give_the_documented_pixels(emulator: Emulator, ratio: str, quality: str) -> None:
+    task = await finished(emulator, size=ratio, quality=quality)
+    assert output_sizes(emulator, task) == {TABLE[ratio][quality]}
+
+
+@pytest.mark.parametrize("ratio", TABLE)
+async def test_quality_defaults_to_2k(emulator: Emulator, ratio: str) -> None:
+    assert output_sizes(emulator, await finished(emulator, size=ratio)) == {TABLE[ratio]["2K"]}
+
+
+@pytest.mark.parametrize("legacy", ["1K", "2K", "4K"])
+@pytest.mark.parametrize("quality", ["1K", "4K", DROP])
+async def test_legacy_sizes_are_square_at_their_own_tier(emulator: Emulator, legacy: str, quality: object) -> None:
+    task = await finished(emulator, size=legacy, quality=quality)
+    assert output_sizes(emulator, task) == {TABLE["1:1"][legacy]}
+
+
+@pytest.mark.parametrize("quality", ["1K", "2K", "4K"])
+async def test_auto_without_visible_references_is_square(emulator: Emulator, quality: str) -> None:
+    assert output_sizes(emulator, await finished(emulator, size="auto", quality=quality)) == {TABLE["1:1"][quality]}
+    assert output_sizes(emulator, await finished(emulator, quality=quality, image_urls=["https://cdn.example.com/a.png"])) == {
+        TABLE["1:1"][quality]
+    }
+
+
+@pytest.mark.parametrize(
+    "reference, ratio",
+    [((300, 200), "3:2"), ((90, 160), "9:16"), ((210, 90), "21:9"), ((100, 100), "1:1"), ((500, 400), "5:4"), ((60, 900), "9:21")],
+)
+async def test_auto_follows_the_first_visible_reference(emulator: Emulator, reference: tuple[int, int], ratio: str) -> None:
+    refs = ["https://cdn.example.com/unseen.png", data_uri(*reference), data_uri(64, 64)]
+    task = await finished(emulator, size="auto", quality="1K", image_urls=refs)
+    assert output_sizes(emulator, task) == {TABLE[ratio]["1K"]}
+
+
+async def test_pixel_sizes_ignore_quality(emulator: Emulator) -> None:
+    task = await finished(emulator, size="1280x720", quality="4K")
+    assert output_sizes(emulator, task) == {(1280, 720)}
+
+
+async def test_downloaded_image_has_exactly_the_size(emulator: Emulator) -> None:
+    task = await finished(emulator, size="1000x1000")
+    record = read_metadata((await emulator.client.get(task["results"][0])).content)
+    assert (record["width"], record["height"], record["format"]) == (1000, 1000, "jpeg")
