@@ -49,6 +49,10 @@ class Settings:
     runware_ws_batch_results: bool = False
     runware_partial_replies: Literal["mixed", "errors-only"] = "mixed"
     # Wiro
+    wiro_reject_reused_nonce: bool = False
+    wiro_tolerant_signature: bool = False
+    wiro_callback_body: Literal["detail", "task"] = "detail"
+    wiro_socket_welcome: bool = True
     # EvoLink
     evolink_error_codes: Literal["integer", "string"] = "integer"  # error.code: HTTP status, or the newer string code
     evolink_result_ttl: float | None = None  # seconds results stay valid; None: the documented 24 h (contracts/evolink)
@@ -65,6 +69,8 @@ class Settings:
             raise SettingsError("runware_webhook_envelope must be flat or data")
         if self.runware_partial_replies not in ("mixed", "errors-only"):
             raise SettingsError("runware_partial_replies must be mixed or errors-only")
+        if self.wiro_callback_body not in ("detail", "task"):
+            raise SettingsError("wiro_callback_body must be detail or task")
         if self.evolink_error_codes not in ("integer", "string"):
             raise SettingsError("evolink_error_codes must be integer or string")
         if self.evolink_image_count not in ("n", "prompt"):

@@ -1,0 +1,121 @@
+"""Cross-field rules and provider numbers for Wiro's `bytedance/seedream-v4`, evaluated on Run requests that
+already pass `run.json`.
+
+Every number comes from `rules.json` or the schemas; this module only combines them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .._loader import Violation, load
+
+CONTRACT = load("wiro")
+RULES: Mapping[str, Any] = CONTRACT.data("rules")
+RUN: Mapping[str, Any] = CONTRACT.schema("run")
+DEFAULTS: Mapping[str, Any] = CONTRACT.defaults("run")
+SIZES: list[str] = RUN["properties"]["size"]["enum"]
+MAX_INPUT_IMAGES: int = RUN["properties"]["inputImage"]["maxItems"]
+MAX_IMAGES: int = RUN["properties"]["maxImages"]["maximum"]
+MIN_IMAGES: int = RUN["properties"]["maxImages"]["minimum"]
+UPLOAD_MAX_BYTES: int = CONTRACT.schema("common")["$defs"]["uploadedFile"]["properties"]["size"]["maximum"]
+MODEL: Mapping[str, Any] = RULES["model"]
+LIFECYCLE: Mapping[str, Any] = RULES["lifecycle"]
+ERRORS: Mapping[str, Mapping[str, Any]] = RULES["errors"]
+
+
+def is_model(owner: str, project: str) -> bool:
+    """The served model; the owner slug is matched case-insensitively (n8n sends `ByteDance`)."""
+    return owner.lower() == MODEL["owner"] and project.lower() == MODEL["project"]
+
+
+def dimensions(size: str) -> tuple[int, int]:
+    width, _, height = size.partition("x")
+    return int(width), int(height)
+
+
+def size(request: Mapping[str, Any]) -> str:
+    return str(request.get("size", DEFAULTS["size"]))
+
+
+def image_count(request: Mapping[str, Any]) -> int:
+    """Exactly `maxImages` images (the documented maximum) for every valid request."""
+    return int(request.get("maxImages", DEFAULTS["maxImages"]))
+
+
+def watermark(request: Mapping[str, Any]) -> str:
+    return str(request.get("watermark", DEFAULTS["watermark"]))
+
+
+def categories() -> str:
+    """Wiro's `categories` field: a JSON array serialised into a string."""
+    return json.dumps(MODEL["categories"], separators=(",", ":"))
+
+
+def message(rule: str, **values: Any) -> str:
+    template: str = ERRORS[rule]["message"]
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", str(value))
+    return template
+
+
+def check(request: Mapping[str, Any]) -> list[Violation]:
+    references = len(request.get("inputImage", []))
+    count = image_count(request)
+    limit = RULES["maxReferencesPlusImages"]
+    if references + count <= limit:
+        return []
+    text = message("parameterBetween", name="maxImages", min=MIN_IMAGES, max=limit - references)
+    return [
+        Violation(
+            "/maxImages",
+            text,
+            "rule:maxReferencesPlusImages",
+            {"code": ERRORS["parameterBetween"]["code"], "message": text},
+            {"references": references, "maxImages": count, "limit": limit},
+        )
+    ]
+
+
+def statuses() -> list[str]:
+    """Every status of a successful task in emitted order (one task_output per image)."""
+    order: list[str] = []
+    for phase in ("queued", "running", "output", "succeeded", "postprocessed"):
+        order += LIFECYCLE[phase]
+    return order
+
+
+def describe() -> list[str]:
+    """Markdown lines for the generated contract document."""
+    lifecycle = LIFECYCLE
+    callback = RULES["callback"]
+    return [
+        f"- Model: `{MODEL['owner']}/{MODEL['project']}` ({MODEL['name']}); owner and model slug match "
+        "case-insensitively; any other `/Run/{owner}/{model}` is `slug-owner-project-not-exist`.",
+        f"- Sizes: {', '.join(f'`{value}`' for value in SIZES)} (default `{DEFAULTS['size']}`).",
+        f"- `inputImage`: at most {MAX_INPUT_IMAGES} entries (files and URLs, mixed); "
+        f"references + `maxImages` <= {RULES['maxReferencesPlusImages']}.",
+        f"- `maxImages` {MIN_IMAGES}..{MAX_IMAGES} (default {DEFAULTS['maxImages']}); the task makes exactly that "
+        f"many `{MODEL['outputFormat']}` files named `0.{MODEL['outputFormat']}`, `1.{MODEL['outputFormat']}`, ...",
+        f"- Files: at most {UPLOAD_MAX_BYTES:,} bytes per file (File/Upload and multipart `inputImage`).",
+        f"- Cost: `totalcost = cps x elapsedseconds` with `cps` {MODEL['cps']}, on successful tasks only.",
+        "",
+        "| engine event | Wiro statuses, in order |",
+        "|---|---|",
+        *(
+            f"| {phase} | {', '.join(f'`{status}`' for status in lifecycle[phase])} |"
+            for phase in ("queued", "running", "output", "succeeded", "failed", "postprocessed", "canceled")
+        ),
+        "",
+        f"- Terminal: {', '.join(f'`{s}`' for s in lifecycle['terminal'])}. Task/Cancel accepts "
+        f"{', '.join(f'`{s}`' for s in lifecycle['cancellable'])}; Task/Kill accepts "
+        f"{', '.join(f'`{s}`' for s in lifecycle['killable'])}. A failed task ends with `pexit` "
+        f"\"{lifecycle['failureExitCode']}\".",
+        f"- Callback ({callback['maxAttempts']} attempts, {callback['timeout']} s timeout each): {callback['description']}",
+        "",
+        "| error | HTTP | code | message |",
+        "|---|---|---|---|",
+        *(f"| {name} | {error['status']} | {error['code']} | `{error['message']}` |" for name, error in ERRORS.items()),
+    ]

@@ -1,0 +1,96 @@
+"""Wiro projects and their authentication: `x-api-key`, plus `x-nonce` and `x-signature` in signature mode.
+
+signature = lowercase hex HMAC-SHA256(key = API key, message = API secret + nonce)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from contracts.wiro import rules
+from emulator.settings import SettingsError
+
+from . import errors
+
+DEV_PROJECT = "wiro-dev-key:wiro-dev-secret"
+KEY_ONLY = "keyonly"
+# Nonces remembered per project when reuse is rejected; the oldest are forgotten first.
+NONCE_MEMORY = 100_000
+
+
+@dataclass(frozen=True)
+class Project:
+    key: str
+    secret: str
+    signature: bool
+    id: str
+
+
+def parse_projects(values: Sequence[str]) -> tuple[Project, ...]:
+    """`KEY:SECRET[:keyonly]` strings (the `--wiro-project` flag); the dev project when there are none."""
+    projects: list[Project] = []
+    first_id = int(rules.RULES["firstProjectId"])
+    for value in values or (DEV_PROJECT,):
+        parts = value.split(":")
+        mode = parts[2] if len(parts) == 3 else None
+        if len(parts) not in (2, 3) or (mode is not None and mode != KEY_ONLY):
+            raise SettingsError(f"--wiro-project {value!r}: expected KEY:SECRET or KEY:SECRET:keyonly")
+        key, secret = parts[0], parts[1]
+        if not key or key != key.strip():
+            raise SettingsError(f"--wiro-project {value!r}: the API key must be non-empty, without surrounding spaces")
+        if mode is None and not secret:
+            raise SettingsError(f"--wiro-project {value!r}: a signature project needs a non-empty secret")
+        if any(project.key == key for project in projects):
+            raise SettingsError(f"--wiro-project {value!r}: the API key {key!r} is configured twice")
+        projects.append(Project(key, secret, mode is None, str(first_id + len(projects))))
+    return tuple(projects)
+
+
+def signature(api_key: str, secret: str, nonce: str) -> str:
+    return hmac.new(api_key.encode(), (secret + nonce).encode(), hashlib.sha256).hexdigest()
+
+
+class Authenticator:
+    def __init__(
+        self, projects: Sequence[Project], *, reject_reused_nonce: bool = False, tolerant_signature: bool = False
+    ) -> None:
+        self.projects = {project.key: project for project in projects}
+        self.reject_reused_nonce = reject_reused_nonce
+        self.tolerant_signature = tolerant_signature
+        self._nonces: dict[str, OrderedDict[str, None]] = {}
+
+    def check(self, headers: Mapping[str, str]) -> Project:
+        project = self.projects.get(headers.get("x-api-key", ""))
+        if project is None:
+            raise errors.project_not_found()
+        if not project.signature:
+            return project
+        nonce, sent = headers.get("x-nonce"), headers.get("x-signature")
+        if not nonce or not sent:
+            raise errors.signature_required()
+        expected = signature(project.key, project.secret, nonce)
+        if not hmac.compare_digest(self._digest(sent).encode(), expected.encode()):
+            raise errors.signature_invalid()
+        if self.reject_reused_nonce:
+            self._use(project, nonce)
+        return project
+
+    def reset(self) -> None:
+        self._nonces.clear()
+
+    def _digest(self, sent: str) -> str:
+        # `openssl dgst -hmac` (the model page's bash sample) prints "SHA2-256(stdin)= <hex>"; tolerated on request.
+        value = sent.split()[-1] if self.tolerant_signature and sent.split() else sent.strip()
+        return value.lower()
+
+    def _use(self, project: Project, nonce: str) -> None:
+        seen = self._nonces.setdefault(project.key, OrderedDict())
+        if nonce in seen:
+            raise errors.signature_invalid()
+        seen[nonce] = None
+        if len(seen) > NONCE_MEMORY:
+            seen.popitem(last=False)
