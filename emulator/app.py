@@ -7,7 +7,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,22 +23,9 @@ from .core.clock import Clock
 from .core.http import JOURNAL_STATE
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
-from .providers import Surface
-from .settings import Settings
-
-
-@dataclass
-class Emulator:
-    """One emulator instance: what `app.state.emulator` holds and the control plane drives."""
-
-    settings: Settings
-    runtime: Runtime
-    surfaces: list[Surface]
-
-    def reset(self) -> None:
-        self.runtime.reset()
-        for surface in self.surfaces:
-            surface.reset()
+from .instance import Emulator
+from .core.faults import FaultError
+from .settings import Settings, SettingsError
 
 
 logger = logging.getLogger(__name__)
@@ -51,7 +37,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> Starlette:
+) -> EmulatorApplication:
     settings = settings or Settings()
     runtime = Runtime.create(
         seed=settings.seed if settings.seed is not None else secrets.randbits(32),
@@ -67,6 +53,7 @@ def create_app(
         webhook_transport=webhook_transport,
     )
     emulator = Emulator(settings, runtime, [providers.build(name, runtime, settings) for name in settings.providers])
+    _apply_scenario(emulator, settings)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -80,9 +67,25 @@ def create_app(
     ]
     if settings.provider == "all":
         routes.append(Route("/{path:path}", _unknown, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]))
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(JournalMiddleware, runtime=runtime)])
+    app = EmulatorApplication(routes=routes, lifespan=lifespan, middleware=[Middleware(JournalMiddleware, runtime=runtime)])
     app.state.emulator = emulator
     return app
+
+
+def _apply_scenario(emulator: Emulator, settings: Settings) -> None:
+    surfaces = {surface.name for surface in emulator.surfaces}
+    for surface, limit in settings.limits.items():
+        if surface not in surfaces:
+            raise SettingsError(f"limits for unknown surface {surface!r}; surfaces: {', '.join(sorted(surfaces))}")
+        try:
+            emulator.set_limit(surface, **limit)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"limits.{surface}: {exc}") from None
+    for position, rule in enumerate(settings.faults):
+        try:
+            emulator.add_fault(rule)
+        except FaultError as exc:
+            raise SettingsError(f"faults[{position}]: {exc}") from None
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -126,17 +129,23 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
     return serve_file
 
 
+class EmulatorApplication(Starlette):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Before any middleware wraps `send`: the server's own `send` is the way to its transport,
+        # which fault rules need to reset connections abruptly.
+        if scope["type"] in ("http", "websocket"):
+            remember_transport(scope, send)
+        await super().__call__(scope, receive, send)
+
+
 class JournalMiddleware:
-    """Opens a journal entry for every HTTP request (surfaces fill in what they learn) and, being
-    outermost, remembers each WebSocket's transport so faults can drop it abruptly."""
+    """Opens a journal entry for every HTTP request; surfaces fill in what they learn."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            remember_transport(scope, send)
         if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
             await self.app(scope, receive, send)
             return

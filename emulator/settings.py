@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -43,6 +44,9 @@ class Settings:
     tls_dir: str | None = None
     wiro_projects: tuple[str, ...] = ()
     log_level: str = "info"
+    scenario: str | None = None
+    limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+    faults: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
     # Runware
     runware_webhook_envelope: Literal["flat", "data"] = "flat"
     runware_strict_sizes: bool = True
@@ -99,28 +103,46 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         **overrides: Any,
     ) -> Settings:
-        """Defaults, then the TOML file, then the environment, then explicit overrides (CLI flags)."""
+        """Defaults, then the settings file, then a scenario file, then the environment, then explicit
+        overrides (CLI flags). A scenario is a settings file (TOML or JSON) that may also hold `[limits.<surface>]`
+        tables and a `[[faults]]` list of fault rules."""
         values: dict[str, Any] = {}
         if config_file is not None:
-            values.update(_from_toml(Path(config_file)))
+            values.update(_from_file(Path(config_file)))
+        scenario = overrides.get("scenario") or (environ or os.environ).get(ENV_PREFIX + "SCENARIO")
+        if scenario:
+            values.update(_from_file(Path(scenario)))
         values.update(_from_env(os.environ if environ is None else environ))
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
 
 
+STRUCTURED = ("limits", "faults", "extra")
+
+
 def _field_types() -> dict[str, Any]:
     hints = typing.get_type_hints(Settings)
-    return {f.name: hints[f.name] for f in fields(Settings) if f.name != "extra"}
+    return {f.name: hints[f.name] for f in fields(Settings) if f.name not in STRUCTURED}
 
 
-def _from_toml(path: Path) -> dict[str, Any]:
+def _from_file(path: Path) -> dict[str, Any]:
+    """A TOML file, or JSON when the name ends in .json."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, ValueError) as exc:
         raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+    if not isinstance(document, dict):
+        raise SettingsError(f"{path} must hold a table of settings")
     known = _field_types()
     values = {key: _coerce(key, known[key], value) for key, value in document.items() if key in known}
-    values["extra"] = {key: value for key, value in document.items() if key not in known}
+    limits, faults = document.get("limits", {}), document.get("faults", [])
+    if not isinstance(limits, dict) or not all(isinstance(v, dict) for v in limits.values()):
+        raise SettingsError(f"{path}: limits must be tables keyed by surface, e.g. [limits.runware]")
+    if not isinstance(faults, list) or not all(isinstance(rule, dict) for rule in faults):
+        raise SettingsError(f"{path}: faults must be a list of tables, e.g. [[faults]]")
+    values.update(limits=limits, faults=tuple(faults))
+    values["extra"] = {key: value for key, value in document.items() if key not in known and key not in STRUCTURED}
     return values
 
 

@@ -322,7 +322,15 @@ def describe() -> list[str]:
     lines += [
         "",
         "Task errors (`error` of failed / cancelled tasks, type `task_error`): "
-        + ", ".join(f"`{spec['code']}` ({name})" for name, spec in task_errors.items() if isinstance(spec, dict))
+        + ", ".join(f"`{spec['code']}` ({name})" for name, spec in task_errors.items() if isinstance(spec, dict) and "code" in spec)
         + ".",
+        "",
+        "Failure kinds of fault rules and prompt directives: "
+        + ", ".join(f"`{kind}` -> `{spec['code']}`" for kind, spec in task_errors["failures"].items())
+        + "; any other kind is used as the task error code.",
+        "",
+        "HTTP status of an injected fault error -> situation above: "
+        + ", ".join(f"{status} {name}" for status, name in RULES["injectedErrors"].items() if status.isdigit())
+        + "; other statuses answer `internal` with that status.",
     ]
     return lines

@@ -176,6 +176,16 @@ def describe() -> list[str]:
         f"- WebSocket: closed {socket['idleSeconds']} s after the last message; undelivered results kept "
         f"{socket['bufferSeconds']} s for a client resuming its connectionSessionUUID."
     )
+    lines.append(
+        "- Failed generations by failure kind: "
+        + ", ".join(f"`{kind}` -> `{spec['code']}`" for kind, spec in RULES["failures"].items() if isinstance(spec, dict) and kind != "default")
+        + "; other kinds are used as the code."
+    )
+    lines.append(
+        "- Injected HTTP errors by status: "
+        + ", ".join(f"{status} `{spec['code']}`" for status, spec in RULES["httpErrors"].items() if status.isdigit())
+        + "."
+    )
     for name, policy in RULES["delivery"].items():
         lines.append(f"- Delivery `{name}` ({policy['maxAttempts']} attempts, {policy['timeout']} s timeout each): {policy['description']}")
     return lines

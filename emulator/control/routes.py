@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 
 from emulator import __version__
+from emulator.core.faults import FaultError
+from emulator.instance import Emulator
 
 router = APIRouter(tags=["control"])
 
 
-def _emulator(request: Request) -> Any:
+def _emulator(request: Request) -> Emulator:
     return request.app.state.emulator
 
 
@@ -28,6 +30,7 @@ async def health(request: Request) -> dict[str, Any]:
         },
         "jobs": len(runtime.jobs),
         "artifacts": len(runtime.artifacts),
+        "faults": len(runtime.faults.rules()),
     }
 
 
@@ -40,11 +43,90 @@ async def journal(
     valid: bool | None = None,
     limit: int = Query(default=200, ge=1, le=10_000),
 ) -> dict[str, Any]:
+    """Requests the emulator answered, newest last; `valid=false` lists those that broke the contract."""
     entries = _emulator(request).runtime.journal.entries(surface=surface, route=route, status=status, valid=valid)
     return {"entries": [entry.as_dict() for entry in entries[-limit:]]}
 
 
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, str]:
+    """Forget jobs, files, journal, deliveries and fault rules (limits stay configured)."""
     _emulator(request).reset()
     return {"status": "reset"}
+
+
+@router.get("/jobs")
+async def jobs(
+    request: Request,
+    surface: str | None = None,
+    state: str | None = None,
+    limit: int = Query(default=200, ge=1, le=10_000),
+) -> dict[str, Any]:
+    return {"jobs": _emulator(request).jobs(surface=surface, state=state)[-limit:]}
+
+
+@router.get("/jobs/{job_id}")
+async def job(request: Request, job_id: str) -> dict[str, Any]:
+    """A job's state, timeline and outbound deliveries (every attempt with its response)."""
+    found = _emulator(request).job(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return found
+
+
+@router.post("/jobs/{job_id}/advance")
+async def advance(request: Request, job_id: str) -> dict[str, Any]:
+    """Carry out the job's next planned step now, whatever the clock says."""
+    found = _emulator(request).advance(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return found
+
+
+@router.get("/faults")
+async def faults(request: Request) -> dict[str, Any]:
+    return {"faults": [rule.as_dict() for rule in _emulator(request).faults()]}
+
+
+@router.post("/faults", status_code=201)
+async def add_fault(request: Request, rule: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Add a fault rule (see docs/control-api.md for the fields)."""
+    try:
+        return _emulator(request).add_fault(rule).as_dict()
+    except FaultError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> dict[str, int]:
+    emulator = _emulator(request)
+    count = len(emulator.faults())
+    emulator.runtime.faults.reset()
+    return {"deleted": count}
+
+
+@router.delete("/faults/{rule_id}", status_code=204)
+async def delete_fault(request: Request, rule_id: str) -> Response:
+    if not _emulator(request).remove_fault(rule_id):
+        raise HTTPException(404, f"no fault rule {rule_id}")
+    return Response(status_code=204)
+
+
+@router.get("/limits")
+async def limits(request: Request) -> dict[str, Any]:
+    return {surface: limit.as_dict() for surface, limit in _emulator(request).runtime.limits.limits.items()}
+
+
+@router.put("/limits/{surface}")
+async def set_limit(request: Request, surface: str, limit: dict[str, int | None] = Body(...)) -> dict[str, Any]:
+    """Per-key limits of one surface: requests_per_minute and concurrency (null = unlimited)."""
+    emulator = _emulator(request)
+    if surface not in {s.name for s in emulator.surfaces}:
+        raise HTTPException(404, f"no surface {surface}")
+    unknown = set(limit) - {"requests_per_minute", "concurrency"}
+    if unknown:
+        raise HTTPException(422, f"unknown limit fields: {', '.join(sorted(unknown))}")
+    try:
+        return emulator.set_limit(surface, **limit).as_dict()
+    except (TypeError, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None

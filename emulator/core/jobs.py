@@ -47,6 +47,8 @@ class InvalidTransition(Exception):
 class Overloaded(Exception):
     """Too many unfinished jobs; surfaces answer with their own capacity error (a 429)."""
 
+    retry_after = 1.0
+
 
 @dataclass(frozen=True)
 class Failure:

@@ -12,10 +12,26 @@ import httpx
 from .artifacts import Artifact, ArtifactStore
 from .clock import Clock, SystemClock
 from .ids import IdSource
-from .jobs import JobEngine, Plan
-from .journal import Journal
+from .directives import extract
+from .faults import Context, FaultEngine, Rule
+from .jobs import Job, JobEngine, Listener, Overloaded, Plan
+from .journal import Entry, Journal
+from .limits import Limit, Limited, Limiter
 from .timing import TimingProfile, profile
 from .webhooks import WebhookDispatcher
+
+
+@dataclass
+class Admission:
+    """Whether a request goes ahead; otherwise the fault error, the limit hit, or how to disconnect."""
+
+    error: Rule | None = None
+    limited: Limited | Overloaded | None = None
+    disconnect: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.limited is None and self.disconnect is None
 
 
 @dataclass
@@ -27,6 +43,8 @@ class Runtime:
     artifacts: ArtifactStore
     journal: Journal
     webhooks: WebhookDispatcher
+    faults: FaultEngine
+    limits: Limiter
     public_url: str | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
@@ -45,8 +63,10 @@ class Runtime:
         upload_bytes: int = 1024 * 2**20,
         realistic_sizes: bool = True,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
+        limits: dict[str, Limit] | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
+        faults = FaultEngine(seed)
         return cls(
             clock=clock,
             ids=IdSource(seed),
@@ -56,12 +76,48 @@ class Runtime:
                 clock, cache_bytes=cache_bytes, upload_bytes=upload_bytes, realistic_size=realistic_sizes
             ),
             journal=Journal(journal_size),
-            webhooks=WebhookDispatcher(clock, seed=seed, transport=webhook_transport),
+            webhooks=WebhookDispatcher(clock, seed=seed, transport=webhook_transport, faults=faults),
+            faults=faults,
+            limits=Limiter(clock, limits),
             public_url=public_url.rstrip("/") if public_url else None,
         )
 
     def plan(self, pixels: int, count: int) -> Plan:
         return Plan(self.timing.queue_seconds(), tuple(self.timing.output_offsets(pixels, count)))
+
+    @staticmethod
+    def directives(prompt: str, entry: Entry | None = None) -> tuple[str, tuple[Rule, ...]]:
+        """The prompt without its `[[emulator:...]]` blocks and the rules they ask for."""
+        clean, rules, warnings = extract(prompt)
+        if entry is not None:
+            entry.warnings.extend(warnings)
+        return clean, rules
+
+    async def admit(self, context: Context) -> Admission:
+        """The request-phase faults and rate limits for a request, after any added latency."""
+        decision = self.faults.request(context)
+        if decision.latency > 0:
+            await self.clock.sleep_until(self.clock.now() + decision.latency)
+        if decision.disconnect is not None or decision.error is not None:
+            return Admission(error=decision.error, disconnect=decision.disconnect.disconnect if decision.disconnect else None)
+        try:
+            self.limits.admit(context.surface, context.api_key)
+        except Limited as exc:
+            return Admission(limited=exc)
+        return Admission()
+
+    def start_job(self, context: Context, plan: Plan, *, data: Any = None, listener: Listener | None = None) -> Job:
+        """Create the job for an accepted request: per-key concurrency, job-phase faults, then the engine.
+
+        `plan` usually comes from `plan(pixels, count)`. Raises `Limited` (per key) or `Overloaded`
+        (whole emulator); surfaces answer both with their own 429.
+        """
+        assert context.job is not None
+        self.limits.reserve(context.surface, context.api_key)
+        plan = self.faults.plan(plan, context)
+        job = self.jobs.create(context.job, context.surface, plan, data=data, listener=listener)
+        self.limits.track(context.surface, context.api_key, job)
+        return job
 
     def base_url(self, request_base: str) -> str:
         """The base of URLs handed out: --public-url, else how the client reached us."""
@@ -92,6 +148,8 @@ class Runtime:
         self.journal.reset()
         self.webhooks.reset()
         self.ids.reset()
+        self.faults.reset()
+        self.limits.reset()
 
     async def aclose(self) -> None:
         tasks = list(self._background)

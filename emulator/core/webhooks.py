@@ -7,13 +7,14 @@ import itertools
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import httpx
 
 from .clock import Clock
+from .faults import Context, FaultEngine
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class Delivery:
     job_id: str | None
     body_bytes: int
     headers: dict[str, str]
-    state: Literal["pending", "delivered", "failed"] = "pending"
+    state: Literal["pending", "delivered", "failed", "dropped"] = "pending"
     attempts: list[Attempt] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +73,8 @@ class Delivery:
 
 Signer = Callable[[Delivery, bytes], Mapping[str, str]]
 RESPONSE_EXCERPT = 512
+# A delivery held back to arrive out of order waits at most this long for the next one of its job.
+REORDER_HOLD = 30.0
 
 
 class WebhookDispatcher:
@@ -81,8 +85,10 @@ class WebhookDispatcher:
         seed: int = 0,
         transport: httpx.AsyncBaseTransport | None = None,
         max_log: int = 10_000,
+        faults: FaultEngine | None = None,
     ) -> None:
         self.clock = clock
+        self.faults = faults
         self._seed = seed
         self._rng = random.Random(seed)
         self._transport = transport
@@ -90,6 +96,7 @@ class WebhookDispatcher:
         self._ids = itertools.count(1)
         self._log: deque[Delivery] = deque(maxlen=max_log)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._held: dict[str | None, list[asyncio.Event]] = {}
 
     def deliveries(self, job_id: str | None = None) -> list[Delivery]:
         return [d for d in self._log if job_id is None or d.job_id == job_id]
@@ -106,6 +113,31 @@ class WebhookDispatcher:
         method: str = "POST",
         headers: Mapping[str, str] | None = None,
         signer: Signer | None = None,
+        context: Context | None = None,
+    ) -> Delivery:
+        """Deliver in the background, applying the delivery faults that fire for `context`."""
+        fired = self.faults.delivery(context) if self.faults is not None and context is not None else []
+        kinds = [rule.webhook for rule in fired]
+        delivery = self._new(surface, url, method, event, job_id, body, headers)
+        delivery.faults = kinds
+        if "drop" in kinds:
+            delivery.state = "dropped"
+            return delivery
+        delay = sum(rule.seconds for rule in fired if rule.webhook == "delay")
+        hold = asyncio.Event() if "reorder" in kinds else None
+        released = self._held.pop(job_id, []) if hold is None else []
+        if hold is not None:
+            self._held.setdefault(job_id, []).append(hold)
+        self._start(self._deliver(delivery, body, policy, signer, delay=delay, hold=hold, release=released))
+        if "duplicate" in kinds:
+            copy = self._new(surface, url, method, event, job_id, body, headers)
+            copy.faults = ["duplicate of " + delivery.id]
+            self._start(self._deliver(copy, body, policy, signer, delay=delay))
+        return delivery
+
+    def _new(
+        self, surface: str, url: str, method: str, event: str, job_id: str | None, body: bytes,
+        headers: Mapping[str, str] | None,
     ) -> Delivery:
         delivery = Delivery(
             id=f"dlv_{next(self._ids)}",
@@ -118,10 +150,12 @@ class WebhookDispatcher:
             headers=dict(headers or {}),
         )
         self._log.append(delivery)
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery, body, policy, signer))
+        return delivery
+
+    def _start(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return delivery
 
     async def drain(self) -> None:
         """Wait until every delivery has succeeded or given up (tests and shutdown)."""
@@ -133,6 +167,7 @@ class WebhookDispatcher:
             task.cancel()
         self._tasks.clear()
         self._log.clear()
+        self._held.clear()
         self._rng = random.Random(self._seed)
         self._ids = itertools.count(1)
 
@@ -144,14 +179,41 @@ class WebhookDispatcher:
             await self._client.aclose()
             self._client = None
 
-    async def _deliver(self, delivery: Delivery, body: bytes, policy: RetryPolicy, signer: Signer | None) -> None:
+    async def _deliver(
+        self,
+        delivery: Delivery,
+        body: bytes,
+        policy: RetryPolicy,
+        signer: Signer | None,
+        *,
+        delay: float = 0.0,
+        hold: asyncio.Event | None = None,
+        release: list[asyncio.Event] | None = None,
+    ) -> None:
+        if delay > 0:
+            await self.clock.sleep_until(self.clock.now() + delay)
+        if hold is not None:
+            await self._wait_for_release(hold)
         for number in range(1, policy.max_attempts + 1):
             if number > 1:
                 await self.clock.sleep_until(self.clock.now() + policy.delay(number - 1, self._rng))
-            if await self._attempt(delivery, body, policy, signer, number):
+            delivered = await self._attempt(delivery, body, policy, signer, number)
+            for event in release or []:
+                event.set()
+            release = None
+            if delivered:
                 delivery.state = "delivered"
                 return
         delivery.state = "failed"
+
+    async def _wait_for_release(self, hold: asyncio.Event) -> None:
+        released = asyncio.ensure_future(hold.wait())
+        timeout = asyncio.ensure_future(self.clock.sleep_until(self.clock.now() + REORDER_HOLD))
+        try:
+            await asyncio.wait({released, timeout}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            released.cancel()
+            timeout.cancel()
 
     async def _attempt(
         self, delivery: Delivery, body: bytes, policy: RetryPolicy, signer: Signer | None, number: int

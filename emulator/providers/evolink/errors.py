@@ -7,12 +7,15 @@ both lives in `contracts/evolink/rules.json` (`httpErrors`), chosen by the `evol
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from contracts import Violation
 from contracts.evolink import rules
+from emulator.core.faults import Rule
+from emulator.core.jobs import Overloaded
 
 CodeStyle = Literal["integer", "string"]
 STYLES: tuple[CodeStyle, ...] = ("integer", "string")
@@ -28,19 +31,27 @@ class EvoLinkError(Exception):
         self.detail = detail
         self.param = param
         self.violations: list[Violation] = []
+        self.retry_after: float | None = None
+        self.status_override: int | None = None
+        self.code_override: str | None = None
+        self.message_override: str | None = None
 
     def spec(self, style: CodeStyle) -> Mapping[str, Any]:
         return rules.RULES["httpErrors"][self.situation][style]
 
     def status(self, style: CodeStyle) -> int:
-        return int(self.spec(style)["status"])
+        return self.status_override or int(self.spec(style)["status"])
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))} if self.retry_after is not None else {}
 
     def body(self, style: CodeStyle) -> dict[str, Any]:
         spec = self.spec(style)
         message = spec["message"] if not self.detail else f"{spec['message']}: {self.detail}"
+        code: int | str = self.status(style) if style == "integer" else spec["code"]
         error: dict[str, Any] = {
-            "code": spec["status"] if style == "integer" else spec["code"],
-            "message": message,
+            "code": self.code_override or code,
+            "message": self.message_override or message,
             "type": spec["type"],
         }
         param = self.param or spec.get("param")
@@ -63,6 +74,23 @@ def from_violation(violation: Violation) -> EvoLinkError:
     template = annotation.get("message")
     detail = _fill(template, violation.limits) if template else f"{violation.message}."
     return EvoLinkError(situation, detail, param=param)
+
+
+def injected(rule: Rule) -> EvoLinkError:
+    """The HTTP error a fault rule asks for, in EvoLink's shape for that status."""
+    situations = rules.RULES["injectedErrors"]
+    error = EvoLinkError(situations.get(str(rule.status), "internal"))
+    error.status_override = rule.status
+    error.code_override = rule.code
+    error.message_override = rule.message
+    error.retry_after = rule.retry_after
+    return error
+
+
+def rate_limited(reason: Overloaded) -> EvoLinkError:
+    error = EvoLinkError("rateLimited", str(reason))
+    error.retry_after = reason.retry_after
+    return error
 
 
 def invalid_json(detail: str) -> EvoLinkError:

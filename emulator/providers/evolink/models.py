@@ -16,6 +16,8 @@ import orjson
 from contracts import Violation, load
 from contracts.evolink import rules
 from emulator.core import images
+from emulator.core.directives import extract
+from emulator.core.faults import Context, Rule
 from emulator.core.jobs import Event, Failure, Job, Overloaded, Plan, State
 from emulator.core.render import GenerationSpec
 from emulator.core.runtime import Runtime
@@ -72,6 +74,7 @@ class EvoTask:
     estimated_seconds: float
     specs: list[GenerationSpec]
     artifact_ids: list[str]
+    context: Context = field(default_factory=lambda: Context(SURFACE), repr=False)
     job: Job | None = field(default=None, repr=False)
 
     @property
@@ -123,7 +126,23 @@ class EvoLinkService:
             raise error
         return warnings
 
-    async def submit(self, body: Mapping[str, Any], base_url: str) -> EvoTask:
+    def context(self, route: str, api_key: str | None, body: Any, entry: Any = None) -> Context:
+        """What fault rules and limits match on; directives come from the prompt as the client sent it."""
+        fields = body if isinstance(body, dict) else {}
+        prompt, model = fields.get("prompt"), fields.get("model")
+        rules_: tuple[Rule, ...] = ()
+        if isinstance(prompt, str):
+            _, rules_ = self.runtime.directives(prompt, entry)
+        return Context(
+            SURFACE,
+            route,
+            model=model if isinstance(model, str) else None,
+            prompt=prompt if isinstance(prompt, str) else None,
+            api_key=api_key,
+            directives=rules_,
+        )
+
+    async def submit(self, body: Mapping[str, Any], base_url: str, context: Context | None = None) -> EvoTask:
         """Start the task of a checked body. Reference images are checked here, where they are decoded."""
         urls = list(body.get("image_urls") or [])
         references = await self._references(urls, base_url)
@@ -132,9 +151,11 @@ class EvoLinkService:
         count = rules.image_count(body, self.image_count)
         now = self.runtime.clock.now()
         task_id = self._new_id(int(now))
+        context = (context or Context(SURFACE)).with_job(task_id)
+        prompt = extract(body["prompt"])[0]
         specs = [
             GenerationSpec.create(
-                prompt=body["prompt"],
+                prompt=prompt,
                 provider=SURFACE,
                 model=rules.MODEL,
                 job_id=task_id,
@@ -167,11 +188,12 @@ class EvoLinkService:
             estimated_seconds=plan.queue_seconds + run_seconds,
             specs=specs,
             artifact_ids=[self.runtime.ids.uuid4() for _ in specs],
+            context=context,
         )
         try:
-            task.job = self.runtime.jobs.create(task_id, SURFACE, plan, data=task, listener=self._on_event)
+            task.job = self.runtime.start_job(context, plan, data=task, listener=self._on_event)
         except Overloaded as exc:
-            raise EvoLinkError("rateLimited", str(exc)) from None
+            raise errors.rate_limited(exc) from None
         self._remember(task)
         return task
 
@@ -211,15 +233,16 @@ class EvoLinkService:
             task_info = {"can_cancel": job.state is State.QUEUED, "estimated_time": max(0, math.ceil(remaining))}
         extra: dict[str, Any] = {}
         if job.state is State.SUCCEEDED:
+            made = job.outputs_ready
             extra["results"] = [
                 f"{task.base_url}/files/{artifact_id}.{spec.extension}"
-                for artifact_id, spec in zip(task.artifact_ids, task.specs, strict=True)
+                for artifact_id, spec in zip(task.artifact_ids[:made], task.specs[:made], strict=True)
             ]
         elif job.state in (State.FAILED, State.CANCELED):
             extra["error"] = _task_error(job)
         body = self._object(task, progress=self.progress(task, job, now), status=status, task_info=task_info, **extra)
         if job.state is State.SUCCEEDED:
-            body["usage"]["credits_used"] = rules.credits(len(task.specs))
+            body["usage"]["credits_used"] = rules.credits(job.outputs_ready)
         return body
 
     def progress(self, task: EvoTask, job: Job, now: float) -> int:
@@ -231,8 +254,8 @@ class EvoLinkService:
             return int(PROGRESS["pending"])
         until = job.finished_at if job.finished_at is not None else now
         share = 1.0 if task.run_seconds <= 0 else min(1.0, max(0.0, (until - job.started_at) / task.run_seconds))
-        if task.specs:
-            share = max(share, job.outputs_ready / len(task.specs))
+        if job.output_count:
+            share = max(share, job.outputs_ready / job.output_count)
         first, last = PROGRESS["processingFirst"], PROGRESS["processingLast"]
         return int(first + math.floor((last - first) * share))
 
@@ -265,7 +288,8 @@ class EvoLinkService:
         task: EvoTask = job.data
         lag = self.runtime.clock.now() - event.at
         if event.state is State.SUCCEEDED:
-            for artifact_id, spec in zip(task.artifact_ids, task.specs, strict=True):
+            made = job.outputs_ready
+            for artifact_id, spec in zip(task.artifact_ids[:made], task.specs[:made], strict=True):
                 self.runtime.artifacts.add_generated(artifact_id, spec, self.result_ttl - lag)
         if task.callback_url and STATUS[event.state] in RULES["callback"]["events"]:
             body = orjson.dumps(self.view(task, job, event.at))
@@ -277,6 +301,7 @@ class EvoLinkService:
                 event=f"task.{STATUS[event.state]}",
                 job_id=task.id,
                 headers={"Content-Type": "application/json"},
+                context=task.context,
             )
 
     def reset(self) -> None:
@@ -364,7 +389,9 @@ def _task_error(job: Job) -> dict[str, Any]:
         spec = TASK_ERRORS["cancelled"]
         code, message = spec["code"], spec["message"]
     elif job.failure is not None:
-        code, message = job.failure.code, job.failure.message
+        known = TASK_ERRORS["failures"].get(job.failure.code)
+        code = known["code"] if known else job.failure.code
+        message = job.failure.message or (known["message"] if known else TASK_ERRORS["unknown"]["message"])
     else:
         code, message = TASK_ERRORS["unknown"]["code"], TASK_ERRORS["unknown"]["message"]
     return {"code": code, "message": message, "type": TASK_ERRORS["type"]}

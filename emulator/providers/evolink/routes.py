@@ -11,7 +11,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.core.http import JOURNAL_STATE, BodyTooLarge, bearer_token, dumps, origin, parse_json, read_body
+from emulator.core.faults import Context
 from emulator.core.journal import Entry, mask_key
+from emulator.core.sockets import reset
 
 from . import errors
 from .errors import EvoLinkError
@@ -33,7 +35,9 @@ class Endpoints:
 
     def error(self, error: EvoLinkError) -> Response:
         style = self.service.code_style
-        return self.reply(error.body(style), error.status(style))
+        return Response(
+            dumps(error.body(style)), status_code=error.status(style), media_type="application/json", headers=error.headers()
+        )
 
     async def create(self, request: Request) -> Response:
         return await self._guarded(request, CREATE_ROUTE, "internal", self._create)
@@ -58,6 +62,8 @@ class Endpoints:
         except EvoLinkError as exc:
             _record(entry, exc)
             return self.error(exc)
+        except ConnectionResetError:  # a fault rule's reset: nothing may be answered
+            raise
         except Exception as exc:  # a bug must still look like EvoLink to the client, and be visible
             logger.exception("unexpected error answering an EvoLink request")
             if entry is not None:
@@ -67,13 +73,16 @@ class Endpoints:
     async def _create(self, request: Request, entry: Entry | None) -> Response:
         if request.method != "POST":
             raise EvoLinkError("methodNotAllowed", f"use POST for {request.url.path}.")
-        self._authenticate(request, entry, "unauthorized")
+        token = self._authenticate(request, entry, "unauthorized")
         try:
             body = parse_json(await read_body(request, self.max_body))
         except BodyTooLarge as exc:
             raise EvoLinkError("bodyTooLarge", f"the body exceeds the {exc.limit} bytes this emulator accepts.") from None
         except ValueError as exc:
             raise errors.invalid_json(str(exc)) from None
+        context = self.service.context(CREATE_ROUTE, token, body, entry)
+        if not await self._admitted(request, context):
+            return Response(status_code=500)
         if not isinstance(body, dict):
             found, _ = self.service.violations(body)
             error = errors.not_an_object()
@@ -82,7 +91,7 @@ class Endpoints:
         warnings = self.service.check(body)
         if entry is not None:
             entry.warnings.extend(warnings)
-        task = await self.service.submit(body, self.service.runtime.base_url(origin(request)))
+        task = await self.service.submit(body, self.service.runtime.base_url(origin(request)), context)
         if entry is not None:
             entry.ids.append(task.id)
         return self.reply(self.service.created_view(task))
@@ -90,19 +99,34 @@ class Endpoints:
     async def _query(self, request: Request, entry: Entry | None) -> Response:
         if request.method != "GET":
             raise EvoLinkError("methodNotAllowed", f"use GET for {request.url.path}.")
-        self._authenticate(request, entry, "unauthorizedQuery")
+        token = self._authenticate(request, entry, "unauthorizedQuery")
         task_id = request.path_params["task_id"]
         if entry is not None:
             entry.ids.append(task_id)
+        context = Context(SURFACE, QUERY_ROUTE, job=task_id, api_key=token)
+        if not await self._admitted(request, context):
+            return Response(status_code=500)
         task = self.service.find(task_id)
         assert task.job is not None
         return self.reply(self.service.view(task, task.job, self.service.runtime.clock.now()))
 
-    def _authenticate(self, request: Request, entry: Entry | None, situation: str) -> None:
+    def _authenticate(self, request: Request, entry: Entry | None, situation: str) -> str:
         token = bearer_token(request)
         if entry is not None:
             entry.api_key = mask_key(token)
-        self.service.authenticate(token, situation)
+        return self.service.authenticate(token, situation)
+
+    async def _admitted(self, request: Request, context: Context) -> bool:
+        """Fault rules and rate limits: False when the connection was reset instead of answered."""
+        admission = await self.service.runtime.admit(context)
+        if admission.disconnect is not None:
+            await reset(request)
+            return False
+        if admission.error is not None:
+            raise errors.injected(admission.error)
+        if admission.limited is not None:
+            raise errors.rate_limited(admission.limited)
+        return True
 
 
 def routes(service: EvoLinkService, max_body: int) -> list[BaseRoute]:

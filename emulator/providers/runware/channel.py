@@ -216,8 +216,16 @@ class Channel:
             entry.status = error.status
             await self.deliver({"errors": [error.item()]})
             return
-        outcome = await self.service.start(task, self.service.runtime.base_url(origin(self.websocket)))
+        api_key = self.session.api_key if self.session is not None else None
+        base_url = self.service.runtime.base_url(origin(self.websocket))
+        outcome = await self.service.start(task, base_url, api_key=api_key, route="WS /v1")
         outcome.record(entry, f"/{position}")
+        if outcome.disconnect == "close":
+            await self.close(1000, "closed by a fault rule")
+            return
+        if outcome.disconnect is not None:
+            await self.drop()
+            return
         if outcome.data:
             await self.deliver({"data": outcome.data})
         if outcome.errors:

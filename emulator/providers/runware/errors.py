@@ -8,6 +8,8 @@ from typing import Any
 
 from contracts import Violation
 from contracts.runware import rules
+from emulator.core.faults import Rule
+from emulator.core.jobs import Overloaded
 
 PLACEHOLDER = re.compile(r"\{(minLength|maxLength|minimum|maximum|minItems|maxItems|enum|const)\}")
 
@@ -36,6 +38,7 @@ class RunwareError(Exception):
         self.task_uuid = task_uuid
         self.violations: list[Violation] = []
         self.polled = False
+        self.retry_after: float | None = None
 
     def about(self, task_type: str | None, task_uuid: str | None) -> RunwareError:
         """Attach the task this error answers, keeping whatever was already known."""
@@ -196,8 +199,27 @@ def method_not_allowed(method: str) -> RunwareError:
     return RunwareError("methodNotAllowed", f"{method} is not allowed here; send POST with a JSON array.", status=405)
 
 
-def overloaded(detail: str) -> RunwareError:
-    return RunwareError("rateLimitExceeded", f"Queue capacity exceeded: {detail}. Retry later.", status=429)
+def overloaded(reason: Overloaded) -> RunwareError:
+    error = RunwareError("rateLimitExceeded", f"Queue capacity exceeded: {reason}. Retry later.", status=429)
+    error.retry_after = reason.retry_after
+    return error
+
+
+def injected(rule: Rule) -> RunwareError:
+    """The error a fault rule asks for, in Runware's shape with its documented text for the status."""
+    table = rules.RULES["httpErrors"]
+    spec = table.get(str(rule.status), table["default"])
+    message = rule.message or spec["message"].replace("{status}", str(rule.status))
+    error = RunwareError(rule.code or spec["code"], message, status=rule.status)
+    error.retry_after = rule.retry_after
+    return error
+
+
+def failed(kind: str, message: str, task_uuid: str) -> RunwareError:
+    """A failed generation: known failure kinds map to Runware's codes; any other kind is used as the code."""
+    table = rules.RULES["failures"]
+    spec = table.get(kind) or {"code": kind, "message": table["default"]["message"].replace("{kind}", kind)}
+    return generation_failed(spec["code"], message or spec["message"], task_uuid)
 
 
 def internal() -> RunwareError:

@@ -21,7 +21,9 @@ from contracts import Violation, load
 from contracts.runware import rules
 from emulator.core import images
 from emulator.core.artifacts import Artifact, StorageFull
-from emulator.core.jobs import Event, Job, Overloaded, State
+from emulator.core.directives import extract
+from emulator.core.faults import Context, Rule
+from emulator.core.jobs import Event, Failure, Job, Overloaded, State
 from emulator.core.journal import Entry
 from emulator.core.render import GenerationSpec
 from emulator.core.runtime import Runtime
@@ -78,6 +80,7 @@ class Inference:
     seed_base: int
     seed_space: int
     uuid_base: int
+    context: Context
 
     @property
     def price(self) -> float:
@@ -109,10 +112,13 @@ class Outcome:
     errors: list[RunwareError] = field(default_factory=list)
     job: Job | None = None
     violations: list[Violation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    disconnect: str | None = None
 
     def record(self, entry: Entry, prefix: str) -> None:
-        """Note this task's id and violations in a journal entry; `prefix` locates the task in its array."""
+        """Note this task's id, violations and warnings in a journal entry; `prefix` locates the task."""
         entry.add_violations({**v.as_dict(), "path": prefix + v.path} for v in self.violations)
+        entry.warnings.extend(self.warnings)
         if self.task_uuid and self.task_type not in (None, "authentication", "ping"):
             entry.ids.append(self.task_uuid)
 
@@ -163,7 +169,7 @@ class RunwareService:
             error.violations = found
             raise error
 
-    async def start(self, task: Any, base_url: str) -> Outcome:
+    async def start(self, task: Any, base_url: str, *, api_key: str | None = None, route: str = "POST /v1") -> Outcome:
         """Handle one task of a request array (REST) or frame (WebSocket), whatever the transport."""
         task_type = task.get("taskType") if isinstance(task, dict) else None
         task_uuid = task.get("taskUUID") if isinstance(task, dict) else None
@@ -175,16 +181,49 @@ class RunwareService:
             if task_type == "ping":
                 outcome.data.append({"taskType": "ping", "pong": True})
             elif task_type != "authentication":
-                self.check(task_type, task)
-                await self._run(task_type, task, base_url, outcome)
+                context = self.context(task, api_key, route, outcome)
+                if await self._admitted(context, outcome):
+                    self.check(task_type, task)
+                    await self._run(task_type, task, base_url, context, outcome)
         except RunwareError as exc:
             outcome.violations = exc.violations
             outcome.errors.append(exc.about(outcome.task_type, outcome.task_uuid))
         return outcome
 
-    async def _run(self, task_type: str, task: Mapping[str, Any], base_url: str, outcome: Outcome) -> None:
+    def context(self, task: Mapping[str, Any], api_key: str | None, route: str, outcome: Outcome) -> Context:
+        """What fault rules and limits match on; directives come from the prompt as the client sent it."""
+        prompt = task.get("positivePrompt") if task.get("taskType") == "imageInference" else None
+        rules: tuple[Rule, ...] = ()
+        if isinstance(prompt, str):
+            _, rules, warnings = extract(prompt)
+            outcome.warnings.extend(warnings)
+        model = task.get("model")
+        return Context(
+            surface=SURFACE,
+            route=route,
+            model=model if isinstance(model, str) else None,
+            job=outcome.task_uuid,
+            prompt=prompt if isinstance(prompt, str) else None,
+            api_key=api_key,
+            transport="ws" if route.startswith("WS") else "http",
+            directives=rules,
+        )
+
+    async def _admitted(self, context: Context, outcome: Outcome) -> bool:
+        admission = await self.runtime.admit(context)
+        if admission.disconnect is not None:
+            outcome.disconnect = admission.disconnect
+        elif admission.error is not None:
+            raise errors.injected(admission.error)
+        elif admission.limited is not None:
+            raise errors.overloaded(admission.limited)
+        return admission.ok
+
+    async def _run(
+        self, task_type: str, task: Mapping[str, Any], base_url: str, context: Context, outcome: Outcome
+    ) -> None:
         if task_type == "imageInference":
-            job = await self.submit(task, base_url)
+            job = await self.submit(task, base_url, context)
             if task.get("deliveryMethod") == "async":
                 outcome.data.append({"taskType": task_type, "taskUUID": task["taskUUID"]})
             else:
@@ -224,13 +263,13 @@ class RunwareService:
                 del self._tasks[key]
             raise
 
-    async def submit(self, task: Mapping[str, Any], base_url: str) -> Job:
+    async def submit(self, task: Mapping[str, Any], base_url: str, context: Context | None = None) -> Job:
         """Accept a valid imageInference task and start its job."""
         task_uuid = task["taskUUID"]
         with self._claim("imageInference", task_uuid):
-            return await self._submit(task, task_uuid, base_url)
+            return await self._submit(task, task_uuid, base_url, context or Context(SURFACE, job=task_uuid))
 
-    async def _submit(self, task: Mapping[str, Any], task_uuid: str, base_url: str) -> Job:
+    async def _submit(self, task: Mapping[str, Any], task_uuid: str, base_url: str, context: Context) -> Job:
         model = task["model"]
         references = await self._references(rules.reference_images(task), model, base_url)
         first_size = next((size for size in references if size is not None), None)
@@ -238,7 +277,7 @@ class RunwareService:
         count = rules.image_count(task)
         given_seed = task.get("seed")
         template = GenerationSpec.create(
-            prompt=task["positivePrompt"],
+            prompt=extract(task["positivePrompt"])[0],
             provider=SURFACE,
             model=model,
             job_id=task_uuid,
@@ -266,13 +305,14 @@ class RunwareService:
             seed_base=int(given_seed) if given_seed is not None else self.runtime.ids.uint32(),
             seed_space=SEED_SPACE if given_seed is not None else 2**32,
             uuid_base=int(uuid.UUID(self.runtime.ids.uuid4())),
+            context=context,
         )
         try:
-            job = self.runtime.jobs.create(
-                task_uuid, SURFACE, self.runtime.plan(width * height, count), data=inference, listener=self._on_event
+            job = self.runtime.start_job(
+                context, self.runtime.plan(width * height, count), data=inference, listener=self._on_event
             )
         except Overloaded as exc:
-            raise errors.overloaded(str(exc)) from None
+            raise errors.overloaded(exc) from None
         self._remember(task_uuid, job)
         return job
 
@@ -288,9 +328,8 @@ class RunwareService:
             return errors.generation_failed("taskCancelled", "The task was canceled before it finished.", job.id)
         if job.state is not State.FAILED:
             return None
-        failure = job.failure
-        code, message = (failure.code, failure.message) if failure else ("taskFailed", "The generation failed.")
-        return errors.generation_failed(code, message, job.id)
+        failure = job.failure or Failure("provider_error", "")
+        return errors.failed(failure.code, failure.message, job.id)
 
     async def poll(self, task_uuid: str) -> tuple[list[dict[str, Any]], list[RunwareError]]:
         """getResponse: everything known about a task so far (cumulative), as data items and error items."""
@@ -390,6 +429,7 @@ class RunwareService:
             event="imageInference.result",
             job_id=inference.task_uuid,
             headers={"Content-Type": "application/json"},
+            context=inference.context,
         )
 
     async def _put_upload(self, inference: Inference, index: int) -> None:
@@ -404,6 +444,7 @@ class RunwareService:
             event="imageInference.upload",
             job_id=inference.task_uuid,
             headers={"Content-Type": spec.media_type},
+            context=inference.context,
         )
 
     async def _references(self, values: list[str], model: str, base_url: str) -> list[tuple[int, int] | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.websockets import WebSocket
 
 from emulator.core.http import JOURNAL_STATE, BodyTooLarge, bearer_token, dumps, origin, parse_json, read_body
 from emulator.core.journal import Entry, mask_key
+from emulator.core.sockets import reset
 
 from . import errors
 from .channel import Channel, Sessions
@@ -24,17 +26,23 @@ YIELD_EVERY = 16
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def reply(data: list[dict[str, Any]], error_items: list[dict[str, Any]], status: int = 200) -> Response:
+def reply(
+    data: list[dict[str, Any]], failures: list[RunwareError], status: int = 200
+) -> Response:
     body: dict[str, Any] = {}
-    if data or not error_items:
+    if data or not failures:
         body["data"] = data
-    if error_items:
-        body["errors"] = error_items
-    return Response(dumps(body), status_code=status, media_type="application/json")
+    if failures:
+        body["errors"] = [error.item() for error in failures]
+    headers = {}
+    retry_after = next((error.retry_after for error in failures if error.retry_after is not None), None)
+    if retry_after is not None and status >= 400:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def error_reply(error: RunwareError) -> Response:
-    return reply([], [error.item()], error.status)
+    return reply([], [error], error.status)
 
 
 class RestEndpoint:
@@ -46,6 +54,8 @@ class RestEndpoint:
         entry = _entry(request, "POST /v1")
         try:
             return await self._handle(request, entry)
+        except ConnectionResetError:  # a fault rule's reset: nothing may be answered
+            raise
         except Exception as exc:  # a bug must still look like Runware to the client, and be visible
             logger.exception("unexpected error answering a Runware request")
             if entry is not None:
@@ -77,9 +87,12 @@ class RestEndpoint:
         base_url = self.service.runtime.base_url(origin(request))
         outcomes = []
         for position, task in enumerate(tasks):
-            outcome = await self.service.start(task, base_url)
+            outcome = await self.service.start(task, base_url, api_key=key if isinstance(key, str) else None)
             if entry is not None:
                 outcome.record(entry, f"/{position}")
+            if outcome.disconnect is not None:
+                await reset(request)
+                return Response(status_code=500)
             outcomes.append(outcome)
             if position % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # a long array must not starve other clients
@@ -91,8 +104,8 @@ class RestEndpoint:
         data = [item for outcome in outcomes for item in outcome.data]
         failures = [error for outcome in outcomes for error in outcome.errors]
         if failures and (not data or not self.service.mixed_replies):
-            return reply([], [error.item() for error in failures], failures[0].status)
-        return reply(data, [error.item() for error in failures])
+            return reply([], failures, failures[0].status)
+        return reply(data, failures)
 
     async def _finish(self, outcome: Outcome) -> None:
         assert outcome.job is not None

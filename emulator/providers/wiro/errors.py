@@ -6,12 +6,17 @@ Codes, messages and HTTP statuses live in `contracts/wiro/rules.json` (`errors`)
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from contracts import Violation
 from contracts.wiro import rules
+from emulator.core.faults import Rule
+from emulator.core.jobs import Overloaded
+from emulator.core.limits import Limited
 
 PLACEHOLDER = re.compile(r"\{(minLength|maxLength|minimum|maximum|minItems|maxItems)\}")
 # Which violation a client hears about when a request breaks several rules: missing values first.
@@ -25,6 +30,10 @@ class WiroError(Exception):
         self.message = message
         self.status = status
         self.violations: list[Violation] = []
+        self.retry_after: float | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))} if self.retry_after is not None else {}
 
     def body(self) -> dict[str, Any]:
         return {"result": False, "errors": [{"code": self.code, "message": self.message}]}
@@ -116,6 +125,25 @@ def body_too_large(limit: int) -> WiroError:
 
 def internal() -> WiroError:
     return named("internal")
+
+
+def injected(rule: Rule) -> WiroError:
+    """The HTTP error a fault rule asks for, in Wiro's envelope."""
+    messages = rules.RULES["injectedErrors"]
+    code = int(rule.code) if rule.code and rule.code.isdigit() else 0
+    error = WiroError(code, rule.message or messages.get(str(rule.status), messages["default"]), rule.status)
+    error.retry_after = rule.retry_after
+    return error
+
+
+def limited(reason: Overloaded) -> WiroError:
+    """A key over its concurrency limit gets Wiro's code 96; rate limits and a full emulator get a 429."""
+    if isinstance(reason, Limited) and reason.concurrency is not None:
+        error = named("concurrencyLimit", balance="0.00", maxConcurrent=reason.concurrency)
+    else:
+        error = named("rateLimited")
+    error.retry_after = reason.retry_after
+    return error
 
 
 def _fill(template: str, limits: Mapping[str, Any]) -> str:

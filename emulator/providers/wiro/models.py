@@ -24,8 +24,10 @@ from contracts import Violation
 from contracts.wiro import rules
 from emulator.core import images
 from emulator.core.artifacts import Artifact, StorageFull
+from emulator.core.directives import extract
+from emulator.core.faults import Context, Rule
 from emulator.core.http import dumps
-from emulator.core.jobs import Event, Job, Plan, State
+from emulator.core.jobs import Event, Failure, Job, Overloaded, Plan, State
 from emulator.core.render import GenerationSpec
 from emulator.core.runtime import Runtime
 from emulator.core.webhooks import RetryPolicy
@@ -112,7 +114,9 @@ class WiroTask:
     stderr: str = ""
     outputs: list[dict[str, Any]] = field(default_factory=list)
     billed: bool = False
+    outputs_made: int = 0
     frames: list[dict[str, Any]] = field(default_factory=list)
+    context: Context = field(default_factory=lambda: Context(SURFACE), repr=False)
     _waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
 
     @property
@@ -256,7 +260,24 @@ class WiroService:
 
     # Run -------------------------------------------------------------------------------------------
 
-    async def run(self, project: Project, body: Mapping[str, Any], base_url: str) -> WiroTask:
+    def context(self, route: str, project: Project, body: Mapping[str, Any], entry: Any = None) -> Context:
+        """What fault rules and limits match on; directives come from the prompt as the client sent it."""
+        prompt = body.get("prompt") if route.startswith("POST /v1/Run") else None
+        directives: tuple[Rule, ...] = ()
+        if isinstance(prompt, str):
+            _, directives = self.runtime.directives(prompt, entry)
+        job = next((body[key] for key in ("taskid", "tasktoken", "socketaccesstoken") if isinstance(body.get(key), str)), None)
+        return Context(
+            SURFACE,
+            route,
+            model=f"{MODEL['owner']}/{MODEL['project']}" if route.startswith("POST /v1/Run") else None,
+            job=job,
+            prompt=prompt if isinstance(prompt, str) else None,
+            api_key=project.key,
+            directives=directives,
+        )
+
+    async def run(self, project: Project, body: Mapping[str, Any], base_url: str, context: Context | None = None) -> WiroTask:
         request = decode_run(body)
         for entry in request.images:
             if isinstance(entry, Upload) and len(entry.data) > rules.UPLOAD_MAX_BYTES:
@@ -268,13 +289,12 @@ class WiroService:
         count = rules.image_count(instance)
         ids = self.runtime.ids
         task_id = self._task_id()
+        prompt = extract(instance["prompt"])[0]
         parameters = {"inputImage": ",".join(urls)} if urls else {}
-        parameters.update(
-            prompt=instance["prompt"], size=rules.size(instance), maxImages=str(count), watermark=rules.watermark(instance)
-        )
+        parameters.update(prompt=prompt, size=rules.size(instance), maxImages=str(count), watermark=rules.watermark(instance))
         specs = [
             GenerationSpec.create(
-                prompt=instance["prompt"],
+                prompt=prompt,
                 provider=SURFACE,
                 model=f"{MODEL['owner']}/{MODEL['project']}",
                 job_id=task_id,
@@ -302,11 +322,14 @@ class WiroService:
             access_keys=[ids.token(rules.RULES["tokenLength"], string.ascii_letters) for _ in specs],
             created_at=self.runtime.clock.now(),
         )
+        task.context = (context or Context(SURFACE, api_key=project.key)).with_job(task.uuid)
         self._remember(task)
         self._enter(task, LIFECYCLE["queued"], task.created_at)
-        self.runtime.jobs.create(
-            task.uuid, SURFACE, self.planner(width * height, count), data=task, listener=self._on_event
-        )
+        try:
+            self.runtime.start_job(task.context, self.planner(width * height, count), data=task, listener=self._on_event)
+        except Overloaded as exc:
+            self._forget(task)
+            raise errors.limited(exc) from None
         return task
 
     async def _store_inputs(self, entries: list[Any], base_url: str) -> list[str]:
@@ -362,6 +385,10 @@ class WiroService:
             _, evicted = self._tasks.popitem(last=False)
             self._by_token.pop(evicted.token, None)
 
+    def _forget(self, task: WiroTask) -> None:
+        self._tasks.pop(task.id, None)
+        self._by_token.pop(task.token, None)
+
     # Lifecycle -------------------------------------------------------------------------------------
 
     def _on_event(self, job: Job, event: Event) -> None:
@@ -376,7 +403,7 @@ class WiroService:
             self.runtime.spawn(self._postprocess(task))
         elif event.state is State.FAILED:
             task.pexit = LIFECYCLE["failureExitCode"]
-            task.stderr = job.failure.message if job.failure else "The process exited with an error."
+            task.stderr = _stderr(job.failure)
             self._enter(task, LIFECYCLE["failed"], event.at)
             self._enter(task, LIFECYCLE["postprocessed"], event.at)
         elif event.state is State.CANCELED:
@@ -385,6 +412,7 @@ class WiroService:
     def _output(self, task: WiroTask, index: int, at: float) -> None:
         count = len(task.specs)
         done = index + 1
+        task.outputs_made = done
         elapsed = max(0.0, at - task.times.get("starttime", at))
         progress = {
             "type": "progressGenerate",
@@ -405,8 +433,9 @@ class WiroService:
         """Store the outputs (the CDN upload of the real service): render each image once to learn its size."""
         outputs = []
         try:
-            rendered = await asyncio.gather(*(self.runtime.artifacts.cache.get(spec) for spec in task.specs))
-            for index, (spec, data) in enumerate(zip(task.specs, rendered, strict=True)):
+            made = task.specs[: task.outputs_made]
+            rendered = await asyncio.gather(*(self.runtime.artifacts.cache.get(spec) for spec in made))
+            for index, (spec, data) in enumerate(zip(made, rendered, strict=True)):
                 artifact = self.runtime.artifacts.add_generated(task.output_ids[index], spec, self.artifact_ttl)
                 outputs.append(self._output_record(task, index, len(data), artifact))
         except Exception as exc:  # an emulator fault must still end the task, visibly, as a failed one
@@ -488,6 +517,7 @@ class WiroService:
             event=status,
             job_id=task.uuid,
             headers={"Content-Type": "application/json"},
+            context=task.context,
         )
 
     # Records and task calls ------------------------------------------------------------------------
@@ -689,3 +719,13 @@ class WiroService:
         self._roots.clear()
         self._next_task_id = None
         self.auth.reset()
+
+
+def _stderr(failure: Failure | None) -> str:
+    """What a failed task prints: the rule's message, or the text for its failure kind."""
+    table = rules.RULES["failures"]
+    if failure is None:
+        return table["provider_error"]
+    if failure.message:
+        return failure.message
+    return table.get(failure.code) or table["default"].replace("{kind}", failure.code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, UploadFile
@@ -16,7 +16,9 @@ from starlette.websockets import WebSocket
 
 from contracts.wiro import rules
 from emulator.core.http import JOURNAL_STATE, BodyTooLarge, dumps, origin, parse_json, read_body
+from emulator.core.faults import Context
 from emulator.core.journal import Entry, mask_key
+from emulator.core.sockets import drop, reset
 
 from . import errors, models
 from .auth import Project
@@ -31,11 +33,15 @@ MULTIPART_SLACK = 2**20
 MAX_FILE_PARTS = 64
 SOCKET = rules.RULES["socket"]
 
+class Disconnected(Exception):
+    """A fault rule asked to reset the connection instead of answering."""
+
+
 Action = Callable[[Request, Project, Entry | None], Awaitable[dict[str, Any]]]
 
 
-def reply(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(dumps(body), status_code=status, media_type="application/json")
+def reply(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 class Endpoints:
@@ -79,10 +85,15 @@ class Endpoints:
                 entry.api_key = mask_key(request.headers.get("x-api-key"))
             project = self.service.auth.check(request.headers)
             return reply(await action(request, project, entry))
+        except Disconnected:
+            await reset(request)
+            return Response(status_code=500)
         except WiroError as exc:
             if entry is not None:
-                entry.violations.extend(violation.as_dict() for violation in exc.violations)
-            return reply(exc.body(), exc.status)
+                entry.add_violations(violation.as_dict() for violation in exc.violations)
+            return reply(exc.body(), exc.status, exc.headers())
+        except ConnectionResetError:  # a fault rule's reset: nothing may be answered
+            raise
         except Exception as exc:  # a bug must still look like Wiro to the client, and be visible
             logger.exception("unexpected error answering a Wiro request")
             if entry is not None:
@@ -90,34 +101,56 @@ class Endpoints:
             error = errors.internal()
             return reply(error.body(), error.status)
 
+    async def _admit(self, route: str, project: Project, body: Mapping[str, Any], entry: Entry | None) -> Context:
+        """Fault rules and rate limits for this request; raises for an injected error, a limit or a reset."""
+        context = self.service.context(route, project, body, entry)
+        admission = await self.service.runtime.admit(context)
+        if admission.disconnect is not None:
+            raise Disconnected
+        if admission.error is not None:
+            raise errors.injected(admission.error)
+        if admission.limited is not None:
+            raise errors.limited(admission.limited)
+        return context
+
     async def _run(self, request: Request, project: Project, entry: Entry | None) -> dict[str, Any]:
         self.service.check_model(request.path_params["owner"], request.path_params["model"])
         body = await self._fields(request, self.file_body)
-        task = await self.service.run(project, body, self.service.runtime.base_url(origin(request)))
+        context = await self._admit("POST /v1/Run/{owner}/{model}", project, body, entry)
+        task = await self.service.run(project, body, self.service.runtime.base_url(origin(request)), context)
         if entry is not None:
             entry.ids.append(task.id)
         return models.run_reply(task)
 
     async def _detail(self, request: Request, project: Project, entry: Entry | None) -> dict[str, Any]:
-        task = self.service.find(project, await self._fields(request, self.max_body))
+        body = await self._fields(request, self.max_body)
+        await self._admit("POST /v1/Task/Detail", project, body, entry)
+        task = self.service.find(project, body)
         _identify(entry, task)
         return models.detail_reply(self.service.record(task))
 
     async def _kill(self, request: Request, project: Project, entry: Entry | None) -> dict[str, Any]:
-        task = self.service.kill(project, await self._fields(request, self.max_body))
+        body = await self._fields(request, self.max_body)
+        await self._admit("POST /v1/Task/Kill", project, body, entry)
+        task = self.service.kill(project, body)
         _identify(entry, task)
         return models.action_reply(self.service.record(task))
 
     async def _cancel(self, request: Request, project: Project, entry: Entry | None) -> dict[str, Any]:
-        task = self.service.cancel(project, await self._fields(request, self.max_body))
+        body = await self._fields(request, self.max_body)
+        await self._admit("POST /v1/Task/Cancel", project, body, entry)
+        task = self.service.cancel(project, body)
         _identify(entry, task)
         return models.action_reply(self.service.record(task))
 
     async def _folder_create(self, request: Request, project: Project, entry: Entry | None) -> dict[str, Any]:
-        return models.list_reply(self.service.create_folder(project, await self._fields(request, self.max_body)))
+        body = await self._fields(request, self.max_body)
+        await self._admit("POST /v1/File/FolderCreate", project, body, entry)
+        return models.list_reply(self.service.create_folder(project, body))
 
     async def _upload(self, request: Request, project: Project, entry: Entry | None) -> dict[str, Any]:
         body = await self._fields(request, self.file_body)
+        await self._admit("POST /v1/File/Upload", project, body, entry)
         record = await self.service.upload(project, body, self.service.runtime.base_url(origin(request)))
         if entry is not None:
             entry.ids.append(record["id"])
@@ -163,7 +196,13 @@ class Endpoints:
                 text = message.get("text")
                 if text is None:
                     text = (message.get("bytes") or b"").decode("utf-8", "replace")
-                await self._register(websocket.url.path, text, send, streams)
+                disconnect = await self._register(websocket.url.path, text, send, streams)
+                if disconnect == "close":
+                    await websocket.close(1000)
+                    break
+                if disconnect is not None:
+                    await drop(websocket)
+                    break
         except Exception:  # the client went away mid-send; nothing to answer
             logger.debug("Wiro socket closed", exc_info=True)
         finally:
@@ -177,7 +216,8 @@ class Endpoints:
         text: str,
         send: Callable[[dict[str, Any]], Awaitable[None]],
         streams: dict[str, asyncio.Task[None]],
-    ) -> None:
+    ) -> str | None:
+        """Register a task_info frame; returns how to disconnect when a fault rule says so."""
         runtime = self.service.runtime
         entry = runtime.journal.open(runtime.clock.now(), "ws", "MESSAGE", path)
         entry.surface, entry.route = SURFACE, "WS /v1"
@@ -185,23 +225,31 @@ class Endpoints:
             message = parse_json(text)
         except ValueError:
             entry.violations.append({"path": "", "message": "the frame is not JSON", "keyword": "type"})
-            return
+            return None
         if not isinstance(message, dict) or message.get("type") != "task_info":
             entry.warnings.append("frames other than task_info are ignored, as Wiro does")
-            return
+            return None
         entry.route = "WS /v1 task_info"
         entry.violations.extend(v.as_dict() for v in models.CONTRACT.validator("socketRegister").violations(message))
         token = message.get("tasktoken")
         if not isinstance(token, str) or not token:
             await send(_socket_error("missingToken"))
-            return
+            return None
         task = self.service.by_token(token)
         if task is None:
             await send(_socket_error("unknownToken"))
-            return
+            return None
         entry.ids.append(task.id)
+        admission = await runtime.admit(Context(SURFACE, entry.route, job=token, api_key=task.project.key, transport="ws"))
+        if admission.disconnect is not None:
+            return admission.disconnect
+        if admission.error is not None or admission.limited is not None:
+            error = errors.injected(admission.error) if admission.error is not None else errors.limited(admission.limited)
+            await send({"type": "error", "message": error.message, "result": False})
+            return None
         if token not in streams:
             streams[token] = asyncio.get_running_loop().create_task(self._forward(task, send))
+        return None
 
     async def _forward(self, task: models.WiroTask, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         try:

@@ -114,3 +114,55 @@ async def test_unusable_urls_fail_each_attempt_with_a_recorded_error(clock: Manu
     assert delivery.state == "failed"
     assert [bool(a.error) for a in delivery.attempts] == [True, True]
     await hook.aclose()
+
+
+async def test_delivery_faults_drop_duplicate_and_delay(clock: ManualClock) -> None:
+    from emulator.core.faults import Context, FaultEngine
+
+    faults = FaultEngine(seed=1)
+    receiver = Receiver()
+    hook = WebhookDispatcher(clock, transport=httpx.MockTransport(receiver), faults=faults)
+    context = Context("test", job="j1")
+    faults.add({"action": "webhook", "webhook": "drop", "times": 1})
+    dropped = hook.send(surface="test", url="https://h.example/", body=b"1", policy=RetryPolicy(), event="e", context=context)
+    assert dropped.state == "dropped"
+    faults.reset()
+    faults.add({"action": "webhook", "webhook": "duplicate", "times": 1})
+    hook.send(surface="test", url="https://h.example/", body=b"2", policy=RetryPolicy(), event="e", context=context)
+    faults.reset()
+    faults.add({"action": "webhook", "webhook": "delay", "seconds": 10, "times": 1})
+    delayed = hook.send(surface="test", url="https://h.example/", body=b"3", policy=RetryPolicy(), event="e", context=context)
+    start = clock.now()
+    await run_until_done(clock, hook, step=1)
+    assert [r.content for r in receiver.requests] == [b"2", b"2", b"3"]
+    assert delayed.attempts[0].at - start >= 10
+    await hook.aclose()
+
+
+async def test_reordered_delivery_waits_for_the_next_one_of_its_job(clock: ManualClock) -> None:
+    from emulator.core.faults import Context, FaultEngine
+
+    faults = FaultEngine(seed=1)
+    receiver = Receiver()
+    hook = WebhookDispatcher(clock, transport=httpx.MockTransport(receiver), faults=faults)
+    faults.add({"action": "webhook", "webhook": "reorder", "times": 1})
+    context = Context("test", job="j1")
+    hook.send(surface="test", url="https://h.example/", body=b"first", policy=RetryPolicy(), event="e", context=context)
+    hook.send(surface="test", url="https://h.example/", body=b"second", policy=RetryPolicy(), event="e", context=context)
+    await run_until_done(clock, hook, step=1)
+    assert [r.content for r in receiver.requests] == [b"second", b"first"]
+    await hook.aclose()
+
+
+async def test_a_held_delivery_goes_out_alone_after_its_hold(clock: ManualClock) -> None:
+    from emulator.core.faults import Context, FaultEngine
+
+    faults = FaultEngine(seed=1)
+    receiver = Receiver()
+    hook = WebhookDispatcher(clock, transport=httpx.MockTransport(receiver), faults=faults)
+    faults.add({"action": "webhook", "webhook": "reorder"})
+    start = clock.now()
+    held = hook.send(surface="test", url="https://h.example/", body=b"only", policy=RetryPolicy(), event="e", context=Context("test", job="j"))
+    await run_until_done(clock, hook, step=1)
+    assert held.state == "delivered" and held.attempts[0].at - start >= 30
+    await hook.aclose()

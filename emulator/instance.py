@@ -1,0 +1,95 @@
+"""One emulator instance and its Python control API (what `/_emulator` exposes over HTTP)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .core.faults import Rule
+from .core.jobs import Job, State
+from .core.limits import Limit
+from .core.runtime import Runtime
+from .providers import Surface
+from .settings import Settings
+
+
+@dataclass
+class Emulator:
+    """What `app.state.emulator` holds. In-process tests drive it directly, e.g.
+
+        emulator = app.state.emulator
+        emulator.add_fault(action="error", status=429, retry_after=2, times=2, surface="runware")
+        emulator.advance(task_uuid)
+    """
+
+    settings: Settings
+    runtime: Runtime
+    surfaces: list[Surface]
+
+    def reset(self) -> None:
+        """Forget jobs, files, journal, deliveries and fault rules; limits stay configured."""
+        self.runtime.reset()
+        for surface in self.surfaces:
+            surface.reset()
+
+    def surface(self, name: str) -> Surface:
+        return next(surface for surface in self.surfaces if surface.name == name)
+
+    def add_fault(self, rule: Rule | Mapping[str, Any] | None = None, **fields: Any) -> Rule:
+        return self.runtime.faults.add(rule if rule is not None else fields)
+
+    def remove_fault(self, rule_id: str) -> bool:
+        return self.runtime.faults.remove(rule_id)
+
+    def faults(self) -> list[Rule]:
+        return self.runtime.faults.rules()
+
+    def set_limit(self, surface: str, *, requests_per_minute: int | None = None, concurrency: int | None = None) -> Limit:
+        limit = Limit(requests_per_minute, concurrency)
+        self.runtime.limits.set(surface, limit)
+        return limit
+
+    def jobs(self, *, surface: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        return [
+            self._summary(job)
+            for job in self.runtime.jobs
+            if (surface is None or job.surface == surface) and (state is None or job.state == state)
+        ]
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        job = self.runtime.jobs.get(job_id)
+        if job is None:
+            return None
+        return {
+            **self._summary(job),
+            "timeline": [
+                {"kind": event.kind, "state": event.state.value, "at": event.at, **({"index": event.index} if event.index is not None else {})}
+                for event in job.timeline
+            ],
+            "deliveries": [delivery.as_dict() for delivery in self.runtime.webhooks.deliveries(job.id)],
+        }
+
+    def advance(self, job_id: str) -> dict[str, Any] | None:
+        """Carry out the job's next planned step now (queued -> running -> each image -> done)."""
+        if self.runtime.jobs.advance(job_id) is None:
+            return None
+        return self.job(job_id)
+
+    @staticmethod
+    def _summary(job: Job) -> dict[str, Any]:
+        return {
+            "id": job.id,
+            "surface": job.surface,
+            "state": job.state.value,
+            "terminal": job.state in (State.SUCCEEDED, State.FAILED, State.CANCELED),
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+            "outputs_ready": job.outputs_ready,
+            "output_count": job.output_count,
+            "failure": {"kind": job.failure.code, "message": job.failure.message} if job.failure else None,
+            "next_step_at": job.next_step_at if job.next_step_at is not None and math.isfinite(job.next_step_at) else None,
+            "stalled": job.next_step_at is not None and not math.isfinite(job.next_step_at),
+        }

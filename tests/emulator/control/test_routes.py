@@ -1,0 +1,92 @@
+"""The control API under /_emulator."""
+
+from __future__ import annotations
+
+import asyncio
+
+from emulator.core.clock import ManualClock
+from tests.conftest import Emulator, EmulatorFactory
+from tests.support import inference, settle
+
+
+async def test_faults_can_be_added_listed_and_deleted(emulator: Emulator) -> None:
+    rule = {"action": "error", "surface": "runware", "status": 503, "retry_after": 2, "times": 1}
+    created = await emulator.client.post("/_emulator/faults", json=rule)
+    assert created.status_code == 201
+    body = created.json()
+    assert body["id"] == "fault_1" and body["match"] == {"surface": "runware"} and body["fired"] == 0
+    response = await emulator.runware(inference())
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    listed = (await emulator.client.get("/_emulator/faults")).json()["faults"]
+    assert [(f["id"], f["matched"], f["fired"]) for f in listed] == [("fault_1", 1, 1)]
+    assert (await emulator.client.delete("/_emulator/faults/fault_1")).status_code == 204
+    assert (await emulator.client.delete("/_emulator/faults/fault_1")).status_code == 404
+    await emulator.client.post("/_emulator/faults", json=rule)
+    assert (await emulator.client.delete("/_emulator/faults")).json() == {"deleted": 1}
+
+
+async def test_invalid_rules_are_refused_with_422(emulator: Emulator) -> None:
+    response = await emulator.client.post("/_emulator/faults", json={"action": "error", "status": 99})
+    assert response.status_code == 422
+    assert "status" in response.json()["detail"]
+    assert (await emulator.client.post("/_emulator/faults", content=b"[]", headers={"Content-Type": "application/json"})).status_code == 422
+
+
+async def test_jobs_show_state_timeline_and_deliveries(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    emulator = await make_emulator(clock=clock, timing="realistic")
+    task = inference(deliveryMethod="async", webhookURL="https://hooks.example/h")
+    await emulator.runware(task)
+    listed = (await emulator.client.get("/_emulator/jobs", params={"surface": "runware"})).json()["jobs"]
+    assert [(job["id"], job["state"]) for job in listed] == [(task["taskUUID"], "queued")]
+    for expected in ("running", "running", "succeeded"):
+        advanced = (await emulator.client.post(f"/_emulator/jobs/{task['taskUUID']}/advance")).json()
+        assert advanced["state"] == expected
+    await settle(50)
+    detail = (await emulator.client.get(f"/_emulator/jobs/{task['taskUUID']}")).json()
+    assert [event["state"] for event in detail["timeline"] if event["kind"] == "state"] == ["queued", "running", "succeeded"]
+    [delivery] = detail["deliveries"]
+    assert delivery["url"] == "https://hooks.example/h" and delivery["attempts"][0]["status"] == 200
+    assert (await emulator.client.get("/_emulator/jobs/nope")).status_code == 404
+    assert (await emulator.client.post("/_emulator/jobs/nope/advance")).status_code == 404
+
+
+async def test_limits_are_set_per_surface(emulator: Emulator) -> None:
+    response = await emulator.client.put("/_emulator/limits/runware", json={"requests_per_minute": 1})
+    assert response.json() == {"requests_per_minute": 1, "concurrency": None}
+    assert (await emulator.client.get("/_emulator/limits")).json() == {"runware": {"requests_per_minute": 1, "concurrency": None}}
+    assert (await emulator.runware(inference())).status_code == 200
+    limited = await emulator.runware(inference())
+    assert limited.status_code == 429 and limited.json()["errors"][0]["code"] == "rateLimitExceeded"
+    assert (await emulator.client.put("/_emulator/limits/nowhere", json={})).status_code == 404
+    assert (await emulator.client.put("/_emulator/limits/runware", json={"concurrency": 0})).status_code == 422
+    assert (await emulator.client.put("/_emulator/limits/runware", json={"burst": 3})).status_code == 422
+
+
+async def test_reset_forgets_faults_but_keeps_limits(emulator: Emulator) -> None:
+    await emulator.client.post("/_emulator/faults", json={"action": "error", "status": 500})
+    await emulator.client.put("/_emulator/limits/runware", json={"concurrency": 5})
+    await emulator.client.post("/_emulator/reset")
+    assert (await emulator.client.get("/_emulator/faults")).json() == {"faults": []}
+    assert (await emulator.client.get("/_emulator/limits")).json()["runware"]["concurrency"] == 5
+    assert (await emulator.runware(inference())).status_code == 200
+
+
+async def test_journal_filters_by_validity_and_status(emulator: Emulator) -> None:
+    await emulator.runware(inference())
+    await emulator.runware(inference(numberResults=0))
+    invalid = (await emulator.client.get("/_emulator/journal", params={"valid": "false"})).json()["entries"]
+    assert [entry["status"] for entry in invalid] == [400]
+    ok = (await emulator.client.get("/_emulator/journal", params={"status": 200, "surface": "runware"})).json()["entries"]
+    assert len(ok) == 1
+
+
+async def test_stalled_job_is_reported_and_advanceable(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+    emulator = await make_emulator(clock=clock)
+    await emulator.client.post("/_emulator/faults", json={"action": "stall", "state": "queued"})
+    task = inference(deliveryMethod="async")
+    await emulator.runware(task)
+    clock.advance(10_000)
+    [job] = (await emulator.client.get("/_emulator/jobs")).json()["jobs"]
+    assert (job["state"], job["stalled"], job["next_step_at"]) == ("queued", True, None)
+    await asyncio.gather(*(emulator.client.post(f"/_emulator/jobs/{task['taskUUID']}/advance") for _ in range(3)))
+    assert (await emulator.client.get(f"/_emulator/jobs/{task['taskUUID']}")).json()["state"] == "succeeded"
