@@ -9,8 +9,11 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from . import __version__
+from . import __version__, tls
 from .settings import PROVIDERS, Settings, SettingsError
+from .tls import TlsFiles
+
+TLS_SHUTDOWN_GRACE = 5.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,6 +58,11 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="reject exactly what the real providers reject (e.g. plain-HTTP or loopback callbacks)",
     )
+    serve.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="TOML or JSON file with keys, limits, timing and fault rules to apply at start (docs/control-api.md)",
+    )
     serve.add_argument("--config", metavar="FILE", help="TOML file with settings (see the README)")
     serve.add_argument("--log-level", dest="log_level", choices=("critical", "error", "warning", "info", "debug"))
     return root
@@ -63,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level", "tls", "tls_dir", "strict")
+        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level", "tls", "tls_dir", "strict", "scenario")
     }
     if args.api_keys:
         overrides["api_keys"] = tuple(args.api_keys)
@@ -83,12 +91,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def serve(settings: Settings) -> int:
-    from .app import create_app
+    from .app import create_app, server_options
 
-    app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    try:
+        tls_files = _tls_files(settings)
+    except OSError as exc:
+        print(f"seedream-emulator: cannot prepare TLS files: {exc}", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        print(f"seedream-emulator: {exc}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        **server_options(settings),
+        ssl_certfile=str(tls_files.server_cert) if tls_files else None,
+        ssl_keyfile=str(tls_files.server_key) if tls_files else None,
+        # Idle TLS keep-alive connections otherwise hold shutdown until the TLS close handshake times out.
+        timeout_graceful_shutdown=TLS_SHUTDOWN_GRACE if tls_files else None,
+    )
     server = uvicorn.Server(config)
-    announcer = asyncio.create_task(_announce(server, app))
+    announcer = asyncio.create_task(_announce(server, app, tls_files))
     try:
         await server.serve()
     finally:
@@ -96,16 +123,27 @@ async def serve(settings: Settings) -> int:
     return 0 if server.started else 1
 
 
-async def _announce(server: uvicorn.Server, app) -> None:  # type: ignore[no-untyped-def]
+def _tls_files(settings: Settings) -> TlsFiles | None:
+    """--tls (or --tls-dir, which implies it): a local CA in DIR/ca.pem and a fresh server certificate."""
+    if not (settings.tls or settings.tls_dir):
+        return None
+    return tls.prepare(settings.tls_dir, tls.hostnames_for(settings.host, settings.public_url))
+
+
+async def _announce(server: uvicorn.Server, app, tls_files: TlsFiles | None = None) -> None:  # type: ignore[no-untyped-def]
     while not server.started:
         await asyncio.sleep(0.05)
     settings: Settings = app.state.emulator.settings
     port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    base = app.state.emulator.runtime.public_url or f"http://{host}:{port}"
+    scheme = "https" if tls_files else "http"
+    base = app.state.emulator.runtime.public_url or f"{scheme}://{host}:{port}"
     print(f"Seedream emulator {__version__}: timing {settings.timing}, seed {app.state.emulator.runtime.ids.seed}", flush=True)
     for surface in app.state.emulator.surfaces:
         for label, url in surface.endpoints(base + settings.prefix(surface.name)):
             print(f"  {surface.title:<10} {label:<10} {url}", flush=True)
     print(f"  {'files':<10} {'GET':<10} {base}/files/<id>.<jpg|png|webp>", flush=True)
     print(f"  {'control':<10} {'health':<10} {base}/_emulator/health", flush=True)
+    if tls_files:
+        print(f"  {'TLS':<10} {'CA':<10} {tls_files.ca_cert}", flush=True)
+        print(f"  Trust it in clients with: export {tls_files.trust_hint()}", flush=True)

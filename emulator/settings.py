@@ -62,6 +62,10 @@ class Settings:
     evolink_result_ttl: float | None = None  # seconds results stay valid; None: the documented 24 h (contracts/evolink)
     evolink_image_count: Literal["n", "prompt"] = "n"  # images made: min(n, 15 - refs), or as many as the prompt asks
     # Replicate
+    replicate_file_output: Literal["auto", "data-uri", "url"] = "auto"
+    replicate_auto_image_count: int | None = None
+    replicate_webhook_secret: str | None = None
+    replicate_emit_aborted: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -54,3 +54,30 @@ def test_conformance_command_prints_its_help() -> None:
     result = subprocess.run([sys.executable, "-c", "from conformance.cli import main; main()"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "seedream-conformance" in result.stdout
+
+
+def test_scenario_flag_reaches_the_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('timing = "instant"\n[[faults]]\naction = "error"\nstatus = 503\n')
+    settings = settings_from(parser().parse_args(["serve", "--scenario", str(scenario)]))
+    assert settings.timing == "instant" and settings.faults[0]["status"] == 503
+
+
+def test_a_bad_scenario_stops_the_server_with_a_message_not_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text('[[faults]]\naction = "explode"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--scenario", str(scenario)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert "faults[0]" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_wiro_project_stops_the_server_with_a_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--wiro-project", "no-secret"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "wiro" in result.stderr.lower()

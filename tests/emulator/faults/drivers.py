@@ -158,4 +158,35 @@ class Wiro(Driver):
         return isinstance(body, dict) and body.get("result") is False and isinstance(body.get("errors"), list) and bool(body["errors"])
 
 
-DRIVERS: dict[str, type[Driver]] = {"runware": Runware, "evolink": EvoLink, "wiro": Wiro}
+class Replicate(Driver):
+    surface = "replicate"
+    headers = {"Authorization": "Bearer r8_key"}
+
+    async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
+        input_: dict[str, Any] = {"prompt": prompt, "size": "1K"}
+        if images > 1:
+            input_.update(sequential_image_generation="auto", max_images=images)
+        body: dict[str, Any] = {"input": input_}
+        if callback:
+            body.update(webhook=callback, webhook_events_filter=["completed"])
+        response = await self.client.post("/replicate/v1/models/bytedance/seedream-4/predictions", json=body, headers=self.headers)
+        reply = self._reply(response)
+        return reply, reply.body.get("id") if response.status_code == 201 else None
+
+    async def poll(self, job: str) -> Reply:
+        return self._reply(await self.client.get(f"/replicate/v1/predictions/{job}", headers=self.headers))
+
+    def state(self, reply: Reply) -> str:
+        return {"starting": "queued", "processing": "running", "succeeded": "succeeded"}.get(reply.body["status"], "failed")
+
+    def images(self, reply: Reply) -> int:
+        return len(reply.body.get("output") or [])
+
+    def failure(self, reply: Reply) -> str:
+        return reply.body["error"]
+
+    def is_error(self, reply: Reply) -> bool:
+        return reply.headers.get("content-type", "").startswith("application/problem+json") and {"detail", "status"} <= set(reply.body)
+
+
+DRIVERS: dict[str, type[Driver]] = {"runware": Runware, "evolink": EvoLink, "wiro": Wiro, "replicate": Replicate}

@@ -16,7 +16,12 @@ from tests.conftest import Emulator, EmulatorFactory
 from tests.emulator.faults.drivers import DRIVERS, Driver
 from tests.support import drive, settle
 
-FAILURES = {"runware": "contentPolicyViolation", "evolink": "content_policy_violation", "wiro": "blocked by the safety checker"}
+FAILURES = {
+    "runware": "contentPolicyViolation",
+    "evolink": "content_policy_violation",
+    "wiro": "blocked by the safety checker",
+    "replicate": "flagged as sensitive",
+}
 
 
 @pytest.fixture(params=sorted(DRIVERS))
@@ -58,7 +63,7 @@ async def test_error_rule_answers_the_surface_error_with_retry_after(emulator: E
         assert driver.is_error(reply), reply.body
         assert reply.headers["retry-after"] == "3"
     reply, job = await driver.submit()
-    assert reply.status == 200 and not driver.is_error(reply)
+    assert reply.status < 300 and not driver.is_error(reply)
     assert driver.state(await finish(driver, job, emulator.runtime.clock)) == "succeeded"
 
 
@@ -77,7 +82,7 @@ async def test_latency_holds_the_request_on_the_emulator_clock(emulator: Emulato
     assert not pending.done()
     clock.advance(5)
     reply, _ = await asyncio.wait_for(pending, 5)
-    assert reply.status == 200
+    assert reply.status < 300
 
 
 async def test_reset_disconnects_without_an_answer(emulator: Emulator, driver: Driver, name: str) -> None:
@@ -85,7 +90,7 @@ async def test_reset_disconnects_without_an_answer(emulator: Emulator, driver: D
     with pytest.raises(ConnectionResetError):
         await driver.submit()
     reply, _ = await driver.submit()
-    assert reply.status == 200
+    assert reply.status in (200, 201)
 
 
 async def test_failed_job_has_the_surface_failure_shape(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
@@ -143,24 +148,24 @@ async def test_rules_do_not_leak_into_other_requests(emulator: Emulator, driver:
     other = "evolink" if name != "evolink" else "runware"
     control(emulator).add_fault(action="error", surface=other, status=500)
     reply, _ = await driver.submit("unaffected")
-    assert reply.status == 200
+    assert reply.status < 300
 
 
 async def test_first_n_counts_exactly_under_concurrent_requests(emulator: Emulator, driver: Driver, name: str) -> None:
     control(emulator).add_fault(action="error", surface=name, route="POST *", status=503, times=3)
     replies = await asyncio.gather(*(driver.submit(f"prompt {i}") for i in range(10)))
-    assert sorted(reply.status for reply, _ in replies) == [200] * 7 + [503] * 3
+    assert sorted(reply.status == 503 for reply, _ in replies) == [False] * 7 + [True] * 3
 
 
 async def test_requests_per_minute_limit_answers_429_then_recovers(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
     control(emulator).set_limit(name, requests_per_minute=2)
-    assert (await driver.submit())[0].status == 200
-    assert (await driver.submit())[0].status == 200
+    assert (await driver.submit())[0].status < 300
+    assert (await driver.submit())[0].status < 300
     reply, _ = await driver.submit()
     assert reply.status == 429 and driver.is_error(reply)
     assert int(reply.headers["retry-after"]) >= 1
     clock.advance(61)
-    assert (await driver.submit())[0].status == 200
+    assert (await driver.submit())[0].status < 300
 
 
 async def test_concurrency_limit_counts_unfinished_jobs_per_key(make_emulator: EmulatorFactory, name: str, clock: ManualClock) -> None:
@@ -168,7 +173,7 @@ async def test_concurrency_limit_counts_unfinished_jobs_per_key(make_emulator: E
     driver = DRIVERS[name](emulator.client)
     control(emulator).set_limit(name, concurrency=1)
     first, job = await driver.submit()
-    assert first.status == 200
+    assert first.status < 300
     second, _ = await driver.submit()
     assert driver.is_error(second)
     if name == "wiro":
@@ -184,11 +189,11 @@ async def test_probability_rules_replay_with_the_same_seed(make_emulator: Emulat
         emulator = await make_emulator(seed=seed)
         driver = DRIVERS[name](emulator.client)
         control(emulator).add_fault(action="error", surface=name, route="POST *", status=500, probability=0.5)
-        return [(await driver.submit(f"p{i}"))[0].status for i in range(24)]
+        return [(await driver.submit(f"p{i}"))[0].status == 500 for i in range(24)]
 
     first, again, other = await timeline(7), await timeline(7), await timeline(8)
     assert first == again
-    assert 500 in first and 200 in first
+    assert True in first and False in first
     assert first != other
 
 

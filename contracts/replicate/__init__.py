@@ -1,0 +1,1 @@
+"""Replicate (`bytedance/seedream-4`) contract: request and response schemas, cross-field rules."""

@@ -1,0 +1,157 @@
+"""The Replicate contract: schemas are valid, rules read their numbers from data, 422 wording."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts.docs import render
+from contracts.replicate import rules
+
+CONTRACT = rules.CONTRACT
+INPUT = CONTRACT.schema("input")
+
+
+@pytest.mark.parametrize("name", CONTRACT.names())
+def test_every_schema_is_valid_draft_2020_12_with_its_id(name: str) -> None:
+    schema = CONTRACT.schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$id"] == f"https://seedream-emulator.local/contracts/replicate/{name}.json"
+
+
+def test_input_schema_matches_the_seed_page() -> None:
+    properties = INPUT["properties"]
+    assert INPUT["required"] == ["prompt"]
+    assert [name for name, _ in sorted(properties.items(), key=lambda item: item[1]["x-order"])] == [
+        "prompt",
+        "image_input",
+        "size",
+        "aspect_ratio",
+        "width",
+        "height",
+        "sequential_image_generation",
+        "max_images",
+        "enhance_prompt",
+    ]
+    assert CONTRACT.defaults("input") == {
+        "image_input": [],
+        "size": "2K",
+        "aspect_ratio": "match_input_image",
+        "width": 2048,
+        "height": 2048,
+        "sequential_image_generation": "disabled",
+        "max_images": 1,
+        "enhance_prompt": True,
+    }
+    assert "maxItems" not in properties["image_input"], "Replicate checks the 10-image limit only at run time"
+
+
+def test_the_size_table_covers_every_tier_and_ratio() -> None:
+    ratios = [r for r in INPUT["properties"]["aspect_ratio"]["enum"] if r != rules.RULES["matchInputImage"]]
+    tiers = [s for s in INPUT["properties"]["size"]["enum"] if s != rules.RULES["customSize"]]
+    assert sorted(rules.RULES["sizeTable"]) == sorted(tiers)
+    for tier in tiers:
+        assert list(rules.RULES["sizeTable"][tier]) == ratios
+        for ratio, (width, height) in rules.RULES["sizeTable"][tier].items():
+            a, b = map(int, ratio.split(":"))
+            assert abs(width / height - a / b) < 0.02, (tier, ratio)
+            assert width % 16 == 0 and height % 16 == 0
+
+
+@given(
+    tier=st.sampled_from(["1K", "2K", "4K"]),
+    width=st.integers(1, 10_000),
+    height=st.integers(1, 10_000),
+)
+def test_match_input_image_picks_the_nearest_listed_ratio(tier: str, width: int, height: int) -> None:
+    chosen = rules.output_size({"size": tier}, (width, height))
+    table = rules.RULES["sizeTable"][tier]
+    assert list(chosen) in table.values()
+    import math
+
+    target = math.log(width / height)
+    best = min(abs(math.log(w / h) - target) for w, h in table.values())
+    assert abs(math.log(chosen[0] / chosen[1]) - target) == best
+
+
+def test_invalid_fields_follow_the_gojsonschema_templates() -> None:
+    found = rules.invalid_fields("modelPredictionRequest", {"input": {"size": "3K", "max_images": 99}, "extra": 1})
+    assert [f.as_dict() for f in found] == [
+        {"type": "required", "field": "input", "description": "prompt is required"},
+        {
+            "type": "enum",
+            "field": "input.size",
+            "description": 'size must be one of the following: "1K", "2K", "4K", "custom"',
+        },
+        {"type": "number_lte", "field": "input.max_images", "description": "Must be less than or equal to 15"},
+        {
+            "type": "additional_property_not_allowed",
+            "field": "",
+            "description": "Additional property extra is not allowed",
+        },
+    ]
+    assert [f.line() for f in found][0] == "- input: prompt is required\n"
+    assert found[-1].line() == "- Additional property extra is not allowed\n"
+
+
+def test_huge_numbers_are_reported_not_raised() -> None:
+    found = rules.invalid_fields("modelPredictionRequest", {"input": {"prompt": "x", "width": 10**40}})
+    assert found and found[0].field == "input.width"
+
+
+@pytest.mark.parametrize(
+    ("input", "failure"),
+    [
+        ({"image_input": ["u"] * 10}, None),
+        ({"image_input": ["u"] * 11}, "Too many input images"),
+        ({"image_input": ["u"] * 5, "sequential_image_generation": "auto", "max_images": 10}, None),
+        ({"image_input": ["u"] * 6, "sequential_image_generation": "auto", "max_images": 10}, "Total images"),
+        ({"image_input": ["u"] * 6, "max_images": 10}, None),
+    ],
+)
+def test_run_time_limits(input: dict, failure: str | None) -> None:
+    result = rules.run_failure({"prompt": "x", **input})
+    assert (result is None) if failure is None else (result is not None and result.startswith(failure))
+
+
+def test_prefer_limits_come_from_rules() -> None:
+    limits = rules.RULES["prefer"]
+    assert rules.parse_prefer("wait") == limits["default"]
+    assert rules.parse_prefer(f"wait={limits['minimum']}") == limits["minimum"]
+    assert rules.parse_prefer(f"wait={limits['maximum']}") == limits["maximum"]
+    for bad in (f"wait={limits['minimum'] - 1}", f"wait={limits['maximum'] + 1}"):
+        with pytest.raises(ValueError):
+            rules.parse_prefer(bad)
+
+
+def test_openapi_schema_is_built_from_the_contract() -> None:
+    schema = rules.openapi_schema()
+    assert schema["components"]["schemas"]["Input"]["properties"] == INPUT["properties"]
+    assert "$id" not in schema["components"]["schemas"]["Input"]
+    assert schema["components"]["schemas"]["WebhookEvent"]["enum"] == list(rules.WEBHOOK_EVENTS)
+    json.dumps(schema)
+
+
+@pytest.mark.parametrize(
+    ("url", "strict", "ok"),
+    [
+        ("https://hooks.example.com/x", True, True),
+        ("http://hooks.example.com/x", True, False),
+        ("https://192.168.1.4/x", True, False),
+        ("https://[::1]/x", True, False),
+        ("http://127.0.0.1:9000/x", False, True),
+        ("ws://example.com/x", False, False),
+    ],
+)
+def test_webhook_urls(url: str, strict: bool, ok: bool) -> None:
+    assert (rules.webhook_problem("webhook", url, strict=strict) is None) == ok
+
+
+def test_committed_docs_mention_the_rules() -> None:
+    text = render("replicate")
+    assert "| 2K | 2048x2048 | 2304x1728 |" in text
+    assert "| `max_images` | integer | minimum 1, maximum 15 | `1` |  |" in text

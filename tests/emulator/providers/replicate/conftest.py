@@ -1,0 +1,105 @@
+"""Fixtures for the Replicate surface: an in-process emulator with Replicate-shaped helpers."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator import read_metadata
+from emulator.core.clock import ManualClock
+from tests.conftest import Emulator, EmulatorFactory
+from tests.support import contract_errors
+
+TOKEN = "r8_test_token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MODEL_PATH = "/v1/models/bytedance/seedream-4/predictions"
+
+
+@dataclass
+class Replicate:
+    """The emulator serving Replicate at `prefix` ("" with provider="replicate", "/replicate" with all)."""
+
+    emulator: Emulator
+    prefix: str = ""
+
+    def path(self, path: str) -> str:
+        return self.prefix + path
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.emulator.client
+
+    @property
+    def runtime(self) -> Any:
+        return self.emulator.runtime
+
+    async def create(
+        self,
+        input: dict[str, Any] | None = None,
+        *,
+        prefer: str | None = None,
+        headers: dict[str, str] | None = None,
+        **body: Any,
+    ) -> httpx.Response:
+        sent = {**AUTH, **(headers or {})}
+        if prefer is not None:
+            sent["Prefer"] = prefer
+        payload = {"input": {"prompt": "a red fox in fresh snow", **(input or {})}, **body}
+        return await self.client.post(self.path(MODEL_PATH), json=payload, headers=sent)
+
+    async def create_version(self, body: dict[str, Any], *, prefer: str | None = None) -> httpx.Response:
+        headers = {**AUTH, **({"Prefer": prefer} if prefer else {})}
+        return await self.client.post(self.path("/v1/predictions"), json=body, headers=headers)
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        target = path if path.startswith(("/", "http")) else self.path(f"/v1/{path}")
+        return await self.client.get(target, headers=AUTH, **kwargs)
+
+    async def prediction(self, prediction_id: str) -> dict[str, Any]:
+        response = await self.get(f"predictions/{prediction_id}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert contract_errors("replicate", "prediction", body) == []
+        return body
+
+    async def cancel(self, prediction_id: str) -> httpx.Response:
+        return await self.client.post(self.path(f"/v1/predictions/{prediction_id}/cancel"), headers=AUTH)
+
+    async def run(self, input: dict[str, Any] | None = None, **body: Any) -> dict[str, Any]:
+        """Create with Prefer: wait (instant timing finishes at once) and return the succeeded prediction."""
+        response = await self.create(input, prefer="wait", **body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+def decode_output(item: str) -> bytes:
+    header, _, encoded = item.partition(",")
+    assert header == "data:image/jpeg;base64"
+    return base64.b64decode(encoded)
+
+
+def metadata(item: str) -> dict[str, Any]:
+    return read_metadata(decode_output(item))
+
+
+ReplicateFactory = Callable[..., Awaitable[Replicate]]
+
+
+@pytest.fixture
+async def make_replicate(make_emulator: EmulatorFactory) -> ReplicateFactory:
+    async def factory(clock: ManualClock | None = None, **settings: Any) -> Replicate:
+        settings.setdefault("provider", "replicate")
+        prefix = "/replicate" if settings["provider"] == "all" else ""
+        return Replicate(await make_emulator(clock=clock, **settings), prefix)
+
+    return factory
+
+
+@pytest.fixture
+async def replicate(make_replicate: ReplicateFactory) -> Replicate:
+    return await make_replicate()

@@ -1,0 +1,85 @@
+"""Cancel-After deadlines (canceled, or the spec-true aborted), data removal after an hour."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from contracts.replicate import rules
+from emulator.core.clock import ManualClock
+from tests.support import contract_errors, drive
+
+from .conftest import Replicate, ReplicateFactory
+
+
+async def test_cancel_after_sets_the_deadline(make_replicate: ReplicateFactory, clock: ManualClock) -> None:
+    replicate = await make_replicate(clock=clock, timing="realistic")
+    created = (await replicate.create({"size": "1K"}, headers={"Cancel-After": "1m30s"})).json()
+    assert created["status"] == "starting"
+    created_at, deadline = (datetime.fromisoformat(created[key]) for key in ("created_at", "deadline"))
+    assert (deadline - created_at).total_seconds() == 90
+    assert (await replicate.prediction(created["id"]))["deadline"] == created["deadline"]
+
+
+async def test_cancel_after_expiring_while_processing_cancels(
+    make_replicate: ReplicateFactory, clock: ManualClock
+) -> None:
+    replicate = await make_replicate(clock=clock, timing="realistic")
+    created = (
+        await replicate.create(
+            {"size": "4K", "sequential_image_generation": "auto", "max_images": 15}, headers={"Cancel-After": "5"}
+        )
+    ).json()
+    await drive(clock, lambda: False, step=0.5, limit=6)
+    body = await replicate.prediction(created["id"])
+    assert body["status"] == "canceled"
+    assert body["started_at"] and body["error"] is None
+    assert datetime.fromisoformat(body["completed_at"]) == datetime.fromisoformat(body["deadline"])
+
+
+@pytest.mark.parametrize(("emit_aborted", "status"), [(False, "canceled"), (True, "aborted")])
+async def test_deadline_passing_in_the_queue(
+    make_replicate: ReplicateFactory, clock: ManualClock, emit_aborted: bool, status: str
+) -> None:
+    replicate = await make_replicate(clock=clock, timing="realistic", replicate_emit_aborted=emit_aborted)
+    replicate.runtime.timing = replace(replicate.runtime.timing, queue_delay=60.0)  # a long queue
+    created = (await replicate.create({"size": "1K"}, headers={"Cancel-After": "5s"})).json()
+    await drive(clock, lambda: False, step=0.5, limit=6)
+    body = await replicate.prediction(created["id"])
+    assert body["status"] == status
+    assert "started_at" not in body and body["output"] is None
+    assert contract_errors("replicate", "prediction", body) == []
+    clock.advance(120)
+    assert (await replicate.prediction(created["id"]))["status"] == status, "it never starts afterwards"
+
+
+@pytest.mark.parametrize("value", ["4s", "1x", "soon", "-5", "5 s"])
+async def test_invalid_cancel_after_is_400(replicate: Replicate, value: str) -> None:
+    response = await replicate.create(headers={"Cancel-After": value})
+    assert response.status_code == 400
+    assert response.json()["title"] == "Invalid Cancel-After header"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("5", 5), ("30s", 30), ("5m", 300), ("1h30m45s", 5445), ("1500ms", None)]
+)
+def test_cancel_after_durations(value: str, seconds: float | None) -> None:
+    if seconds is None:
+        with pytest.raises(ValueError):
+            rules.parse_cancel_after(value)
+    else:
+        assert rules.parse_cancel_after(value) == seconds
+
+
+async def test_input_and_output_are_removed_after_an_hour(make_replicate: ReplicateFactory, clock: ManualClock) -> None:
+    replicate = await make_replicate(clock=clock)
+    done = await replicate.run({"size": "1K"})
+    clock.advance(rules.RULES["dataRemovalSeconds"] - 1)
+    assert (await replicate.prediction(done["id"]))["data_removed"] is False
+    clock.advance(1)
+    body = await replicate.prediction(done["id"])
+    assert body["data_removed"] is True
+    assert body["output"] is None and body["input"] == {}
+    assert body["status"] == "succeeded"
