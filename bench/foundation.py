@@ -26,7 +26,7 @@ import sys
 import time
 import tracemalloc
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image

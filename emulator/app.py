@@ -20,13 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import providers
 from .control import control_app
 from .core.clock import Clock
+from .core.faults import FaultError
 from .core.http import JOURNAL_STATE
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
 from .instance import Emulator
-from .core.faults import FaultError
 from .settings import Settings, SettingsError
-
 
 logger = logging.getLogger(__name__)
 ONE_YEAR = 31_536_000

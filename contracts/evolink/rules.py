@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._loader import Violation, load
+from .._text import fill
 
 CONTRACT = load("evolink")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
@@ -127,11 +128,11 @@ def check_callback(url: str, *, strict: bool) -> tuple[list[Violation], list[str
         return [_violation("callbackScheme", "/callback_url", schemes=schemes, scheme=scheme)], []
     warnings = []
     if scheme not in CALLBACK["schemes"]:
-        warnings.append(_fill(RULES["callbackWarnings"]["scheme"], {"url": url, "scheme": scheme}))
+        warnings.append(fill(RULES["callbackWarnings"]["scheme"], {"url": url, "scheme": scheme}))
     if internal_host(host):
         if strict:
             return [_violation("callbackInternal", "/callback_url", host=host)], []
-        warnings.append(_fill(RULES["callbackWarnings"]["internal"], {"url": url, "host": host}))
+        warnings.append(fill(RULES["callbackWarnings"]["internal"], {"url": url, "host": host}))
     return [], warnings
 
 
@@ -242,19 +243,8 @@ def _ratio_text(value: float | Fraction) -> str:
 
 def _violation(rule: str, path: str, **values: Any) -> Violation:
     template = RULES["errors"][rule]
-    annotation = {key: _fill(value, values) for key, value in template.items()}
+    annotation = {key: fill(value, values) for key, value in template.items()}
     return Violation(path, annotation["message"], f"rule:{rule}", annotation)
-
-
-def _fill(value: Any, values: Mapping[str, Any]) -> Any:
-    if isinstance(value, str):
-        for key, replacement in values.items():
-            value = value.replace("{" + key + "}", str(replacement))
-    return value
-
-
-def fill(template: str, values: Mapping[str, Any]) -> str:
-    return str(_fill(template, values))
 
 
 def reference_limit_values() -> dict[str, Any]:

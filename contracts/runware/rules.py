@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._loader import Violation, load
+from .._text import fill
 
 CONTRACT = load("runware")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
@@ -79,17 +80,10 @@ def output_size(task: Mapping[str, Any], first_reference: Size | None) -> Size:
 
 def _violation(rule: str, path: str, for_model: str | None = None, **values: Any) -> Violation:
     template = RULES["errors"][rule]
-    annotation = {key: _fill(value, values) for key, value in template.items()}
+    annotation = {key: fill(value, values) for key, value in template.items()}
     if for_model is not None:
         annotation["documentation"] = documentation(for_model, template.get("anchor"))
     return Violation(path, annotation["message"], f"rule:{rule}", annotation)
-
-
-def _fill(value: Any, values: Mapping[str, Any]) -> Any:
-    if isinstance(value, str):
-        for key, replacement in values.items():
-            value = value.replace("{" + key + "}", str(replacement))
-    return value
 
 
 def _check_dimensions(task: Mapping[str, Any], strict_sizes: bool) -> list[Violation]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._loader import Violation, load
+from .._text import fill
 
 CONTRACT = load("wiro")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
@@ -55,10 +56,7 @@ def categories() -> str:
 
 
 def message(rule: str, **values: Any) -> str:
-    template: str = ERRORS[rule]["message"]
-    for key, value in values.items():
-        template = template.replace("{" + key + "}", str(value))
-    return template
+    return str(fill(ERRORS[rule]["message"], values))
 
 
 def check(request: Mapping[str, Any]) -> list[Violation]:

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from starlette.requests import HTTPConnection, Request
 
+from .journal import Entry
+
 JOURNAL_STATE = "seedream.journal"
 
 
@@ -65,3 +67,12 @@ def bearer_token(connection: HTTPConnection, *schemes: str) -> str | None:
     if scheme.lower() not in {s.lower() for s in schemes or ("Bearer",)}:
         return None
     return token.strip() or None
+
+
+def journal_entry(connection: HTTPConnection, surface: str, route: str) -> Entry | None:
+    """The journal entry of this request, now known to belong to `surface` and `route`."""
+    entry: Entry | None = connection.scope.get("state", {}).get(JOURNAL_STATE)
+    if entry is not None:
+        entry.surface = surface
+        entry.route = route
+    return entry

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import asdict, dataclass
 import threading
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin

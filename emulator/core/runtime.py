@@ -11,9 +11,9 @@ import httpx
 
 from .artifacts import Artifact, ArtifactStore
 from .clock import Clock, SystemClock
-from .ids import IdSource
 from .directives import extract
 from .faults import Context, FaultEngine, Rule
+from .ids import IdSource
 from .jobs import Job, JobEngine, Listener, Overloaded, Plan
 from .journal import Entry, Journal
 from .limits import Limit, Limited, Limiter

@@ -33,6 +33,21 @@ class RetryPolicy:
     timeout: float = 10.0
     schedule: tuple[float, ...] = ()
 
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> RetryPolicy:
+        """A policy as contracts write it: `maxAttempts`, `timeout`, and either `retryDelays` (explicit
+        delays) or `initialDelay` / `multiplier` / `maxDelay` / `jitter`."""
+        delays = tuple(float(delay) for delay in spec.get("retryDelays", ()))
+        return cls(
+            max_attempts=int(spec.get("maxAttempts", 1 + len(delays))),
+            initial_delay=float(spec.get("initialDelay", 1.0)),
+            multiplier=float(spec.get("multiplier", 2.0)),
+            max_delay=float(spec.get("maxDelay", math.inf)),
+            jitter=float(spec.get("jitter", 0.0)),
+            timeout=float(spec["timeout"]),
+            schedule=delays,
+        )
+
     def delay(self, retry: int, rng: random.Random) -> float:
         if self.schedule:
             base = self.schedule[min(retry, len(self.schedule)) - 1]

@@ -1,153 +1,17 @@
-"""A live emulator for the official `replicate` client: optional TLS (--tls), a manual clock, a webhook sink.
-
-Like `tests/sdk/live.py`, but the server can speak HTTPS with a locally generated CA (what
-`seedream-emulator serve --tls` does) and can run on a `ManualClock` that tests advance on the
-server's own event loop, so lifecycles never cost real time.
-"""
+"""The live emulator as the official `replicate` client tests use it: only the Replicate surface, at the root."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-import uvicorn
+from tests.sdk.live import LiveEmulator, Received, WebhookSink
 
-from emulator import Settings, create_app
-from emulator.app import server_options
-from emulator.core.clock import ManualClock
-from emulator.tls import TlsFiles, prepare
+__all__ = ["ReplicateLive", "Received", "WebhookSink"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class ReplicateLive:
-    def __init__(self, *, tls_dir: Path | None = None, clock: ManualClock | None = None, **settings: Any) -> None:
-        self.port = free_port()
-        self.clock = clock
-        self.tls: TlsFiles | None = prepare(tls_dir, ("localhost", "127.0.0.1")) if tls_dir is not None else None
-        self.settings = Settings(**{"seed": 1, "provider": "replicate", **settings, "port": self.port})
-        self.app = create_app(self.settings, clock=clock)
-        self.base = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            # Clients keep TLS connections alive; do not wait for them on shutdown.
-            timeout_graceful_shutdown=1,
-            ssl_certfile=str(self.tls.server_cert) if self.tls else None,
-            ssl_keyfile=str(self.tls.server_key) if self.tls else None,
-            **server_options(self.settings),
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.emulator.runtime
+class ReplicateLive(LiveEmulator):
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**{"provider": "replicate", **settings})
 
     def routes(self) -> list[str]:
         return [entry.route for entry in self.runtime.journal.entries(surface="replicate")]
-
-    def call(self, coroutine: Any) -> Any:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
-
-    def advance(self, seconds: float) -> None:
-        """Move the manual clock on the server's loop, then let woken tasks run."""
-        assert self.clock is not None
-        clock = self.clock
-
-        async def step() -> None:
-            clock.advance(seconds)
-            for _ in range(20):
-                await asyncio.sleep(0)
-
-        self.call(step())
-
-    def drive_until(self, done: Callable[[], bool], step: float = 0.25, limit: float = 600) -> None:
-        """Advance the manual clock while a client (in another thread) waits, until `done()`."""
-        elapsed = 0.0
-        while not done():
-            if elapsed > limit:
-                raise AssertionError("the client did not finish")
-            self.advance(step)
-            elapsed += step
-            time.sleep(0.01)
-
-    def __enter__(self) -> ReplicateLive:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the emulator did not start")
-            time.sleep(0.02)
-        self._loop = self.server.servers[0].get_loop()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class WebhookSink:
-    """A plain HTTP server on loopback that records every POST it receives and answers 200."""
-
-    received: list[Received] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                sink.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/replicate"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> WebhookSink:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} webhooks, got {len(self.received)}")
-            time.sleep(0.02)
-        return self.received

@@ -7,54 +7,20 @@ be pointed at the emulator; any HTTP client is the reference here.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
 from emulator import read_metadata
-from tests.sdk.live import LiveEmulator
-
-
-class CallbackReceiver:
-    """A plain-HTTP endpoint on 127.0.0.1, like the local receivers people test callbacks with."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("content-length", "0"))
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                receiver.headers.append(dict(self.headers))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/evolink/callback"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> CallbackReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.sdk.live import LiveEmulator, WebhookSink
 
 
 @pytest.fixture
-def receiver() -> Iterator[CallbackReceiver]:
-    with CallbackReceiver() as receiver:
+def receiver() -> Iterator[WebhookSink]:
+    with WebhookSink(status=204) as receiver:
         yield receiver
 
 
@@ -65,7 +31,7 @@ def wait_for(condition: Any, timeout: float = 10) -> None:
         time.sleep(0.02)
 
 
-def test_create_poll_download_and_callback_over_real_sockets(receiver: CallbackReceiver) -> None:
+def test_create_poll_download_and_callback_over_real_sockets(receiver: WebhookSink) -> None:
     with LiveEmulator(timing="instant") as live, httpx.Client(base_url=f"{live.base}/evolink") as client:
         headers = {"Authorization": "Bearer live-key"}
         payload = {"model": "doubao-seedream-4.0", "prompt": "generate 2 images of kites", "n": 2, "size": "4:3",
@@ -74,9 +40,9 @@ def test_create_poll_download_and_callback_over_real_sockets(receiver: CallbackR
         assert task["status"] == "pending"
         wait_for(lambda: client.get(f"/v1/tasks/{task['id']}", headers=headers).json()["status"] == "completed")
         done = client.get(f"/v1/tasks/{task['id']}", headers=headers).json()
-        wait_for(lambda: len(receiver.bodies) == 1)
-        assert receiver.bodies == [done]
-        assert receiver.headers[0]["Content-Type"] == "application/json"
+        [received] = receiver.wait_for(1)
+        assert json.loads(received.body) == done
+        assert received.headers["content-type"] == "application/json"
         for index, url in enumerate(done["results"]):
             record = read_metadata(httpx.get(url).content)
             assert (record["job_id"], record["index"], record["width"], record["height"]) == (task["id"], index, 1152, 864)
@@ -84,7 +50,7 @@ def test_create_poll_download_and_callback_over_real_sockets(receiver: CallbackR
         assert len(entry.warnings) == 2, "plain HTTP and loopback: both noted as fidelity warnings"
 
 
-def test_strict_server_refuses_the_loopback_receiver(receiver: CallbackReceiver) -> None:
+def test_strict_server_refuses_the_loopback_receiver(receiver: WebhookSink) -> None:
     with LiveEmulator(timing="instant", strict=True) as live:
         response = httpx.post(
             f"{live.base}/evolink/v1/images/generations",
@@ -93,4 +59,4 @@ def test_strict_server_refuses_the_loopback_receiver(receiver: CallbackReceiver)
         )
         assert response.status_code == 400
         assert response.json()["error"]["param"] == "callback_url"
-    assert receiver.bodies == []
+    assert receiver.received == []

@@ -279,7 +279,7 @@ def test_received_webhooks_verify_with_the_client_and_standardwebhooks(live: Rep
     verifier = standardwebhooks.Webhook(secret.key)
     statuses = []
     for hook in received:
-        assert hook.path == "/hooks/replicate"
+        assert hook.path == "/hooks"
         client.webhooks.validate(
             headers=hook.headers, body=hook.body.decode(), secret=secret, tolerance=300
         )  # raises if invalid

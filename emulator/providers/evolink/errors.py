@@ -8,18 +8,16 @@ both lives in `contracts/evolink/rules.json` (`httpErrors`), chosen by the `evol
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from contracts import Violation
+from contracts import Violation, fill
 from contracts.evolink import rules
 from emulator.core.faults import Rule
 from emulator.core.jobs import Overloaded
 
 CodeStyle = Literal["integer", "string"]
 STYLES: tuple[CodeStyle, ...] = ("integer", "string")
-PLACEHOLDER = re.compile(r"\{(minLength|maxLength|minimum|maximum|minItems|maxItems|enum|const)\}")
 
 
 class EvoLinkError(Exception):
@@ -58,7 +56,7 @@ class EvoLinkError(Exception):
         if param:
             error["param"] = param
         if "fallback_suggestion" in spec:
-            error["fallback_suggestion"] = rules.fill(spec["fallback_suggestion"], rules.reference_limit_values())
+            error["fallback_suggestion"] = fill(spec["fallback_suggestion"], rules.reference_limit_values())
         return {"error": error}
 
 
@@ -72,7 +70,7 @@ def from_violation(violation: Violation) -> EvoLinkError:
     if violation.keyword == "required":
         return EvoLinkError("invalidRequest", f"'{violation.missing}' is required.", param=violation.missing)
     template = annotation.get("message")
-    detail = _fill(template, violation.limits) if template else f"{violation.message}."
+    detail = fill(template, violation.limits) if template else f"{violation.message}."
     return EvoLinkError(situation, detail, param=param)
 
 
@@ -99,16 +97,6 @@ def invalid_json(detail: str) -> EvoLinkError:
 
 def not_an_object() -> EvoLinkError:
     return EvoLinkError("invalidRequest", rules.REQUEST["x-error"]["message"])
-
-
-def _fill(template: str, limits: Mapping[str, Any]) -> str:
-    def value(match: re.Match[str]) -> str:
-        found = limits.get(match.group(1))
-        if found is None:
-            return match.group(0)
-        return ", ".join(map(str, found)) if isinstance(found, list) else str(found)
-
-    return PLACEHOLDER.sub(value, template)
 
 
 def _param_from_path(path: str) -> str | None:

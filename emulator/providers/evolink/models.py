@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import anyio
 import orjson
 
-from contracts import Violation, load
+from contracts import Violation, fill, load
 from contracts.evolink import rules
 from emulator.core import images
 from emulator.core.directives import extract
@@ -43,12 +43,7 @@ STATUS = {
     State.FAILED: "failed",
     State.CANCELED: "cancelled",
 }
-CALLBACK_POLICY = RetryPolicy(
-    max_attempts=1 + len(RULES["callback"]["retryDelays"]),
-    schedule=tuple(float(delay) for delay in RULES["callback"]["retryDelays"]),
-    timeout=float(RULES["callback"]["timeout"]),
-    jitter=0.0,
-)
+CALLBACK_POLICY = RetryPolicy.from_spec(RULES["callback"])
 
 
 @dataclass(frozen=True)
@@ -175,7 +170,7 @@ class EvoLinkService:
         if broken is not None:
             # The download fails when the worker fetches the references: after the first image's time.
             spec = TASK_ERRORS["imageDownload"]
-            failure = Failure(spec["code"], rules.fill(spec["message"], {"url": broken.url}))
+            failure = Failure(spec["code"], fill(spec["message"], {"url": broken.url}))
             plan = Plan(plan.queue_seconds, plan.output_offsets[:1], failure=failure)
         task = EvoTask(
             id=task_id,

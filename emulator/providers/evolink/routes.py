@@ -10,8 +10,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from emulator.core.http import JOURNAL_STATE, BodyTooLarge, bearer_token, dumps, origin, parse_json, read_body
 from emulator.core.faults import Context
+from emulator.core.http import (
+    BodyTooLarge,
+    bearer_token,
+    dumps,
+    journal_entry,
+    origin,
+    parse_json,
+    read_body,
+)
 from emulator.core.journal import Entry, mask_key
 from emulator.core.sockets import reset
 
@@ -139,11 +147,7 @@ def routes(service: EvoLinkService, max_body: int) -> list[BaseRoute]:
 
 
 def _entry(request: Request, route: str) -> Entry | None:
-    entry: Entry | None = request.scope.get("state", {}).get(JOURNAL_STATE)
-    if entry is not None:
-        entry.surface = SURFACE
-        entry.route = route
-    return entry
+    return journal_entry(request, SURFACE, route)
 
 
 def _record(entry: Entry | None, error: EvoLinkError) -> None:

@@ -64,19 +64,8 @@ OUTPUT_PATH = re.compile(r"^/files/(?P<id>[^/.]+)\.(?P<ext>\w+)$")
 EXTENSION = re.compile(r"^[A-Za-z0-9]{1,10}$")
 
 
-def _policy(spec: Mapping[str, Any]) -> RetryPolicy:
-    return RetryPolicy(
-        max_attempts=spec["maxAttempts"],
-        initial_delay=spec.get("initialDelay", 1.0),
-        multiplier=spec.get("multiplier", 2.0),
-        max_delay=spec.get("maxDelay", float("inf")),
-        jitter=spec.get("jitter", 0.0),
-        timeout=spec["timeout"],
-    )
-
-
-TERMINAL_POLICY = _policy(RULES["webhooks"]["terminal"])
-INTERMEDIATE_POLICY = _policy(RULES["webhooks"]["intermediate"])
+TERMINAL_POLICY = RetryPolicy.from_spec(RULES["webhooks"]["terminal"])
+INTERMEDIATE_POLICY = RetryPolicy.from_spec(RULES["webhooks"]["intermediate"])
 
 
 def timestamp(moment: float) -> str:

@@ -20,8 +20,15 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message
 
 from contracts.replicate import rules
-from emulator.core.http import JOURNAL_STATE, BodyTooLarge, dumps, origin, parse_json, read_body
 from emulator.core.faults import Context
+from emulator.core.http import (
+    BodyTooLarge,
+    dumps,
+    journal_entry,
+    origin,
+    parse_json,
+    read_body,
+)
 from emulator.core.journal import Entry, mask_key
 from emulator.core.sockets import reset
 
@@ -405,11 +412,7 @@ def _warn_about(call: Call, body: Mapping[str, Any], strict: bool) -> None:
 
 
 def _entry(request: Request, route: str) -> Entry | None:
-    entry: Entry | None = request.scope.get("state", {}).get(JOURNAL_STATE)
-    if entry is not None:
-        entry.surface = SURFACE
-        entry.route = route
-    return entry
+    return journal_entry(request, SURFACE, route)
 
 
 def _record(entry: Entry | None, problem: ReplicateProblem) -> None:

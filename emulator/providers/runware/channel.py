@@ -23,7 +23,7 @@ from emulator.core.sockets import drop
 
 from . import errors
 from .errors import RunwareError
-from .models import SURFACE, Outcome, RunwareService
+from .models import SURFACE, RunwareService
 
 logger = logging.getLogger(__name__)
 WEBSOCKET = rules.RULES["websocket"]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from contracts import Violation
+from contracts import Violation, fill
 from contracts.runware import rules
 from emulator.core.faults import Rule
 from emulator.core.jobs import Overloaded
-
-PLACEHOLDER = re.compile(r"\{(minLength|maxLength|minimum|maximum|minItems|maxItems|enum|const)\}")
 
 
 class RunwareError(Exception):
@@ -74,7 +71,7 @@ def from_violation(violation: Violation, model: str | None = None) -> RunwareErr
     if violation.keyword == "required":
         message = f"Missing required parameter '{parameter}'."
     elif template:
-        message = _fill(template, violation.limits)
+        message = fill(template, violation.limits)
     else:
         message = f"Invalid value for '{parameter}' parameter. {violation.message}"
     documentation = annotation.get("documentation")
@@ -119,7 +116,7 @@ def invalid_json(detail: str) -> RunwareError:
 
 def invalid_body() -> RunwareError:
     schema = rules.CONTRACT.schema("request")
-    message = _fill(schema["x-error"]["message"], {"maxItems": schema["maxItems"]})
+    message = fill(schema["x-error"]["message"], {"maxItems": schema["maxItems"]})
     return RunwareError(schema["x-error"]["code"], message, status=400)
 
 
@@ -230,16 +227,6 @@ def internal() -> RunwareError:
 
 def generation_failed(code: str, message: str, task_uuid: str) -> RunwareError:
     return RunwareError(code, message, status=400, task_type="imageInference", task_uuid=task_uuid)
-
-
-def _fill(template: str, limits: Mapping[str, Any]) -> str:
-    def value(match: re.Match[str]) -> str:
-        found = limits.get(match.group(1))
-        if found is None:
-            return match.group(0)
-        return ", ".join(map(str, found)) if isinstance(found, list) else str(found)
-
-    return PLACEHOLDER.sub(value, template)
 
 
 def _parameter_from_path(path: str, missing: str | None) -> str:

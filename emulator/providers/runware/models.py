@@ -46,20 +46,8 @@ MAX_TASKS: int = CONTRACT.schema("request")["maxItems"]
 TASK_TYPES = frozenset(CONTRACT.schema("task")["properties"]["taskType"]["enum"])
 
 
-def _policy(name: str) -> RetryPolicy:
-    spec = rules.RULES["delivery"][name]
-    return RetryPolicy(
-        max_attempts=spec["maxAttempts"],
-        initial_delay=spec["initialDelay"],
-        multiplier=spec["multiplier"],
-        max_delay=spec["maxDelay"],
-        jitter=spec["jitter"],
-        timeout=spec["timeout"],
-    )
-
-
-WEBHOOK_POLICY = _policy("webhook")
-UPLOAD_POLICY = _policy("upload")
+WEBHOOK_POLICY = RetryPolicy.from_spec(rules.RULES["delivery"]["webhook"])
+UPLOAD_POLICY = RetryPolicy.from_spec(rules.RULES["delivery"]["upload"])
 
 
 @dataclass

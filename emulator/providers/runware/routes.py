@@ -12,7 +12,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from emulator.core.http import JOURNAL_STATE, BodyTooLarge, bearer_token, dumps, origin, parse_json, read_body
+from emulator.core.http import (
+    BodyTooLarge,
+    bearer_token,
+    dumps,
+    journal_entry,
+    origin,
+    parse_json,
+    read_body,
+)
 from emulator.core.journal import Entry, mask_key
 from emulator.core.sockets import reset
 
@@ -133,11 +141,7 @@ def routes(service: RunwareService, sessions: Sessions, *, max_body: int, batch_
 
 
 def _entry(request: Request, route: str) -> Entry | None:
-    entry: Entry | None = request.scope.get("state", {}).get(JOURNAL_STATE)
-    if entry is not None:
-        entry.surface = SURFACE
-        entry.route = route
-    return entry
+    return journal_entry(request, SURFACE, route)
 
 
 def _api_key(request: Request, tasks: list[Any]) -> object:

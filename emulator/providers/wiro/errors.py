@@ -7,18 +7,15 @@ Codes, messages and HTTP statuses live in `contracts/wiro/rules.json` (`errors`)
 from __future__ import annotations
 
 import math
-
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from contracts import Violation
+from contracts import Violation, fill
 from contracts.wiro import rules
 from emulator.core.faults import Rule
 from emulator.core.jobs import Overloaded
 from emulator.core.limits import Limited
 
-PLACEHOLDER = re.compile(r"\{(minLength|maxLength|minimum|maximum|minItems|maxItems)\}")
 # Which violation a client hears about when a request breaks several rules: missing values first.
 PRIORITY = {"required": 0, "minLength": 1}
 
@@ -56,7 +53,7 @@ def from_violation(violation: Violation) -> WiroError:
     messages: Mapping[str, str] = annotation.get("messages", {})
     template = messages.get(violation.keyword) or annotation.get("message") or rules.ERRORS["parametersInvalid"]["message"]
     code = int(annotation.get("code", rules.ERRORS["parametersInvalid"]["code"]))
-    return WiroError(code, _fill(template, violation.limits))
+    return WiroError(code, fill(template, violation.limits))
 
 
 def project_not_found() -> WiroError:
@@ -145,10 +142,3 @@ def limited(reason: Overloaded) -> WiroError:
     error.retry_after = reason.retry_after
     return error
 
-
-def _fill(template: str, limits: Mapping[str, Any]) -> str:
-    def value(match: re.Match[str]) -> str:
-        found = limits.get(match.group(1))
-        return match.group(0) if found is None else str(found)
-
-    return PLACEHOLDER.sub(value, template)

@@ -54,14 +54,7 @@ INLINE_THREAD_THRESHOLD = 256 * 1024
 # PNG is lossless; the quality is only recorded in the placeholder's metadata.
 PNG_QUALITY = 100
 CALLBACK = rules.RULES["callback"]
-CALLBACK_POLICY = RetryPolicy(
-    max_attempts=CALLBACK["maxAttempts"],
-    initial_delay=CALLBACK["initialDelay"],
-    multiplier=CALLBACK["multiplier"],
-    max_delay=CALLBACK["maxDelay"],
-    jitter=CALLBACK["jitter"],
-    timeout=CALLBACK["timeout"],
-)
+CALLBACK_POLICY = RetryPolicy.from_spec(CALLBACK)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,15 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from contracts.wiro import rules
-from emulator.core.http import JOURNAL_STATE, BodyTooLarge, dumps, origin, parse_json, read_body
 from emulator.core.faults import Context
+from emulator.core.http import (
+    BodyTooLarge,
+    dumps,
+    journal_entry,
+    origin,
+    parse_json,
+    read_body,
+)
 from emulator.core.journal import Entry, mask_key
 from emulator.core.sockets import drop, reset
 
@@ -300,11 +307,7 @@ async def _form(headers: Headers, raw: bytes, *, multipart: bool) -> list[tuple[
 
 
 def _entry(request: Request, route: str) -> Entry | None:
-    entry: Entry | None = request.scope.get("state", {}).get(JOURNAL_STATE)
-    if entry is not None:
-        entry.surface = SURFACE
-        entry.route = route
-    return entry
+    return journal_entry(request, SURFACE, route)
 
 
 def _identify(entry: Entry | None, task: models.WiroTask) -> None:

@@ -8,7 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+)
 
 from tests.emulator.faults.drivers import Wiro
 from tests.sdk.live import LiveEmulator

@@ -7,7 +7,6 @@ import hashlib
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from emulator import read_metadata

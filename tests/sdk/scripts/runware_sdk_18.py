@@ -11,7 +11,7 @@ import json
 import sys
 
 import websockets
-from runware import RunOptions, Runware, RunwareError, RuntimeDependencies
+from runware import RunOptions, RuntimeDependencies, Runware, RunwareError
 
 
 def describe(error: RunwareError) -> dict:

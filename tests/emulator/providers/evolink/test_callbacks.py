@@ -11,7 +11,14 @@ from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
 from emulator.providers.evolink.models import CALLBACK_POLICY
 from tests.conftest import Emulator, EmulatorFactory
-from tests.emulator.providers.evolink.helpers import auth, body, create, created, error_of, query
+from tests.emulator.providers.evolink.helpers import (
+    auth,
+    body,
+    create,
+    created,
+    error_of,
+    query,
+)
 from tests.support import contract_errors, drive
 
 HOOK = "https://hooks.example.com/evolink/done"

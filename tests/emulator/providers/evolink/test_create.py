@@ -7,7 +7,15 @@ import pytest
 from emulator import Settings, create_app, read_metadata
 from emulator.core.clock import ManualClock
 from tests.conftest import Emulator, EmulatorFactory
-from tests.emulator.providers.evolink.helpers import MODEL, body, create, created, error_of, finished, query
+from tests.emulator.providers.evolink.helpers import (
+    MODEL,
+    body,
+    create,
+    created,
+    error_of,
+    finished,
+    query,
+)
 
 TASK_ID = re.compile(r"^task-unified-(\d+)-[a-z0-9]{8}$")
 

@@ -12,7 +12,13 @@ from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure
 from tests.conftest import Emulator, EmulatorFactory
-from tests.emulator.providers.evolink.helpers import auth, body, created, error_of, query
+from tests.emulator.providers.evolink.helpers import (
+    auth,
+    body,
+    created,
+    error_of,
+    query,
+)
 from tests.support import SyncClient, contract_errors
 
 ORDER = {"pending": 0, "processing": 1, "completed": 2, "failed": 2, "cancelled": 2}

@@ -13,7 +13,15 @@ from PIL import Image
 
 from emulator import Settings, create_app, read_metadata
 from tests.conftest import Emulator
-from tests.emulator.providers.evolink.helpers import auth, body, create, created, error_of, finished, query
+from tests.emulator.providers.evolink.helpers import (
+    auth,
+    body,
+    create,
+    created,
+    error_of,
+    finished,
+    query,
+)
 from tests.support import SyncClient
 
 MAX_BYTES = 10 * 1024 * 1024

@@ -141,11 +141,11 @@ async def test_reset_answers_waiting_sync_requests(make_emulator: EmulatorFactor
 
 
 async def test_concurrent_tasks_with_one_uuid_accept_exactly_one(emulator: Emulator) -> None:
-    from PIL import Image
-
-    import random
-    import io
     import base64
+    import io
+    import random
+
+    from PIL import Image
 
     noisy = Image.frombytes("RGB", (400, 400), random.Random(2).randbytes(400 * 400 * 3))
     out = io.BytesIO()

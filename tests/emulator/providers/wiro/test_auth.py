@@ -3,7 +3,14 @@ import pytest
 from emulator import Settings, create_app
 from emulator.providers.wiro.auth import Project, parse_projects, signature
 from emulator.settings import SettingsError
-from tests.emulator.providers.wiro.wiro_support import DEV_KEY, DEV_SECRET, WiroClient, error_of, sign, signed_headers
+from tests.emulator.providers.wiro.wiro_support import (
+    DEV_KEY,
+    DEV_SECRET,
+    WiroClient,
+    error_of,
+    sign,
+    signed_headers,
+)
 from tests.support import contract_errors
 
 NOT_FOUNDED = (401, 0, "Project authorization is not founded.")

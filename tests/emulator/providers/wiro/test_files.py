@@ -4,7 +4,12 @@ from contracts.wiro import rules
 from emulator import read_metadata
 from emulator.providers.wiro.errors import WiroError
 from emulator.providers.wiro.models import Upload
-from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of, signed_headers, until
+from tests.emulator.providers.wiro.wiro_support import (
+    WiroClient,
+    error_of,
+    signed_headers,
+    until,
+)
 from tests.support import contract_errors, image_bytes
 
 

@@ -3,7 +3,12 @@ import pytest
 from contracts.wiro import rules
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
-from tests.emulator.providers.wiro.wiro_support import SocketSession, WiroClient, signed_headers, until
+from tests.emulator.providers.wiro.wiro_support import (
+    SocketSession,
+    WiroClient,
+    signed_headers,
+    until,
+)
 from tests.support import contract_errors, drive
 
 

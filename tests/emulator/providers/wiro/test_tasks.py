@@ -3,7 +3,12 @@ import pytest
 from contracts.wiro import rules
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure, Plan
-from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of, signed_headers, until
+from tests.emulator.providers.wiro.wiro_support import (
+    WiroClient,
+    error_of,
+    signed_headers,
+    until,
+)
 from tests.support import contract_errors, drive
 
 T0 = 1_700_000_000.0
