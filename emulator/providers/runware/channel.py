@@ -244,13 +244,14 @@ class Channel:
         sent = 0
         while True:
             await self.service.runtime.jobs.wait(job, lambda j: j.state.terminal or (not self.batch_results and j.outputs_ready > sent))
-            ready = job.outputs_ready
+            # Read together: a job may finish while a large frame is being sent below.
+            finished, ready = job.state.terminal, job.outputs_ready
             items = [await self.service.result_item(inference, index) for index in range(sent, ready)]
             sent = ready
             frames = [items] if self.batch_results and items else [[item] for item in items]
             for frame in frames:
                 await self.deliver({"data": frame}, session)
-            if job.state.terminal:
+            if finished:
                 break
         failure = self.service.failure(job)
         if failure is not None:

@@ -21,6 +21,7 @@ from websockets.exceptions import (
 
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
+from emulator.providers.runware.channel import Channel
 from tests.sdk.live import LiveEmulator
 from tests.support import contract_errors, data_uri, inference, task_uuid
 
@@ -308,3 +309,25 @@ def test_garbage_frames_never_break_the_socket(shared_live: LiveEmulator, frame:
             assert reply["data"][0]["pong"] is True
 
     asyncio.run(exchange())
+
+
+async def test_images_finished_while_a_frame_is_on_the_wire_are_still_sent(
+    slow: LiveEmulator, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send = Channel._send
+
+    async def long_send(channel: Channel, text: str) -> bool:
+        if '"imageUUID"' in text:
+            clock.advance(60)  # every remaining image finishes while this (large) frame is being written
+            for _ in range(20):
+                await asyncio.sleep(0)
+        return await send(channel, text)
+
+    monkeypatch.setattr(Channel, "_send", long_send)
+    async with await connect(slow) as socket:
+        task = inference(numberResults=3)
+        await socket.send(json.dumps([task]))
+        await asyncio.sleep(0.1)
+        clock.advance(2.8)
+        frames = [await receive(socket) for _ in range(3)]
+    assert len({frame["data"][0]["imageUUID"] for frame in frames}) == 3
