@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import providers
@@ -59,7 +59,7 @@ def create_app(
         yield
         await runtime.aclose()
 
-    routes = [Mount(settings.prefix(surface.name) or "/", routes=surface.routes) for surface in emulator.surfaces]
+    routes: list[BaseRoute] = [Mount(settings.prefix(surface.name) or "/", routes=surface.routes) for surface in emulator.surfaces]
     routes[:0] = [
         Mount("/_emulator", app=control_app(emulator)),
         Route("/files/{name}", _file_endpoint(runtime), methods=["GET", "HEAD"]),

@@ -13,7 +13,7 @@ from . import __version__, tls
 from .settings import PROVIDERS, Settings, SettingsError
 from .tls import TlsFiles
 
-TLS_SHUTDOWN_GRACE = 5.0
+TLS_SHUTDOWN_GRACE = 5
 
 
 def parser() -> argparse.ArgumentParser:

@@ -24,7 +24,8 @@ _TABLE: dict[Size, None] = {
 
 
 def model_rules(model: str) -> Mapping[str, Any]:
-    return RULES["models"][model]
+    rules: Mapping[str, Any] = RULES["models"][model]
+    return rules
 
 
 def price(model: str) -> float:

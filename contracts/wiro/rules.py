@@ -29,7 +29,7 @@ ERRORS: Mapping[str, Mapping[str, Any]] = RULES["errors"]
 
 def is_model(owner: str, project: str) -> bool:
     """The served model; the owner slug is matched case-insensitively (n8n sends `ByteDance`)."""
-    return owner.lower() == MODEL["owner"] and project.lower() == MODEL["project"]
+    return owner.lower() == str(MODEL["owner"]) and project.lower() == str(MODEL["project"])
 
 
 def dimensions(size: str) -> tuple[int, int]:

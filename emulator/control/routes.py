@@ -12,7 +12,8 @@ router = APIRouter(tags=["control"])
 
 
 def _emulator(request: Request) -> Emulator:
-    return request.app.state.emulator
+    emulator: Emulator = request.app.state.emulator
+    return emulator
 
 
 @router.get("/health")

@@ -26,4 +26,5 @@ class Surface:
 
 def build(name: str, runtime: Runtime, settings: Settings) -> Surface:
     module = import_module(f"{__name__}.{name}")
-    return module.surface(runtime, settings)
+    surface: Surface = module.surface(runtime, settings)
+    return surface

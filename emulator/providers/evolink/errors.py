@@ -35,7 +35,8 @@ class EvoLinkError(Exception):
         self.message_override: str | None = None
 
     def spec(self, style: CodeStyle) -> Mapping[str, Any]:
-        return rules.RULES["httpErrors"][self.situation][style]
+        spec: Mapping[str, Any] = rules.RULES["httpErrors"][self.situation][style]
+        return spec
 
     def status(self, style: CodeStyle) -> int:
         return self.status_override or int(self.spec(style)["status"])

@@ -790,7 +790,7 @@ def _progress(done: int, total: int, elapsed: float) -> str:
 
 def _error_text(failure: Failure | None) -> str:
     """The prediction's `error`: the failure's own message, or the text for its kind."""
-    table = RULES["failures"]
+    table: Mapping[str, str] = RULES["failures"]
     if failure is None:
         return table["provider_error"]
     if failure.message:

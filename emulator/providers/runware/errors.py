@@ -75,7 +75,7 @@ def from_violation(violation: Violation, model: str | None = None) -> RunwareErr
     else:
         message = f"Invalid value for '{parameter}' parameter. {violation.message}"
     documentation = annotation.get("documentation")
-    if documentation is None and model in rules.RULES["models"] and isinstance(parameter, str):
+    if documentation is None and model is not None and model in rules.RULES["models"] and isinstance(parameter, str):
         anchor = annotation.get("anchor") or "request-" + parameter.lower().replace(".", "-")
         documentation = rules.documentation(model, anchor)
     return RunwareError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import enum
 import itertools
 import re
 import uuid
@@ -41,7 +42,6 @@ ANY_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
 INLINE_THREAD_THRESHOLD = 256 * 1024
 UPLOAD_FIELDS = {"imageUpload": "image", "mediaStorage": "media"}
-CLAIMED = object()
 MAX_TASKS: int = CONTRACT.schema("request")["maxItems"]
 TASK_TYPES = frozenset(CONTRACT.schema("task")["properties"]["taskType"]["enum"])
 
@@ -81,6 +81,15 @@ class Inference:
     def image_uuid(self, index: int) -> str:
         # Consecutive integers differ only in the low bits, which the UUID version bits never touch.
         return str(uuid.UUID(int=(self.uuid_base + index) % 2**128, version=4))
+
+
+class Claimed(enum.Enum):
+    """A taskUUID held while its task is being accepted; an enum member so type checkers narrow on `is`."""
+
+    CLAIMED = enum.auto()
+
+
+CLAIMED = Claimed.CLAIMED
 
 
 @dataclass
@@ -130,7 +139,7 @@ class RunwareService:
         self.mixed_replies = mixed_replies
         self.artifact_ttl = artifact_ttl
         self.max_tasks = max_tasks
-        self._tasks: OrderedDict[str, Job | Stored | object] = OrderedDict()
+        self._tasks: OrderedDict[str, Job | Stored | Claimed] = OrderedDict()
         self.channels: set[Any] = set()
 
     def authenticate(self, api_key: object) -> str:
@@ -165,7 +174,7 @@ class RunwareService:
             task_type if isinstance(task_type, str) else None, task_uuid if isinstance(task_uuid, str) else None
         )
         try:
-            self.check_task_type(task)
+            task_type = self.check_task_type(task)
             if task_type == "ping":
                 outcome.data.append({"taskType": "ping", "pong": True})
             elif task_type != "authentication":
@@ -229,10 +238,12 @@ class RunwareService:
         error.violations = self.violations("request", tasks if not isinstance(tasks, list) else tasks[: MAX_TASKS + 1])
         raise error
 
-    def check_task_type(self, task: Any) -> None:
+    def check_task_type(self, task: Any) -> str:
         task_type = task.get("taskType") if isinstance(task, dict) else None
-        if not (isinstance(task_type, str) and task_type in TASK_TYPES):
-            self.check("task", task)
+        if isinstance(task_type, str) and task_type in TASK_TYPES:
+            return task_type
+        self.check("task", task)
+        raise AssertionError("the task schema accepts exactly the task types TASK_TYPES lists")
 
     def known(self, task_uuid: str) -> bool:
         return task_uuid.lower() in self._tasks

@@ -716,7 +716,7 @@ class WiroService:
 
 def _stderr(failure: Failure | None) -> str:
     """What a failed task prints: the rule's message, or the text for its failure kind."""
-    table = rules.RULES["failures"]
+    table: Mapping[str, str] = rules.RULES["failures"]
     if failure is None:
         return table["provider_error"]
     if failure.message:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, UploadFile
@@ -25,6 +25,7 @@ from emulator.core.http import (
     read_body,
 )
 from emulator.core.journal import Entry, mask_key
+from emulator.core.runtime import Admission
 from emulator.core.sockets import drop, reset
 
 from . import errors, models
@@ -250,8 +251,8 @@ class Endpoints:
         admission = await runtime.admit(Context(SURFACE, entry.route, job=token, api_key=task.project.key, transport="ws"))
         if admission.disconnect is not None:
             return admission.disconnect
-        if admission.error is not None or admission.limited is not None:
-            error = errors.injected(admission.error) if admission.error is not None else errors.limited(admission.limited)
+        error = _refusal(admission)
+        if error is not None:
             await send({"type": "error", "message": error.message, "result": False})
             return None
         if token not in streams:
@@ -281,7 +282,7 @@ def routes(service: WiroService, max_body: int, welcome: bool) -> list[BaseRoute
 
 
 async def _form(headers: Headers, raw: bytes, *, multipart: bool) -> list[tuple[str, str | Upload]]:
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         yield raw
 
     parser: MultiPartParser | FormParser
@@ -313,6 +314,14 @@ def _entry(request: Request, route: str) -> Entry | None:
 def _identify(entry: Entry | None, task: models.WiroTask) -> None:
     if entry is not None:
         entry.ids.append(task.id)
+
+
+def _refusal(admission: Admission) -> WiroError | None:
+    if admission.error is not None:
+        return errors.injected(admission.error)
+    if admission.limited is not None:
+        return errors.limited(admission.limited)
+    return None
 
 
 def _socket_error(name: str) -> dict[str, Any]:
