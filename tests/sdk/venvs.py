@@ -1,21 +1,15 @@
-"""Cached virtual environments for official SDKs that cannot share one environment.
-
-runware 0.5.24 and runware-sdk 1.8.0 both install the package `runware`, so each SDK gets its own
-environment under .cache/sdk-venvs (override with SEEDREAM_SDK_VENVS). An environment is rebuilt
-only when its requirement changes.
-"""
+"""SDK scripts run by the tests, each in its cached virtualenv (conformance.venvs builds them)."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
-import sys
 import tempfile
-import venv
 from pathlib import Path
 from typing import Any
+
+from conformance import venvs
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SEEDREAM_SDK_VENVS", ROOT / ".cache" / "sdk-venvs"))
@@ -23,19 +17,7 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 
 def python_for(name: str, *requirements: str) -> Path:
-    home = CACHE / name
-    marker = home / "requirements.json"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not marker.exists() or json.loads(marker.read_text()) != list(requirements):
-            venv.EnvBuilder(clear=True, with_pip=True).create(home)
-            subprocess.run(
-                [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
-                check=True,
-            )
-            marker.write_text(json.dumps(list(requirements)))
-    return home / "bin" / "python"
+    return venvs.python_for(name, *requirements, under=CACHE)
 
 
 def start_script(python: Path, script: str, payload: dict[str, Any]) -> subprocess.Popen[str]:
@@ -66,7 +48,3 @@ def finish(process: subprocess.Popen[str], timeout: float = 180) -> dict[str, An
 
 def run_script(python: Path, script: str, payload: dict[str, Any], timeout: float = 180) -> dict[str, Any]:
     return finish(start_script(python, script, payload), timeout)
-
-
-if __name__ == "__main__":
-    print(python_for(sys.argv[1], *sys.argv[2:]))
