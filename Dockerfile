@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 COPY contracts ./contracts
 COPY conformance ./conformance
+COPY clients ./clients
 RUN pip install . && useradd --create-home --uid 10001 seedream
 
 USER seedream

@@ -24,7 +24,6 @@ from emulator.tls import TlsFiles, prepare
 
 from .recorder import Recorder
 
-
 T = TypeVar("T")
 
 

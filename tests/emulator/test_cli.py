@@ -50,12 +50,6 @@ def test_serve_starts_prints_every_surface_and_answers_health() -> None:
         process.wait(timeout=10)
 
 
-def test_conformance_command_prints_its_help() -> None:
-    result = subprocess.run([sys.executable, "-c", "from conformance.cli import main; main()"], capture_output=True, text=True)
-    assert result.returncode == 0
-    assert "seedream-conformance" in result.stdout
-
-
 def test_scenario_flag_reaches_the_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     scenario = tmp_path / "s.toml"
     scenario.write_text('timing = "instant"\n[[faults]]\naction = "error"\nstatus = 503\n')

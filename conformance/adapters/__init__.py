@@ -1,0 +1,130 @@
+"""Adapters by name: the reference clients, the official SDKs, and any client over JSON lines."""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import subprocess
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import venvs
+from .base import (
+    CANCEL,
+    WEBHOOKS,
+    Adapter,
+    AdapterUnavailable,
+    CancelingAdapter,
+    Failure,
+    GenerateRequest,
+    GenerateResult,
+    ImageResult,
+    WebhookAdapter,
+    WebhookVerdict,
+)
+from .jsonlines import SubprocessAdapter
+
+RUNNERS = Path(__file__).parent / "runners"
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    name: str
+    command: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> AdapterSpec:
+        """`reference`, `replicate`, ... or `subprocess:COMMAND ARGS` for a JSON-lines client."""
+        name, _, command = text.partition(":")
+        if name == "subprocess":
+            if not command.strip():
+                raise ValueError("subprocess needs a command: subprocess:'node client.js'")
+            return cls("subprocess", tuple(shlex.split(command)))
+        if name not in ADAPTERS:
+            raise ValueError(f"unknown adapter {name!r}; choose one of {', '.join(ADAPTERS)} or subprocess:COMMAND")
+        return cls(name)
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    providers: tuple[str, ...]
+    description: str
+    factory: Callable[[AdapterSpec, str], Awaitable[Adapter]]
+
+
+async def _reference(spec: AdapterSpec, provider: str) -> Adapter:
+    from .reference import reference_adapter
+
+    return reference_adapter(provider)
+
+
+async def _replicate(spec: AdapterSpec, provider: str) -> Adapter:
+    if importlib.util.find_spec("replicate") is None:
+        raise AdapterUnavailable("the replicate adapter drives the installed client: pip install replicate==1.0.7")
+    from .replicate_sdk import ReplicateSdkAdapter
+
+    return ReplicateSdkAdapter()
+
+
+def _runware_sdk(transport: str) -> Callable[[AdapterSpec, str], Awaitable[Adapter]]:
+    async def factory(spec: AdapterSpec, provider: str) -> Adapter:
+        python = venvs.python_for("runware-sdk-1.8.0", "runware-sdk==1.8.0")
+        command = [str(python), str(RUNNERS / "runware_sdk.py"), transport]
+        return await SubprocessAdapter(command, name=f"runware-sdk-1.8.0-{transport}", provider=provider).open()
+
+    return factory
+
+
+async def _runware_legacy(spec: AdapterSpec, provider: str) -> Adapter:
+    python = venvs.python_for("runware-0.5.24", "runware==0.5.24")
+    command = [str(python), str(RUNNERS / "runware_legacy.py")]
+    # 0.5.24 reads its timeouts once, at import; 30 s bounds a sync call, 5 s each getResponse wait.
+    env = {"RUNWARE_IMAGE_INFERENCE_TIMEOUT": "30000", "RUNWARE_VIDEO_INITIAL_TIMEOUT": "5000"}
+    return await SubprocessAdapter(command, name="runware-0.5.24", provider=provider, env=env).open()
+
+
+async def _subprocess(spec: AdapterSpec, provider: str) -> Adapter:
+    return await SubprocessAdapter(spec.command, name=shlex.join(spec.command), provider=provider).open()
+
+
+ADAPTERS: dict[str, AdapterInfo] = {
+    "reference": AdapterInfo(("runware", "wiro", "evolink", "replicate"), "the reference clients of this project (clients/)", _reference),
+    "replicate": AdapterInfo(("replicate",), "the official replicate 1.0.7 Python client", _replicate),
+    "runware-sdk-rest": AdapterInfo(("runware",), "the official runware-sdk 1.8.0, REST transport", _runware_sdk("rest")),
+    "runware-sdk-ws": AdapterInfo(("runware",), "the official runware-sdk 1.8.0, WebSocket transport", _runware_sdk("websocket")),
+    "runware-legacy": AdapterInfo(("runware",), "the official runware 0.5.24 (WebSocket)", _runware_legacy),
+    "subprocess": AdapterInfo(("runware", "wiro", "evolink", "replicate"), "any client speaking JSON lines (docs/conformance.md)", _subprocess),
+}
+
+
+async def load_adapter(spec: AdapterSpec, provider: str) -> Adapter:
+    info = ADAPTERS[spec.name]
+    if provider not in info.providers:
+        raise AdapterUnavailable(f"adapter {spec.name} drives {', '.join(info.providers)}, not {provider}")
+    try:
+        return await info.factory(spec, provider)
+    except AdapterUnavailable:
+        raise
+    except (ImportError, OSError, subprocess.SubprocessError, ValueError) as error:
+        raise AdapterUnavailable(f"cannot start adapter {spec.name}: {type(error).__name__}: {error}") from error
+
+
+__all__ = [
+    "ADAPTERS",
+    "CANCEL",
+    "WEBHOOKS",
+    "Adapter",
+    "AdapterInfo",
+    "AdapterSpec",
+    "AdapterUnavailable",
+    "CancelingAdapter",
+    "Failure",
+    "GenerateRequest",
+    "GenerateResult",
+    "ImageResult",
+    "SubprocessAdapter",
+    "WebhookAdapter",
+    "WebhookVerdict",
+    "load_adapter",
+]

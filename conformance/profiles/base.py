@@ -1,0 +1,264 @@
+"""What the harness needs to know about one provider, and nothing about the engine.
+
+A profile turns the provider's contract into test material: valid requests with the images they
+must produce, out-of-contract requests, fault scenarios, and how to recognise polls in recorded
+traffic. The engine loads profiles by name (`load_profile`) and never imports one directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from PIL import Image
+
+from ..handle import EmulatorHandle
+from ..recorder import Exchange
+
+PROMPTS = st.one_of(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=80),
+    st.sampled_from(["一只在雪中的红狐狸", "東京の夜景、ネオン", "a lighthouse at dusk 🌅", "Ünïcödé façade, crème brûlée"]),
+)
+BOUNDARY_PROMPT = "x" * 2000
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The images a valid request must come back with, as the placeholders' metadata proves."""
+
+    count: int
+    width: int
+    height: int
+    format: str
+    prompt: str
+    model: str
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    body: Mapping[str, Any]
+    expect: Expectation | None = None
+    violates: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fault scenario for the resilience check."""
+
+    id: str
+    title: str
+    rules: tuple[Mapping[str, Any], ...]
+    outcomes: frozenset[str]
+    fact: str
+    images: int = 1
+    timeout: float = 8.0
+    retry_after: float | None = None
+    capability: str | None = None
+    min_images: int = 1
+
+
+class Profile(Protocol):
+    provider: str
+    model: str
+    signs_webhooks: bool
+
+    def base_url(self, emulator: EmulatorHandle) -> str: ...
+
+    def credentials(self) -> dict[str, str]: ...
+
+    def body(self, prompt: str, images: int = 1) -> dict[str, Any]: ...
+
+    def with_webhook(self, body: Mapping[str, Any], url: str) -> dict[str, Any]: ...
+
+    def valid_cases(self, seed: int, count: int) -> list[Case]: ...
+
+    def invalid_cases(self, seed: int, count: int) -> list[Case]: ...
+
+    def scenarios(self) -> list[Scenario]: ...
+
+    def polled_job(self, exchange: Exchange) -> str | None:
+        """The job a client request polls, if it is a poll."""
+        ...
+
+    def terminal_job(self, exchange: Exchange) -> str | None:
+        """The job a reply (or server frame) shows finished, if it shows one."""
+        ...
+
+
+def sample(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
+    """`count` examples of `strategy`, the same ones for the same seed."""
+    if count <= 0:
+        return []
+    drawn: list[Any] = []
+
+    @settings(
+        max_examples=count,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis_seed(seed)
+    @given(strategy)
+    def collect(value: Any) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn[:count]
+
+
+def mix(boundaries: list[Case], random: Callable[[int], list[Case]], count: int) -> list[Case]:
+    """Every boundary case, then `count` cases drawn by hypothesis."""
+    return boundaries + random(count)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One way to break a valid body: set the field at `path` to a value drawn from `values`."""
+
+    path: tuple[str, ...]
+    values: st.SearchStrategy[Any]
+    violates: str
+
+
+def mutated(good: Mapping[str, Any], mutations: list[Mutation], number: Numbered, seed: int, count: int) -> list[Case]:
+    """`count` out-of-contract bodies: `good` with one field set to a value hypothesis draws outside its limit."""
+    drawn = st.integers(0, len(mutations) - 1).flatmap(lambda index: st.tuples(st.just(index), mutations[index].values))
+    cases = []
+    for index, value in sample(drawn, count, seed):
+        mutation = mutations[index]
+        body = _set(good, mutation.path, value)
+        shown = f"{len(value)} characters" if isinstance(value, str) and len(value) > 40 else repr(value)
+        cases.append(Case(number(), f"{'.'.join(mutation.path)} = {shown}", body, violates=mutation.violates))
+    return cases
+
+
+def _set(body: Mapping[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    head, *rest = path
+    copy = dict(body)
+    copy[head] = _set(copy.get(head) or {}, tuple(rest), value) if rest else value
+    return copy
+
+
+def stable_uuid(*parts: Any) -> str:
+    """A UUID v4 that depends only on `parts`, so the same seed sends the same task ids."""
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def data_uri(width: int, height: int, fmt: str = "PNG") -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 90, 160)).save(out, fmt)
+    media = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}[fmt]
+    return f"data:image/{media};base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@dataclass
+class Numbered:
+    """Stable case ids: prefix-001, prefix-002, ..."""
+
+    prefix: str
+    next: int = field(default=1)
+
+    def __call__(self) -> str:
+        value = f"{self.prefix}-{self.next:03d}"
+        self.next += 1
+        return value
+
+
+def polled_by_path(pattern: re.Pattern[str], exchange: Exchange) -> str | None:
+    """The job id a GET poll names in its path (`pattern` has an `id` group)."""
+    match = pattern.search(exchange.path) if exchange.method == "GET" else None
+    return match.group("id") if match else None
+
+
+def finished_by_status(exchange: Exchange, terminal: frozenset[str]) -> str | None:
+    """The job id of a JSON reply whose `status` is terminal."""
+    reply = exchange.response_json()
+    if isinstance(reply, dict) and reply.get("status") in terminal:
+        return str(reply.get("id"))
+    return None
+
+
+def common_scenarios(provider: str, create: Mapping[str, Any], poll: Mapping[str, Any], facts: str) -> list[Scenario]:
+    """The resilience scenarios every surface shares; `create` and `poll` match its two kinds of request."""
+    return [
+        Scenario(
+            "rate_limit",
+            "429 with Retry-After: 1 on the create request",
+            ({"action": "error", "status": 429, "retry_after": 1, "times": 1, **create},),
+            frozenset({"success", "rate_limited"}),
+            f"{facts}: 429 is transient; a client waits Retry-After before retrying",
+            retry_after=1.0,
+        ),
+        Scenario(
+            "server_error",
+            "503 on the create request, once",
+            ({"action": "error", "status": 503, "times": 1, **create},),
+            frozenset({"success", "server_error"}),
+            f"{facts}: 5xx are transient",
+        ),
+        Scenario(
+            "poll_error",
+            "500 on the first poll",
+            ({"action": "error", "status": 500, "times": 1, **poll},),
+            frozenset({"success", "server_error"}),
+            f"{facts}: polls are safe to retry",
+        ),
+        Scenario(
+            "slow_response",
+            "1.5 s of added latency on the create request",
+            ({"action": "latency", "seconds": 1.5, "times": 1, **create},),
+            frozenset({"success"}),
+            "a slow provider within the client's timeout is not an error",
+        ),
+        Scenario(
+            "failed_job",
+            "the job fails its content check",
+            ({"action": "fail", "failure": "content_policy", "surface": provider},),
+            frozenset({"generation_failed"}),
+            f"{facts}: a failed generation is reported as the job's error",
+        ),
+        Scenario(
+            "stalled_job",
+            "the job never leaves 'running'",
+            ({"action": "stall", "state": "running", "surface": provider},),
+            frozenset({"timeout"}),
+            "a client must give up with a clear error rather than wait for ever",
+            timeout=3.0,
+        ),
+        Scenario(
+            "fewer_images",
+            "2 images asked, 1 made",
+            ({"action": "fewer_images", "images": 1, "surface": provider},),
+            frozenset({"success", "generation_failed"}),
+            "Seedream 'may generate fewer images than requested'",
+            images=2,
+        ),
+        Scenario(
+            "connection_reset",
+            "the connection of the first poll is reset",
+            ({"action": "disconnect", "disconnect": "reset", "times": 1, **poll},),
+            frozenset({"success", "connection"}),
+            "a lost connection on an idempotent poll is worth one retry",
+        ),
+        Scenario(
+            "duplicate_webhooks",
+            "every webhook is delivered twice",
+            ({"action": "webhook", "webhook": "duplicate", "surface": provider},),
+            frozenset({"success"}),
+            "webhook receivers must tolerate at-least-once delivery",
+            capability="webhooks",
+        ),
+    ]

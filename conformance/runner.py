@@ -1,0 +1,62 @@
+"""Runs checks against one client and emits the run as a stream of events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from .adapters import AdapterSpec, load_adapter
+from .checks import CHECKS, JUDGES
+from .events import CaseFinished, CaseResult, CheckFinished, CheckStarted, Event, RunFinished, RunStarted
+from .handle import EmulatorHandle, InProcess, Remote
+from .profiles import load_profile
+from .session import Session
+
+DEFAULT_CHECKS = tuple(CHECKS)
+DEFAULT_EXAMPLES = 4
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    provider: str
+    adapter: AdapterSpec
+    checks: Sequence[str] = DEFAULT_CHECKS
+    examples: int = DEFAULT_EXAMPLES
+    seed: int = 0
+    emulator_url: str | None = None
+    timing: str = "fast"
+    only: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [check for check in self.checks if check not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown checks: {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
+
+
+async def run(config: RunConfig) -> AsyncIterator[Event]:
+    """The run as events: RunStarted, then per check CheckStarted / CaseFinished... / CheckFinished, then RunFinished."""
+    started = time.monotonic()
+    profile = load_profile(config.provider)
+    emulator: EmulatorHandle = (
+        Remote(config.emulator_url) if config.emulator_url else InProcess.start(timing=config.timing, seed=config.seed)
+    )
+    adapter = await load_adapter(config.adapter, config.provider)
+    session = Session(profile, adapter, emulator, config.seed, config.examples, config.only)
+    checks = tuple(CHECKS[check] for check in config.checks)
+    results: list[CaseResult] = []
+    try:
+        yield RunStarted(config.provider, config.adapter.name, config.seed, checks, emulator.base)
+        for check in checks:
+            yield CheckStarted(check)
+            counts = {"passed": 0, "failed": 0, "skipped": 0}
+            async for result in JUDGES[check.id](session):
+                counts[result.status] += 1
+                results.append(result)
+                yield CaseFinished(result)
+            yield CheckFinished(check, counts["passed"], counts["failed"], counts["skipped"])
+        passed = bool(results) and all(result.status != "failed" for result in results)
+        yield RunFinished(passed, round(time.monotonic() - started, 2), tuple(results))
+    finally:
+        await session.aclose()
+        emulator.close()

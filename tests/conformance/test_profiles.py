@@ -1,0 +1,68 @@
+"""Every profile case means what it says: the emulator accepts valid bodies and refuses invalid ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.profiles import PROVIDERS, load_profile
+from tests.conftest import Emulator
+from tests.emulator.providers.wiro.wiro_support import signed_headers
+
+SEED, EXAMPLES = 7, 6
+
+
+async def submit(emulator: Emulator, provider: str, body: dict[str, Any]) -> bool:
+    """Send a create request as a client would; True when the provider took the job."""
+    client = emulator.client
+    if provider == "runware":
+        response = await emulator.runware(body)
+        return response.status_code == 200 and not response.json().get("errors")
+    if provider == "evolink":
+        response = await client.post("/evolink/v1/images/generations", json=body, headers={"Authorization": "Bearer k"})
+        return response.status_code == 200
+    if provider == "replicate":
+        path = "/replicate/v1/models/bytedance/seedream-4/predictions"
+        response = await client.post(path, json=body, headers={"Authorization": "Bearer r8_k"})
+        return response.status_code == 201
+    response = await client.post("/wiro/v1/Run/bytedance/seedream-v4", json=body, headers=signed_headers())
+    return response.status_code == 200 and response.json()["result"] is True
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_valid_cases_are_accepted(emulator: Emulator, provider: str) -> None:
+    cases = load_profile(provider).valid_cases(SEED, EXAMPLES)
+    refused = [case.id for case in cases if not await submit(emulator, provider, dict(case.body))]
+    assert refused == []
+    assert all(case.expect is not None and case.expect.count >= 1 for case in cases)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_invalid_cases_are_refused(emulator: Emulator, provider: str) -> None:
+    cases = load_profile(provider).invalid_cases(SEED, EXAMPLES)
+    accepted = [f"{case.id} {case.title}" for case in cases if await submit(emulator, provider, dict(case.body))]
+    assert accepted == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_cases_are_reproducible_from_the_seed(provider: str) -> None:
+    profile = load_profile(provider)
+
+    def shapes(seed: int) -> list[Any]:
+        return [(case.title, case.expect) for case in profile.valid_cases(seed, EXAMPLES) + profile.invalid_cases(seed, EXAMPLES)]
+
+    assert shapes(3) == shapes(3)
+    assert shapes(3) != shapes(4)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_examples_add_drawn_cases_to_the_boundaries(provider: str) -> None:
+    profile = load_profile(provider)
+    assert len(profile.valid_cases(0, 5)) == len(profile.valid_cases(0, 0)) + 5
+    assert len(profile.invalid_cases(0, 5)) == len(profile.invalid_cases(0, 0)) + 5
+
+
+def test_unknown_provider_is_named() -> None:
+    with pytest.raises(ValueError, match="choose one of runware, wiro, evolink, replicate"):
+        load_profile("midjourney")

@@ -1,0 +1,40 @@
+"""The harness's adapters for the official SDKs drive them for real: plumbing works, known defects show."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.adapters import AdapterSpec
+from conformance.events import CaseResult, RunFinished
+from conformance.runner import RunConfig, run
+from tests.sdk.venvs import CACHE
+
+pytestmark = pytest.mark.sdk
+
+# adapter, provider, cases that must pass, (case that must fail, why)
+EXPECTED = [
+    ("replicate", "replicate", ["wire/valid-001", "results/valid-006", "lifecycle/cancel", "lifecycle/forged_webhook"],
+     ("resilience/stalled_job", "the client hangs")),
+    ("runware-sdk-rest", "runware", ["wire/valid-001", "results/valid-009", "limits/invalid-001", "resilience/rate_limit"],
+     ("resilience/fewer_images", "got timeout")),
+    ("runware-sdk-ws", "runware", ["results/valid-001", "limits/invalid-004"], ("resilience/fewer_images", "got timeout")),
+    ("runware-legacy", "runware", ["results/valid-003", "limits/invalid-003"], ("results/valid-008", "expected 14 image(s), got 1")),
+]
+
+
+async def outcome(adapter: str, provider: str, cases: list[str]) -> dict[str, CaseResult]:
+    async for event in run(RunConfig(provider, AdapterSpec(adapter), examples=0, only=cases)):
+        if isinstance(event, RunFinished):
+            return {f"{result.check}/{result.case}": result for result in event.results}
+    raise AssertionError("the run did not finish")
+
+
+@pytest.mark.parametrize(("adapter", "provider", "passing", "defect"), EXPECTED, ids=[row[0] for row in EXPECTED])
+async def test_adapter_runs_the_sdk_and_its_defect_is_found(
+    adapter: str, provider: str, passing: list[str], defect: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDREAM_SDK_VENVS", str(CACHE))
+    failing, reason = defect
+    found = await outcome(adapter, provider, [*passing, failing])
+    assert {case: found[case].message for case in passing if found[case].status != "passed"} == {}
+    assert found[failing].status == "failed" and reason in found[failing].message, found[failing].message
