@@ -17,11 +17,12 @@ def test_wheel_ships_every_contract_document(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in (ROOT / "contracts").rglob("*.json"):
         assert schema.relative_to(ROOT).as_posix() in names
-    assert "emulator/cli.py" in names and "conformance/cli.py" in names
+    assert {"emulator/cli.py", "conformance/cli.py", "clients/__init__.py", "conformance/adapters/runners/runware_sdk.py"} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "seedream-emulator = emulator.cli:main" in text
     assert "seedream-conformance = conformance.cli:main" in text
+    assert "[pytest11]\nseedream = conformance.pytest_plugin" in text
 
 
 def test_dockerfile_serves_on_all_interfaces_as_a_non_root_user() -> None:
@@ -31,8 +32,8 @@ def test_dockerfile_serves_on_all_interfaces_as_a_non_root_user() -> None:
     assert "HEALTHCHECK" in text and "/_emulator/health" in text
     assert 'CMD ["serve", "--host", "0.0.0.0"]' in text
     assert "SEEDREAM_EMULATOR_PORT=8000" in text and "os.environ['SEEDREAM_EMULATOR_PORT']" in text
-    for copied in ("emulator", "contracts", "conformance", "pyproject.toml"):
-        assert (ROOT / copied).exists()
+    for package in ("emulator", "contracts", "conformance", "clients"):
+        assert f"COPY {package} ./{package}" in text and (ROOT / package / "__init__.py").exists()
 
 
 def test_readme_first_screen_has_exactly_the_two_setup_commands() -> None:
