@@ -28,6 +28,7 @@ FAILURE_KINDS: tuple[str, ...] = FailureKind.__args__  # type: ignore[attr-defin
 # What an adapter can do beyond generate(); checks that need a capability skip adapters without it.
 CANCEL = "cancel"
 WEBHOOKS = "webhooks"
+WEBSOCKET = "websocket"  # the client talks over a WebSocket, so a dropped socket is worth testing
 
 
 class AdapterUnavailable(Exception):

@@ -11,7 +11,8 @@ On start the client first prints {"ready": true, "name": "...", "capabilities": 
 "cancel" it must also answer "start" (reply with "job_id"), "cancel" ({"id", "job_id"} in, {"id"} out)
 and "wait" ({"id", "job_id"} in, a generate reply out). With capability "webhooks" it answers
 "verify_webhook" ({"id", "headers", "body_base64", ...request} in, {"id", "accepted", "reason"} out):
-would it trust this delivery? Anything else the client prints on stdout that
+would it trust this delivery? Capability "websocket" (nothing to answer) says the client talks over a
+WebSocket, which adds the dropped-socket scenario. Anything else the client prints on stdout that
 is not JSON is ignored; stderr is passed through. The harness restarts the process when a request
 outlives its bound, so one hung call cannot poison the next.
 """

@@ -21,6 +21,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from PIL import Image
 
+from ..adapters.base import WEBHOOKS
 from ..handle import EmulatorHandle
 from ..recorder import Exchange
 
@@ -259,6 +260,6 @@ def common_scenarios(provider: str, create: Mapping[str, Any], poll: Mapping[str
             ({"action": "webhook", "webhook": "duplicate", "surface": provider},),
             frozenset({"success"}),
             "webhook receivers must tolerate at-least-once delivery",
-            capability="webhooks",
+            capability=WEBHOOKS,
         ),
     ]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from contracts.runware import rules
 
+from ..adapters.base import WEBSOCKET
 from ..handle import EmulatorHandle
 from ..recorder import Exchange
 from .base import (
@@ -112,7 +113,7 @@ class RunwareProfile:
                 ({"action": "disconnect", "surface": "runware", "route": "WS *", "disconnect": "abrupt", "times": 1},),
                 frozenset({"success", "connection"}),
                 "Runware: undelivered results are kept 120 s for a resumed session; a re-sent taskUUID answers conflictTaskUUID",
-                capability="websocket",
+                capability=WEBSOCKET,
             ),
         ]
 

@@ -81,7 +81,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=512 * 2**20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print(json.dumps({"ready": True, "name": "runware-0.5.24", "capabilities": []}), flush=True)
+    print(json.dumps({"ready": True, "name": "runware-0.5.24", "capabilities": ["websocket"]}), flush=True)
     while line := await reader.readline():
         message = json.loads(line)
         try:

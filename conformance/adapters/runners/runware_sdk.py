@@ -73,7 +73,8 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=512 * 2**20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print(json.dumps({"ready": True, "name": f"runware-sdk-1.8.0-{sys.argv[1]}", "capabilities": []}), flush=True)
+    capabilities = ["websocket"] if sys.argv[1] == "websocket" else []
+    print(json.dumps({"ready": True, "name": f"runware-sdk-1.8.0-{sys.argv[1]}", "capabilities": capabilities}), flush=True)
     try:
         while line := await reader.readline():
             message = json.loads(line)
