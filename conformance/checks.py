@@ -182,9 +182,7 @@ async def _polling(session: Session) -> CaseResult:
 async def _cancel(session: Session, adapter: CancelingAdapter) -> CaseResult:
     profile = session.profile
     request = session.request(profile.body("lifecycle: cancel"), timeout=20.0)
-    await asyncio.to_thread(session.emulator.reset)
-    await asyncio.to_thread(session.emulator.add_fault, {"action": "stall", "state": "queued", "surface": profile.provider})
-    mark = session.emulator.mark()
+    mark = await session.clean_start([{"action": "stall", "state": "queued", "surface": profile.provider}])
     started = time.monotonic()
     problems: list[str] = []
     try:

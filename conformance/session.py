@@ -78,10 +78,7 @@ class Session:
         self, request: GenerateRequest, faults: Sequence[Mapping[str, Any]] = (), during: Any = None
     ) -> Observation:
         """Run one request from a clean emulator, with `faults`, bounded by its timeout plus GRACE."""
-        await asyncio.to_thread(self.emulator.reset)
-        for rule in faults:
-            await asyncio.to_thread(self.emulator.add_fault, rule)
-        mark = self.emulator.mark()
+        mark = await self.clean_start(faults)
         started = time.monotonic()
         hung = False
         task = asyncio.ensure_future(self.adapter.generate(request))
@@ -101,6 +98,13 @@ class Session:
         journal = await asyncio.to_thread(self.emulator.journal)
         outcome = "hang" if hung else ("success" if result.ok else result.failure.kind if result.failure else "crash")
         return Observation(result, outcome, duration, exchanges, journal, hung)
+
+    async def clean_start(self, faults: Sequence[Mapping[str, Any]] = ()) -> int:
+        """Reset the emulator, add `faults`, and mark the traffic from here on."""
+        await asyncio.to_thread(self.emulator.reset)
+        for rule in faults:
+            await asyncio.to_thread(self.emulator.add_fault, rule)
+        return self.emulator.mark()
 
     async def valid_observations(self, check: str) -> list[tuple[Case, Observation]]:
         """The valid cases `check` wants, each run once and shared by the checks that judge them (wire, results)."""

@@ -11,6 +11,8 @@ from starlette.requests import HTTPConnection, Request
 from .journal import Entry
 
 JOURNAL_STATE = "seedream.journal"
+# Surfaces answer every method on their paths, so a wrong one gets the provider's own error, not Starlette's 405.
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class BodyTooLarge(Exception):

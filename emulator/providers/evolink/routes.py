@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from emulator.core.faults import Context
 from emulator.core.http import (
+    ALL_METHODS,
     BodyTooLarge,
     bearer_token,
     dumps,
@@ -28,7 +29,6 @@ from .errors import EvoLinkError
 from .models import SURFACE, EvoLinkService
 
 logger = logging.getLogger(__name__)
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CREATE_ROUTE = "POST /v1/images/generations"
 QUERY_ROUTE = "GET /v1/tasks/{task_id}"
 

@@ -22,6 +22,7 @@ from starlette.types import Message
 from contracts.replicate import rules
 from emulator.core.faults import Context
 from emulator.core.http import (
+    ALL_METHODS,
     BodyTooLarge,
     dumps,
     journal_entry,
@@ -37,7 +38,6 @@ from .errors import ReplicateProblem
 from .models import SURFACE, FileRecord, Page, Prediction, ReplicateService, paginate
 
 logger = logging.getLogger(__name__)
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 MULTIPART_OVERHEAD = 1024 * 1024
 JSON = "application/json"
 

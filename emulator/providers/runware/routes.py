@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from emulator.core.http import (
+    ALL_METHODS,
     BodyTooLarge,
     bearer_token,
     dumps,
@@ -31,7 +32,6 @@ from .models import SURFACE, Outcome, RunwareService
 
 logger = logging.getLogger(__name__)
 YIELD_EVERY = 16
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def reply(

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from contracts.wiro import rules
 from emulator.core.faults import Context
 from emulator.core.http import (
+    ALL_METHODS,
     BodyTooLarge,
     dumps,
     journal_entry,
@@ -34,7 +35,6 @@ from .errors import WiroError
 from .models import SURFACE, Upload, WiroService
 
 logger = logging.getLogger(__name__)
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Room for the multipart framing around a file of the largest allowed size.
 MULTIPART_SLACK = 2**20
 # Far above the 14 inputImage entries Wiro accepts; the contract reports the real limit.
