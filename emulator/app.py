@@ -50,6 +50,9 @@ def create_app(
         upload_bytes=settings.upload_storage_mb * 2**20,
         realistic_sizes=settings.realistic_image_sizes,
         webhook_transport=webhook_transport,
+        strict=settings.strict,
+        callback_exempt=settings.callback_exempt,
+        image_count=settings.image_count,
     )
     emulator = Emulator(settings, runtime, [providers.build(name, runtime, settings) for name in settings.providers])
     _apply_scenario(emulator, settings)

@@ -59,6 +59,13 @@ def parser() -> argparse.ArgumentParser:
         help="reject exactly what the real providers reject (e.g. plain-HTTP or loopback callbacks)",
     )
     serve.add_argument(
+        "--image-count",
+        dest="image_count",
+        choices=("prompt", "max"),
+        help="group generations make as many images as the prompt asks, capped by the request (prompt, the default), "
+        "or always the cap (max)",
+    )
+    serve.add_argument(
         "--scenario",
         metavar="FILE",
         help="TOML or JSON file with keys, limits, timing and fault rules to apply at start (docs/control-api.md)",
@@ -71,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level", "tls", "tls_dir", "strict", "scenario")
+        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level", "tls", "tls_dir", "strict", "image_count", "scenario")
     }
     if args.api_keys:
         overrides["api_keys"] = tuple(args.api_keys)

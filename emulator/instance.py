@@ -51,6 +51,24 @@ class Emulator:
         self.runtime.limits.set(surface, limit)
         return limit
 
+    def policy(self) -> dict[str, Any]:
+        targets = self.runtime.targets
+        return {"strict": targets.strict, "callback_exempt": list(targets.exempt), "image_count": self.runtime.image_count}
+
+    def set_policy(
+        self, *, strict: bool | None = None, callback_exempt: list[str] | None = None, image_count: str | None = None
+    ) -> dict[str, Any]:
+        """Switch production rules on or off at run time (the harness judges every case under them)."""
+        if image_count is not None and image_count not in ("prompt", "max"):
+            raise ValueError(f"image_count must be prompt or max; got {image_count!r}")
+        if strict is not None:
+            self.runtime.targets.strict = strict
+        if callback_exempt is not None:
+            self.runtime.targets.exempt = [str(prefix) for prefix in callback_exempt]
+        if image_count is not None:
+            self.runtime.image_count = image_count
+        return self.policy()
+
     def jobs(self, *, surface: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         return [
             self._summary(job)

@@ -40,6 +40,8 @@ class Settings:
     max_body_mb: int = 64
     journal_size: int = 10_000
     strict: bool = False
+    callback_exempt: tuple[str, ...] = ()  # URL prefixes served without the production callback rules (the harness's receiver)
+    image_count: Literal["prompt", "max"] = "prompt"  # group generations: as many as the prompt asks (capped), or the cap
     tls: bool = False
     tls_dir: str | None = None
     wiro_projects: tuple[str, ...] = ()
@@ -53,17 +55,15 @@ class Settings:
     runware_ws_batch_results: bool = False
     runware_partial_replies: Literal["mixed", "errors-only"] = "mixed"
     # Wiro
-    wiro_reject_reused_nonce: bool = False
+    wiro_reject_reused_nonce: bool = True
     wiro_tolerant_signature: bool = False
     wiro_callback_body: Literal["detail", "task"] = "detail"
     wiro_socket_welcome: bool = True
     # EvoLink
     evolink_error_codes: Literal["integer", "string"] = "integer"  # error.code: HTTP status, or the newer string code
     evolink_result_ttl: float | None = None  # seconds results stay valid; None: the documented 24 h (contracts/evolink)
-    evolink_image_count: Literal["n", "prompt"] = "n"  # images made: min(n, 15 - refs), or as many as the prompt asks
     # Replicate
     replicate_file_output: Literal["auto", "data-uri", "url"] = "auto"
-    replicate_auto_image_count: int | None = None
     replicate_webhook_secret: str | None = None
     replicate_emit_aborted: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
@@ -81,8 +81,8 @@ class Settings:
             raise SettingsError("wiro_callback_body must be detail or task")
         if self.evolink_error_codes not in ("integer", "string"):
             raise SettingsError("evolink_error_codes must be integer or string")
-        if self.evolink_image_count not in ("n", "prompt"):
-            raise SettingsError("evolink_image_count must be n or prompt")
+        if self.image_count not in ("prompt", "max"):
+            raise SettingsError(f"image_count must be prompt or max; got {self.image_count!r}")
         if self.evolink_result_ttl is not None and not self.evolink_result_ttl > 0:
             raise SettingsError("evolink_result_ttl must be a positive number of seconds")
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):

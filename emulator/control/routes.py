@@ -49,6 +49,27 @@ async def journal(
     return {"entries": [entry.as_dict() for entry in entries[-limit:]]}
 
 
+@router.get("/policy")
+async def policy(request: Request) -> dict[str, Any]:
+    """Production rules in force: strict callback targets, their exemptions, and how image counts are decided."""
+    return _emulator(request).policy()
+
+
+@router.put("/policy")
+async def set_policy(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Change any of `strict` (bool), `callback_exempt` (list of URL prefixes) and `image_count` (prompt or max)."""
+    unknown = sorted(set(body) - {"strict", "callback_exempt", "image_count"})
+    strict, exempt = body.get("strict"), body.get("callback_exempt")
+    if unknown or (strict is not None and not isinstance(strict, bool)):
+        raise HTTPException(422, f"unknown or malformed policy fields: {unknown or ['strict']}")
+    if exempt is not None and not (isinstance(exempt, list) and all(isinstance(item, str) for item in exempt)):
+        raise HTTPException(422, "callback_exempt must be a list of URL prefixes")
+    try:
+        return _emulator(request).set_policy(strict=strict, callback_exempt=exempt, image_count=body.get("image_count"))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, str]:
     """Forget jobs, files, journal, deliveries and fault rules (limits stay configured)."""

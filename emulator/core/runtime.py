@@ -17,6 +17,8 @@ from .ids import IdSource
 from .jobs import Job, JobEngine, Listener, Overloaded, Plan
 from .journal import Entry, Journal
 from .limits import Limit, Limited, Limiter
+from .remote import RemoteImages
+from .targets import TargetPolicy
 from .timing import TimingProfile, profile
 from .webhooks import WebhookDispatcher
 
@@ -46,6 +48,9 @@ class Runtime:
     faults: FaultEngine
     limits: Limiter
     public_url: str | None = None
+    targets: TargetPolicy = field(default_factory=TargetPolicy)
+    remote: RemoteImages = field(default_factory=RemoteImages)
+    image_count: str = "prompt"
     _background: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
     @classmethod
@@ -64,6 +69,10 @@ class Runtime:
         realistic_sizes: bool = True,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         limits: dict[str, Limit] | None = None,
+        strict: bool = False,
+        callback_exempt: tuple[str, ...] = (),
+        image_count: str = "prompt",
+        fetch_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
         faults = FaultEngine(seed)
@@ -80,6 +89,9 @@ class Runtime:
             faults=faults,
             limits=Limiter(clock, limits),
             public_url=public_url.rstrip("/") if public_url else None,
+            targets=TargetPolicy(strict, list(callback_exempt)),
+            remote=RemoteImages(fetch_transport),
+            image_count=image_count,
         )
 
     def plan(self, pixels: int, count: int) -> Plan:
@@ -158,4 +170,5 @@ class Runtime:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.jobs.aclose()
         await self.webhooks.aclose()
+        await self.remote.aclose()
         self.artifacts.close()
