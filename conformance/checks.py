@@ -25,7 +25,6 @@ from .events import CaseResult, CheckInfo
 from .profiles import Case, Scenario
 from .recorder import Exchange
 from .session import GRACE, Observation, Session, prompt_digest
-from .webhooks import WebhookSink
 
 POLL_GAP = 0.1
 TERMINAL_SLACK = 0.02
@@ -203,7 +202,7 @@ async def _cancel(session: Session, adapter: CancelingAdapter) -> CaseResult:
 
 async def _webhooks(session: Session, adapter: WebhookAdapter) -> AsyncIterator[CaseResult]:
     profile = session.profile
-    with WebhookSink() as sink:
+    with session.receiver() as sink:
         body = profile.with_webhook(profile.body("lifecycle: webhooks"), sink.url)
         request = session.request(body, timeout=30.0, webhook_url=sink.url)
         seen = await session.observe(request)
@@ -238,7 +237,7 @@ async def _scenario(session: Session, scenario: Scenario) -> CaseResult:
     profile = session.profile
     body = profile.body(f"resilience: {scenario.id}", images=scenario.images)
     with contextlib.ExitStack() as stack:
-        url = stack.enter_context(WebhookSink()).url if scenario.capability == WEBHOOKS else None
+        url = stack.enter_context(session.receiver()).url if scenario.capability == WEBHOOKS else None
         if url is not None:
             body = profile.with_webhook(body, url)
         seen = await session.observe(session.request(body, timeout=scenario.timeout, webhook_url=url), scenario.rules)
@@ -271,6 +270,8 @@ def _contract_problems(seen: Observation) -> list[str]:
             problems.append(f"{entry.get('route')}: {violation.get('path') or '/'} {violation.get('message')}")
         if entry.get("status") in (401, 403):
             problems.append(f"{entry.get('route')}: the provider refused the credentials (HTTP {entry['status']})")
+        for warning in entry.get("warnings") or []:
+            problems.append(f"{entry.get('route')}: served only because the emulator is lenient: {warning}")
     return problems
 
 

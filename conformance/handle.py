@@ -23,6 +23,8 @@ class EmulatorHandle(Protocol):
 
     def add_fault(self, rule: Mapping[str, Any]) -> None: ...
 
+    def set_policy(self, **policy: Any) -> dict[str, Any]: ...
+
     def journal(self) -> list[dict[str, Any]]: ...
 
     def jobs(self, surface: str | None = None) -> list[dict[str, Any]]: ...
@@ -63,6 +65,9 @@ class InProcess:
 
     def add_fault(self, rule: Mapping[str, Any] | None = None, **fields: Any) -> None:
         self.server.run(lambda: self.server.emulator.add_fault(dict(rule or fields)))
+
+    def set_policy(self, **policy: Any) -> dict[str, Any]:
+        return self.server.run(lambda: self.server.emulator.set_policy(**policy))
 
     def set_limit(self, surface: str, *, requests_per_minute: int | None = None, concurrency: int | None = None) -> None:
         self.server.run(lambda: self.server.emulator.set_limit(surface, requests_per_minute=requests_per_minute, concurrency=concurrency))
@@ -109,6 +114,12 @@ class Remote:
 
     def add_fault(self, rule: Mapping[str, Any]) -> None:
         self.http.post("/_emulator/faults", json=dict(rule)).raise_for_status()
+
+    def set_policy(self, **policy: Any) -> dict[str, Any]:
+        response = self.http.put("/_emulator/policy", json=policy)
+        if response.status_code == 404:
+            raise RuntimeError(f"{self.base} has no /_emulator/policy: the harness needs an emulator that can apply production rules")
+        return dict(response.raise_for_status().json())
 
     def journal(self) -> list[dict[str, Any]]:
         return list(self.http.get("/_emulator/journal", params={"limit": 10_000}).json()["entries"])

@@ -43,6 +43,7 @@ async def run(config: RunConfig) -> AsyncIterator[Event]:
     )
     adapter = await load_adapter(config.adapter, config.provider)
     session = Session(profile, adapter, emulator, config.seed, config.examples, config.only)
+    session.production_rules()
     checks = tuple(CHECKS[check] for check in config.checks)
     results: list[CaseResult] = []
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import fnmatch
 import hashlib
 import io
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from .events import Evidence
 from .handle import EmulatorHandle
 from .profiles import Case, Profile
 from .recorder import Exchange
+from .webhooks import WebhookSink
 
 # How long past its own timeout a client may take before the harness calls it a hang.
 GRACE = 5.0
@@ -59,6 +61,21 @@ class Session:
     only: Sequence[str] = ()
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=60))
     _valid: dict[str, Observation] = field(default_factory=dict)
+
+    def production_rules(self) -> None:
+        """Judge under what the real providers enforce: callback targets refused as production refuses them, and
+        image counts decided by the prompt; only the harness's own receivers are exempt (see `receiver`)."""
+        self.emulator.set_policy(strict=True, callback_exempt=[], image_count="prompt")
+
+    @contextlib.contextmanager
+    def receiver(self, status: int = 200) -> Iterator[WebhookSink]:
+        """A webhook receiver of the harness's own, the one callback target exempt from production rules."""
+        with WebhookSink(status) as sink:
+            self.emulator.set_policy(callback_exempt=[sink.url])
+            try:
+                yield sink
+            finally:
+                self.emulator.set_policy(callback_exempt=[])
 
     def wants(self, check: str, case: str) -> bool:
         """Whether `check/case` was asked for (`--only` takes shell patterns such as `resilience/*`)."""

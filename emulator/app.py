@@ -120,7 +120,7 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
         except Exception as exc:  # a render bug must not become Starlette's plain-text 500
             logger.exception("rendering %s failed", artifact.id)
             if entry is not None:
-                entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+                entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
             return JSONResponse({"error": "render_failed", "message": "The emulator could not render this file."}, status_code=500)
         remaining = min(ONE_YEAR, max(0, int(artifact.expires_at - runtime.clock.now())))
         headers = {"Cache-Control": f"private, max-age={remaining}", "Content-Length": str(len(data))}

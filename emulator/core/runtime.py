@@ -102,7 +102,7 @@ class Runtime:
         """The prompt without its `[[emulator:...]]` blocks and the rules they ask for."""
         clean, rules, warnings = extract(prompt)
         if entry is not None:
-            entry.warnings.extend(warnings)
+            entry.notes.extend(warnings)
         return clean, rules
 
     async def admit(self, context: Context) -> Admission:

@@ -12,6 +12,12 @@ def test_defaults_match_the_public_interface() -> None:
     assert settings.prefix("runware") == "/runware"
 
 
+def test_one_image_count_setting_serves_every_surface() -> None:
+    assert Settings().image_count == "prompt"
+    assert Settings.load(environ={"SEEDREAM_EMULATOR_IMAGE_COUNT": "max"}).image_count == "max"
+    assert not hasattr(Settings(), "evolink_image_count") and not hasattr(Settings(), "replicate_auto_image_count")
+
+
 def test_single_provider_is_served_at_the_root() -> None:
     assert Settings(provider="runware").prefix("runware") == ""
 
@@ -34,7 +40,13 @@ def test_environment_lists_and_booleans() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"provider": "openai"}, {"timing": "slow"}, {"public_url": "localhost:8000"}, {"runware_webhook_envelope": "x"}],
+    [
+        {"provider": "openai"},
+        {"timing": "slow"},
+        {"public_url": "localhost:8000"},
+        {"runware_webhook_envelope": "x"},
+        {"image_count": "n"},
+    ],
 )
 def test_invalid_values_are_refused(changes: dict) -> None:
     with pytest.raises(SettingsError):

@@ -90,3 +90,20 @@ async def test_stalled_job_is_reported_and_advanceable(make_emulator: EmulatorFa
     assert (job["state"], job["stalled"], job["next_step_at"]) == ("queued", True, None)
     await asyncio.gather(*(emulator.client.post(f"/_emulator/jobs/{task['taskUUID']}/advance") for _ in range(3)))
     assert (await emulator.client.get(f"/_emulator/jobs/{task['taskUUID']}")).json()["state"] == "succeeded"
+
+
+async def test_production_rules_can_be_read_and_switched(emulator: Emulator) -> None:
+    assert (await emulator.client.get("/_emulator/policy")).json() == {"strict": False, "callback_exempt": [], "image_count": "prompt"}
+    changed = await emulator.client.put(
+        "/_emulator/policy", json={"strict": True, "callback_exempt": ["http://127.0.0.1:4100/hooks"], "image_count": "max"}
+    )
+    assert changed.json() == {"strict": True, "callback_exempt": ["http://127.0.0.1:4100/hooks"], "image_count": "max"}
+    assert emulator.runtime.targets.strict and emulator.runtime.image_count == "max"
+    await emulator.client.post("/_emulator/reset")
+    assert (await emulator.client.get("/_emulator/policy")).json()["strict"] is True  # a reset keeps the rules
+
+
+async def test_a_malformed_policy_is_refused_with_422(emulator: Emulator) -> None:
+    for body in ({"strict": "yes"}, {"image_count": "some"}, {"callback_exempt": "http://x"}, {"colour": "red"}):
+        assert (await emulator.client.put("/_emulator/policy", json=body)).status_code == 422, body
+    assert (await emulator.client.get("/_emulator/policy")).json()["strict"] is False
