@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import providers
 from .control import control_app
+from .core.ambiguous import AmbiguousReplies
 from .core.clock import Clock
 from .core.faults import FaultError
 from .core.http import JOURNAL_STATE
@@ -62,14 +63,23 @@ def create_app(
         yield
         await runtime.aclose()
 
-    routes: list[BaseRoute] = [Mount(settings.prefix(surface.name) or "/", routes=surface.routes) for surface in emulator.surfaces]
+    routes: list[BaseRoute] = [
+        Mount(settings.prefix(surface.name) or "/", routes=surface.routes) for surface in emulator.surfaces
+    ]
     routes[:0] = [
         Mount("/_emulator", app=control_app(emulator)),
         Route("/files/{name}", _file_endpoint(runtime), methods=["GET", "HEAD"]),
     ]
     if settings.provider == "all":
         routes.append(Route("/{path:path}", _unknown, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]))
-    app = EmulatorApplication(routes=routes, lifespan=lifespan, middleware=[Middleware(JournalMiddleware, runtime=runtime)])
+    app = EmulatorApplication(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(JournalMiddleware, runtime=runtime),
+            Middleware(AmbiguousReplies, faults=runtime.faults),
+        ],
+    )
     app.state.emulator = emulator
     return app
 
@@ -111,7 +121,10 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
             entry.surface, entry.route = "files", "GET /files/{artifact}"
         artifact_id, _, extension = request.path_params["name"].rpartition(".")
         artifact = runtime.artifacts.get(artifact_id)
-        if artifact is None or extension.lower() not in (artifact.extension, "jpeg" if artifact.extension == "jpg" else ""):
+        if artifact is None or extension.lower() not in (
+            artifact.extension,
+            "jpeg" if artifact.extension == "jpg" else "",
+        ):
             return JSONResponse({"error": "not_found", "message": "No such file, or it has expired."}, status_code=404)
         if artifact.remote_url is not None:
             return RedirectResponse(artifact.remote_url, status_code=307)
@@ -121,7 +134,9 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
             logger.exception("rendering %s failed", artifact.id)
             if entry is not None:
                 entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
-            return JSONResponse({"error": "render_failed", "message": "The emulator could not render this file."}, status_code=500)
+            return JSONResponse(
+                {"error": "render_failed", "message": "The emulator could not render this file."}, status_code=500
+            )
         remaining = min(ONE_YEAR, max(0, int(artifact.expires_at - runtime.clock.now())))
         headers = {"Cache-Control": f"private, max-age={remaining}", "Content-Length": str(len(data))}
         if artifact.spec is not None:

@@ -8,6 +8,9 @@ Actions act at one of three points of a request's life:
             cleanly or abruptly);
 - job:      `fail` (the surface's failure shape for a failure kind such as content_policy),
             `stall` (stays queued or running), `fewer_images`;
+- reply:    `ambiguous` (the request is served in full, job created, but the client gets a gateway's 5xx
+            instead of the reply, or a reset connection with `drop`: the ambiguous failure after
+            which a create must not simply be sent again);
 - delivery: `webhook` (drop, delay, duplicate, or deliver out of order).
 
 A rule fires on every match, on the first `times` matches, only on the `nth` match, or with a
@@ -26,7 +29,7 @@ from typing import Any, Literal
 
 from .jobs import Failure, Plan, State
 
-Phase = Literal["request", "job", "delivery"]
+Phase = Literal["request", "job", "reply", "delivery"]
 PHASES: dict[str, Phase] = {
     "latency": "request",
     "error": "request",
@@ -34,6 +37,7 @@ PHASES: dict[str, Phase] = {
     "fail": "job",
     "stall": "job",
     "fewer_images": "job",
+    "ambiguous": "reply",
     "webhook": "delivery",
 }
 DISCONNECTS = ("reset", "close", "abrupt")
@@ -98,6 +102,8 @@ class Rule:
     failure: str = "provider_error"
     state: str = "running"
     images: int = 0
+    # reply: ambiguous (status is the gateway's 5xx unless `drop` resets the connection)
+    drop: bool = False
     # delivery: webhook
     webhook: str = "drop"
     # firing policy
@@ -116,6 +122,8 @@ class Rule:
             raise FaultError(f"webhook must be one of {', '.join(WEBHOOK_FAULTS)}")
         if self.action == "stall" and self.state not in (State.QUEUED, State.RUNNING):
             raise FaultError("stall state must be queued or running")
+        if self.action == "ambiguous" and not 500 <= self.status <= 599:
+            raise FaultError("an ambiguous reply's status must be a server error (500-599)")
         if self.action == "error" and not 400 <= self.status <= 599:
             raise FaultError("error status must be an HTTP error status (400-599)")
         if self.probability is not None and not 0 <= self.probability <= 1:
@@ -218,6 +226,11 @@ class FaultEngine:
             elif rule.action == "fewer_images":
                 plan = replace(plan, output_offsets=plan.output_offsets[: rule.images])
         return plan
+
+    def reply(self, context: Context) -> Rule | None:
+        """The `ambiguous` rule that replaces this accepted request's reply, if one fires."""
+        fired = self.fire("reply", context)
+        return fired[0] if fired else None
 
     def delivery(self, context: Context) -> list[Rule]:
         return self.fire("delivery", context)
