@@ -69,8 +69,14 @@ class InProcess:
     def set_policy(self, **policy: Any) -> dict[str, Any]:
         return self.server.run(lambda: self.server.emulator.set_policy(**policy))
 
-    def set_limit(self, surface: str, *, requests_per_minute: int | None = None, concurrency: int | None = None) -> None:
-        self.server.run(lambda: self.server.emulator.set_limit(surface, requests_per_minute=requests_per_minute, concurrency=concurrency))
+    def set_limit(
+        self, surface: str, *, requests_per_minute: int | None = None, concurrency: int | None = None
+    ) -> None:
+        self.server.run(
+            lambda: self.server.emulator.set_limit(
+                surface, requests_per_minute=requests_per_minute, concurrency=concurrency
+            )
+        )
 
     def journal(self) -> list[dict[str, Any]]:
         return self.server.run(lambda: [entry.as_dict() for entry in self.server.runtime.journal])
@@ -118,7 +124,9 @@ class Remote:
     def set_policy(self, **policy: Any) -> dict[str, Any]:
         response = self.http.put("/_emulator/policy", json=policy)
         if response.status_code == 404:
-            raise RuntimeError(f"{self.base} has no /_emulator/policy: the harness needs an emulator that can apply production rules")
+            raise RuntimeError(
+                f"{self.base} has no /_emulator/policy: the harness needs an emulator that can apply production rules"
+            )
         return dict(response.raise_for_status().json())
 
     def journal(self) -> list[dict[str, Any]]:

@@ -102,13 +102,19 @@ class Session:
         try:
             if during is not None:
                 await during()
-            result = await asyncio.wait_for(asyncio.shield(task), max(0.1, request.timeout + GRACE - (time.monotonic() - started)))
+            result = await asyncio.wait_for(
+                asyncio.shield(task), max(0.1, request.timeout + GRACE - (time.monotonic() - started))
+            )
         except TimeoutError:
             hung = True
             task.cancel()
-            result = GenerateResult(failure=Failure("timeout", f"no answer within its {request.timeout:.0f} s timeout plus {GRACE:.0f} s"))
+            result = GenerateResult(
+                failure=Failure("timeout", f"no answer within its {request.timeout:.0f} s timeout plus {GRACE:.0f} s")
+            )
         except Exception as exc:  # the adapter itself broke: a crash, attributed to the client
-            result = GenerateResult(failure=Failure("crash", f"{type(exc).__name__}: {exc}", exception=type(exc).__name__))
+            result = GenerateResult(
+                failure=Failure("crash", f"{type(exc).__name__}: {exc}", exception=type(exc).__name__)
+            )
         duration = time.monotonic() - started
         await asyncio.sleep(0.05)
         exchanges = self.emulator.exchanges(mark)

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-INTERNAL_NAMES = frozenset({"localhost", "localhost.localdomain", "metadata", "metadata.google.internal", "instance-data"})
+INTERNAL_NAMES = frozenset(
+    {"localhost", "localhost.localdomain", "metadata", "metadata.google.internal", "instance-data"}
+)
 INTERNAL_SUFFIXES = (".localhost", ".internal", ".local", ".localdomain", ".home.arpa")
 
 

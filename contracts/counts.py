@@ -30,7 +30,9 @@ NOUNS = (
 NUMBER = r"\d{1,3}|" + "|".join(sorted((word for word in ENGLISH if len(word) > 2), key=len, reverse=True))
 # "generate 3 images", "four different pictures", "a set of four", "a series of 5 posters"
 COUNTED_NOUN = re.compile(rf"\b(?P<n>{NUMBER})\b(?:[\s-]+[\w'-]+){{0,3}}?[\s-]+(?:{NOUNS})\b", re.IGNORECASE)
-SET_OF = re.compile(rf"\b(?:set|series|sequence|collection|group|batch|pack|grid)\s+of\s+(?P<n>{NUMBER})\b", re.IGNORECASE)
+SET_OF = re.compile(
+    rf"\b(?:set|series|sequence|collection|group|batch|pack|grid)\s+of\s+(?P<n>{NUMBER})\b", re.IGNORECASE
+)
 CHINESE_NUMBER = "[零一二两俩三四五六七八九十]{1,3}|\\d{1,3}"
 # "生成3张", "四张图片", "一组四张", "5幅", "两个版本"
 CHINESE_COUNT = re.compile(rf"(?P<n>{CHINESE_NUMBER})\s*(?:张|幅|副|帧|款|个版本|种版本|套)")

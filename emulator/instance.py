@@ -19,9 +19,9 @@ from .settings import Settings
 class Emulator:
     """What `app.state.emulator` holds. In-process tests drive it directly, e.g.
 
-        emulator = app.state.emulator
-        emulator.add_fault(action="error", status=429, retry_after=2, times=2, surface="runware")
-        emulator.advance(task_uuid)
+    emulator = app.state.emulator
+    emulator.add_fault(action="error", status=429, retry_after=2, times=2, surface="runware")
+    emulator.advance(task_uuid)
     """
 
     settings: Settings
@@ -46,14 +46,20 @@ class Emulator:
     def faults(self) -> list[Rule]:
         return self.runtime.faults.rules()
 
-    def set_limit(self, surface: str, *, requests_per_minute: int | None = None, concurrency: int | None = None) -> Limit:
+    def set_limit(
+        self, surface: str, *, requests_per_minute: int | None = None, concurrency: int | None = None
+    ) -> Limit:
         limit = Limit(requests_per_minute, concurrency)
         self.runtime.limits.set(surface, limit)
         return limit
 
     def policy(self) -> dict[str, Any]:
         targets = self.runtime.targets
-        return {"strict": targets.strict, "callback_exempt": list(targets.exempt), "image_count": self.runtime.image_count}
+        return {
+            "strict": targets.strict,
+            "callback_exempt": list(targets.exempt),
+            "image_count": self.runtime.image_count,
+        }
 
     def set_policy(
         self, *, strict: bool | None = None, callback_exempt: list[str] | None = None, image_count: str | None = None
@@ -83,7 +89,12 @@ class Emulator:
         return {
             **self._summary(job),
             "timeline": [
-                {"kind": event.kind, "state": event.state.value, "at": event.at, **({"index": event.index} if event.index is not None else {})}
+                {
+                    "kind": event.kind,
+                    "state": event.state.value,
+                    "at": event.at,
+                    **({"index": event.index} if event.index is not None else {}),
+                }
                 for event in job.timeline
             ],
             "deliveries": [delivery.as_dict() for delivery in self.runtime.webhooks.deliveries(job.id)],
@@ -108,6 +119,8 @@ class Emulator:
             "outputs_ready": job.outputs_ready,
             "output_count": job.output_count,
             "failure": {"kind": job.failure.code, "message": job.failure.message} if job.failure else None,
-            "next_step_at": job.next_step_at if job.next_step_at is not None and math.isfinite(job.next_step_at) else None,
+            "next_step_at": job.next_step_at
+            if job.next_step_at is not None and math.isfinite(job.next_step_at)
+            else None,
             "stalled": job.next_step_at is not None and not math.isfinite(job.next_step_at),
         }

@@ -12,7 +12,7 @@ from conformance.adapters import AdapterSpec
 from conformance.events import CaseResult, RunFinished
 from conformance.runner import RunConfig, run
 
-CLIENT = '''
+CLIENT = """
 import json, sys, time
 import httpx
 
@@ -62,7 +62,7 @@ with httpx.Client(timeout=30) as http:
         message = json.loads(line)
         reply = {"evolink": evolink, "replicate": replicate}[message["provider"]](http, message)
         print(json.dumps({"id": message["id"], **reply}), flush=True)
-'''
+"""
 
 
 async def verdict(tmp_path: Path, provider: str, extra: dict[str, object], case: str) -> CaseResult:
@@ -89,7 +89,9 @@ async def verdict(tmp_path: Path, provider: str, extra: dict[str, object], case:
     ],
     ids=["evolink-http", "evolink-loopback-alias", "replicate-loopback", "replicate-mapped-loopback"],
 )
-async def test_a_callback_production_refuses_fails_the_client(tmp_path: Path, provider: str, extra: dict[str, object]) -> None:
+async def test_a_callback_production_refuses_fails_the_client(
+    tmp_path: Path, provider: str, extra: dict[str, object]
+) -> None:
     result = await verdict(tmp_path, provider, extra, "wire/valid-001")
     assert result.status == "failed", result.message
     assert "callback" in result.message.lower() or "webhook" in result.message.lower(), result.message

@@ -30,7 +30,9 @@ def test_public_hosts_are_not_internal(host: str) -> None:
     assert not is_internal_host(host)
 
 
-@pytest.mark.parametrize("host", ["127.1", "0x7f000001", "2130706433", "[::1]", "[::ffff:127.0.0.1]", "localhost", "a.localhost"])
+@pytest.mark.parametrize(
+    "host", ["127.1", "0x7f000001", "2130706433", "[::1]", "[::ffff:127.0.0.1]", "localhost", "a.localhost"]
+)
 def test_loopback_spellings_are_loopback(host: str) -> None:
     assert is_loopback_host(host)
 
@@ -67,10 +69,14 @@ def _spellings(address: ipaddress.IPv4Address) -> st.SearchStrategy[str]:
 
 loopback = st.integers(0x7F000000, 0x7FFFFFFF).map(ipaddress.IPv4Address)
 private = st.sampled_from(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]).flatmap(
-    lambda cidr: st.integers(int(ipaddress.ip_network(cidr)[0]), int(ipaddress.ip_network(cidr)[-1])).map(ipaddress.IPv4Address)
+    lambda cidr: st.integers(int(ipaddress.ip_network(cidr)[0]), int(ipaddress.ip_network(cidr)[-1])).map(
+        ipaddress.IPv4Address
+    )
 )
 public = st.sampled_from(["8.8.0.0/16", "1.1.1.0/24", "93.184.0.0/16", "151.101.0.0/16"]).flatmap(
-    lambda cidr: st.integers(int(ipaddress.ip_network(cidr)[0]), int(ipaddress.ip_network(cidr)[-1])).map(ipaddress.IPv4Address)
+    lambda cidr: st.integers(int(ipaddress.ip_network(cidr)[0]), int(ipaddress.ip_network(cidr)[-1])).map(
+        ipaddress.IPv4Address
+    )
 )
 
 

@@ -54,12 +54,19 @@ def test_the_count_is_capped_by_the_request_and_is_one_without_a_count() -> None
     assert decide("generate 2 images", 6, "max") == 6
 
 
-@given(st.integers(1, 15), st.integers(1, 15), st.sampled_from(["generate {} images of a fox", "生成{}张狐狸", "a set of {}"]))
+@given(
+    st.integers(1, 15),
+    st.integers(1, 15),
+    st.sampled_from(["generate {} images of a fox", "生成{}张狐狸", "a set of {}"]),
+)
 def test_digit_counts_within_any_cap(asked: int, cap: int, template: str) -> None:
     assert decide(template.format(asked), cap) == min(asked, cap)
 
 
-@given(st.sampled_from(sorted(word for word, value in ENGLISH.items() if len(word) > 2 and value <= 15)), st.integers(1, 15))
+@given(
+    st.sampled_from(sorted(word for word, value in ENGLISH.items() if len(word) > 2 and value <= 15)),
+    st.integers(1, 15),
+)
 def test_number_words_within_any_cap(word: str, cap: int) -> None:
     assert decide(f"please draw {word} images of a fox", cap) == min(ENGLISH[word], cap)
 
