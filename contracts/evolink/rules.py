@@ -6,7 +6,6 @@ and the conformance harness both use it, so an expected image size or count is c
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -16,6 +15,8 @@ from urllib.parse import urlsplit
 
 from .._loader import Violation, load
 from .._text import fill
+from ..addresses import host_of, is_internal_host
+from ..counts import Mode, decide
 
 CONTRACT = load("evolink")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
@@ -28,25 +29,14 @@ SIZE_TABLE: Mapping[str, Mapping[str, list[int]]] = RULES["sizeTable"]
 QUALITIES: list[str] = REQUEST["properties"]["quality"]["enum"]
 SIZE_FORMS: list[Mapping[str, Any]] = REQUEST["properties"]["size"]["anyOf"]
 RATIO_SIZES: list[str] = SIZE_FORMS[0]["enum"]
-LEGACY_SIZES: list[str] = SIZE_FORMS[1]["enum"]
 PIXELS = re.compile(r"^(\d+)x(\d+)$")
 REFERENCES: Mapping[str, Any] = RULES["referenceImages"]
 CALLBACK: Mapping[str, Any] = RULES["callback"]
-INTERNAL_NETWORKS = tuple(ipaddress.ip_network(cidr) for cidr in CALLBACK["internalNetworks"])
+TOKENS: Mapping[str, Any] = RULES["promptTokens"]
+WIDE_RANGES: list[tuple[int, int]] = [(int(low, 16), int(high, 16)) for low, high in TOKENS["cjkRanges"]]
 UNIT_PRICE: float = RULES["billing"]["unitPrice"]
 
 Size = tuple[int, int]
-
-
-def _count_pattern() -> re.Pattern[str]:
-    spec = RULES["imageCount"]
-    numbers = "|".join(sorted(spec["numberWords"], key=len, reverse=True))
-    nouns = "|".join(sorted(spec["nouns"], key=len, reverse=True))
-    gap = spec["maxWordsBetween"]
-    return re.compile(rf"\b(\d+|{numbers})\s+(?:[\w'-]+\s+){{0,{gap}}}?(?:{nouns})\b", re.IGNORECASE)
-
-
-COUNT_PHRASE = _count_pattern()
 
 
 def credits(images: int) -> float:
@@ -69,9 +59,6 @@ def output_size(body: Mapping[str, Any], first_reference: Size | None = None) ->
     """The pixel size of every image of a valid body; `first_reference` is the first visible reference's size."""
     size = body.get("size", DEFAULTS["size"])
     quality = body.get("quality", DEFAULTS["quality"])
-    if size in LEGACY_SIZES:
-        width, height = SIZE_TABLE[RULES["legacySizes"]["ratio"]][size]
-        return width, height
     pixels = pixel_size(size)
     if pixels is not None:
         return pixels
@@ -81,75 +68,72 @@ def output_size(body: Mapping[str, Any], first_reference: Size | None = None) ->
     return width, height
 
 
-def asked_count(prompt: str) -> int | None:
-    """How many images the prompt asks for ("generate 2 different images"), or None."""
-    match = COUNT_PHRASE.search(prompt)
-    if match is None:
-        return None
-    word = match.group(1).lower()
-    return int(word) if word.isdigit() else int(RULES["imageCount"]["numberWords"][word])
-
-
-def image_count(body: Mapping[str, Any], mode: str = "n") -> int:
-    """Images a valid body yields: never above n, never above 15 - references (the documented rule)."""
+def image_count(body: Mapping[str, Any], mode: Mode = "prompt") -> int:
+    """Images a valid body yields: `n` is an upper bound the prompt decides within, never above 15 - references."""
     n = int(body.get("n", DEFAULTS["n"]))
     room = MAX_TOTAL - len(body.get("image_urls") or [])
-    wanted = n
-    if mode == "prompt":
-        wanted = min(n, max(1, asked_count(body["prompt"]) or 1))
-    return max(1, min(wanted, room))
+    return decide(body["prompt"], max(1, min(n, room)), mode)
 
 
-def check(body: Mapping[str, Any], *, strict: bool) -> tuple[list[Violation], list[str]]:
-    """Cross-field violations of a schema-valid body, and fidelity warnings for what only lenient mode admits."""
-    violations = _check_size(body)
-    warnings: list[str] = []
+def check(body: Mapping[str, Any], *, strict: bool, exempt: bool = False) -> tuple[list[Violation], list[str]]:
+    """Cross-field violations of a schema-valid body, and fidelity warnings for what only lenient mode admits.
+
+    `exempt`: the callback URL is one the emulator's operator exempted (the harness's own receiver)."""
+    violations = [*_check_size(body), *_check_prompt_tokens(body["prompt"])]
+    warnings = [
+        fill(RULES["referenceWarnings"]["dataUri"], {"index": index})
+        for index, url in enumerate(body.get("image_urls") or [])
+        if url[:5].lower() == "data:"
+    ]
     if "callback_url" in body:
-        found, warned = check_callback(body["callback_url"], strict=strict)
+        found, warned = check_callback(body["callback_url"], strict=strict, exempt=exempt)
         violations += found
         warnings += warned
     return violations, warnings
 
 
-def check_callback(url: str, *, strict: bool) -> tuple[list[Violation], list[str]]:
-    """EvoLink's callback rules: HTTPS only, no internal addresses. Lenient mode admits http and internal
-    targets (local receivers) with a warning; other schemes are refused in both modes."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        host = None
+def prompt_tokens(prompt: str) -> int:
+    """A token estimate at least as strict as the provider's tokenizer: each CJK, kana or hangul character
+    counts as TOKENS["cjkCharacter"] tokens, every other run of text as one token per TOKENS["otherCharacters"]
+    characters, rounded up."""
+    wide = sum(1 for char in prompt if _wide(char))
+    other = len(prompt) - wide
+    return math.ceil(wide * float(TOKENS["cjkCharacter"]) + other / float(TOKENS["otherCharacters"]))
+
+
+def _check_prompt_tokens(prompt: str) -> list[Violation]:
+    tokens = prompt_tokens(prompt)
+    if tokens <= TOKENS["maxTokens"]:
+        return []
+    return [_violation("promptTokens", "/prompt", tokens=tokens, maxTokens=TOKENS["maxTokens"])]
+
+
+def _wide(char: str) -> bool:
+    point = ord(char)
+    return any(low <= point <= high for low, high in WIDE_RANGES)
+
+
+def check_callback(url: str, *, strict: bool, exempt: bool = False) -> tuple[list[Violation], list[str]]:
+    """EvoLink's callback rules: HTTPS only, no internal addresses however spelled. Lenient mode admits http
+    and internal targets (local receivers) with a warning; other schemes are refused in both modes."""
+    host = host_of(url)
     if not host:
         return [_violation("callbackMalformed", "/callback_url")], []
-    scheme = parts.scheme.lower()
-    allowed = CALLBACK["schemes"] if strict else CALLBACK["lenientSchemes"]
+    scheme = urlsplit(url.strip()).scheme.lower()
+    allowed = CALLBACK["schemes"] if strict and not exempt else CALLBACK["lenientSchemes"]
     if scheme not in allowed:
         schemes = " or ".join(f"{name}://" for name in CALLBACK["schemes"])
         return [_violation("callbackScheme", "/callback_url", schemes=schemes, scheme=scheme)], []
+    if exempt:
+        return [], []
     warnings = []
     if scheme not in CALLBACK["schemes"]:
         warnings.append(fill(RULES["callbackWarnings"]["scheme"], {"url": url, "scheme": scheme}))
-    if internal_host(host):
+    if is_internal_host(host):
         if strict:
             return [_violation("callbackInternal", "/callback_url", host=host)], []
         warnings.append(fill(RULES["callbackWarnings"]["internal"], {"url": url, "host": host}))
     return [], warnings
-
-
-def internal_host(host: str) -> bool:
-    """Loopback, private, link-local and other non-public targets, by name or address (names are never resolved)."""
-    name = host.lower().rstrip(".")
-    if name in CALLBACK["internalHostnames"] or name.endswith(tuple(CALLBACK["internalHostSuffixes"])):
-        return True
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        if not name.isdigit() or int(name) >= 2**32:
-            return False
-        address = ipaddress.IPv4Address(int(name))  # "http://2130706433/" is 127.0.0.1 to most clients
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in INTERNAL_NETWORKS)
 
 
 def unreachable(url: str) -> bool:
@@ -256,7 +240,6 @@ def describe() -> list[str]:
     lines = [f"Model `{MODEL}`.", "", "| ratio | " + " | ".join(QUALITIES) + " |", "|---" * (len(QUALITIES) + 1) + "|"]
     for ratio, tiers in SIZE_TABLE.items():
         lines.append(f"| `{ratio}` | " + " | ".join(f"{w}x{h}" for w, h in (tiers[q] for q in QUALITIES)) + " |")
-    bounds = RULES["pixelSize"]
     reference = REFERENCES
     billing = RULES["billing"]
     delivery = CALLBACK
@@ -264,23 +247,20 @@ def describe() -> list[str]:
         "",
         f"- `size` ratio form uses the table above at `quality` (default `{DEFAULTS['quality']}`); `auto` (the "
         f"default) takes the ratio nearest the first visible reference image, else `{RULES['autoSize']['fallbackRatio']}`.",
-        f"- Legacy `size` values {', '.join(f'`{s}`' for s in LEGACY_SIZES)}: the `{RULES['legacySizes']['ratio']}` "
-        "entry of that tier; `quality` is ignored.",
-        f"- `size` `WxH`: {bounds['minPixels']:,} to {bounds['maxPixels']:,} pixels, aspect ratio "
-        f"{_ratio_text(bounds['minAspectRatio'])} to {_ratio_text(bounds['maxAspectRatio'])} (bounds included).",
-        f"- References + generated images <= {MAX_TOTAL}: a task makes `min(n, {MAX_TOTAL} - len(image_urls))` images "
-        "(setting `evolink_image_count = \"n\"`, the default), or `min(asked, n, "
-        f"{MAX_TOTAL} - len(image_urls))` with `\"prompt\"`, where asked is the first "
-        f"\"<number> <up to {RULES['imageCount']['maxWordsBetween']} words> <image noun>\" phrase of the prompt "
-        "(1 when there is none).",
-        f"- Reference images (data URIs and the emulator's own `/files/` URLs; other URLs are not fetched): formats "
-        f"{', '.join(reference['formats'])}; at most {reference['maxBytes']:,} bytes (413); width and height > "
+        f"- References + generated images <= {MAX_TOTAL}: `n` is an upper bound; a task makes what the prompt asks "
+        f'for ("generate 2 different images"; 1 when it asks for no number) within `min(n, {MAX_TOTAL} - '
+        'len(image_urls))`, or that bound itself with `image_count = "max"` (contracts/counts.py).',
+        f"- `prompt`: at most {TOKENS['maxTokens']} tokens, estimated as {TOKENS['cjkCharacter']} per CJK, kana or "
+        f"hangul character and 1 per {TOKENS['otherCharacters']} other characters (rounded up).",
+        f"- Reference images (data URIs, with a journal warning since the seed documents URLs only; the emulator's "
+        f"own `/files/` URLs; loopback URLs, downloaded; public hosts are not fetched and leave a journal warning): "
+        f"formats {', '.join(reference['formats'])}; at most {reference['maxBytes']:,} bytes (413); width and height > "
         f"{reference['minSideExclusive']} px; at most {reference['maxPixels']:,} pixels; aspect ratio "
-        f"{_ratio_text(reference['minAspectRatio'])} to {_ratio_text(reference['maxAspectRatio'])}. Hosts ending in "
-        f"{', '.join(reference['unreachableHostSuffixes'])} cannot be downloaded: the task fails with "
+        f"{_ratio_text(reference['minAspectRatio'])} to {_ratio_text(reference['maxAspectRatio'])}. Internal hosts, "
+        f"hosts ending in {', '.join(reference['unreachableHostSuffixes'])} and failed downloads fail the task with "
         f"`{RULES['taskErrors']['imageDownload']['code']}`.",
-        f"- Credits: `credits_reserved` = n x {billing['unitPrice']} (`{billing['billingRule']}`); completed tasks add "
-        f"`credits_used` = images generated x {billing['unitPrice']}.",
+        f"- Credits: the create reply's `usage.credits_reserved` = n x {billing['unitPrice']} "
+        f"(`{billing['billingRule']}`); task queries and callbacks carry no `usage`.",
         f"- Task ids: `{RULES['taskId']['prefix']}<created>-<{RULES['taskId']['suffixLength']} lowercase "
         f"alphanumerics>`; any other prefix is a 400, an unknown id a 404. Results stay valid "
         f"{RULES['resultValiditySeconds']} s after completion (setting `evolink_result_ttl`), then the task is a 404.",
@@ -288,15 +268,15 @@ def describe() -> list[str]:
         f"{RULES['progress']['processingLast']}; completed {RULES['progress']['completed']}; never decreases.",
         f"- `callback_url`: schemes {', '.join(delivery['schemes'])} (lenient mode also "
         f"{', '.join(s for s in delivery['lenientSchemes'] if s not in delivery['schemes'])}, with a journal warning); "
-        f"internal targets ({', '.join(delivery['internalHostnames'])}, "
-        f"{', '.join(delivery['internalNetworks'])}) refused with `--strict`, warned otherwise.",
+        "internal targets (loopback, private, link-local, metadata; any spelling, see contracts/addresses.py) refused "
+        "with `--strict`, served with a journal warning otherwise.",
         f"- Callback delivery on {', '.join(delivery['events'])}: POST of the task-query body, "
         f"{delivery['timeout']} s timeout per attempt, retries after "
         f"{', '.join(str(d) for d in delivery['retryDelays'])} s ({1 + len(delivery['retryDelays'])} attempts at most); "
         "any 2xx is success.",
         "",
-        "HTTP errors (`{\"error\": {\"code\", \"message\", \"type\", \"param\"?, \"fallback_suggestion\"?}}`); "
-        "`code` is the HTTP status with `evolink_error_codes = \"integer\"` (default) or the string below:",
+        'HTTP errors (`{"error": {"code", "message", "type", "param"?, "fallback_suggestion"?}}`); '
+        '`code` is the HTTP status with `evolink_error_codes = "integer"` (default) or the string below:',
         "",
         "| situation | status | string code | type (integer / string) | message (integer / string) |",
         "|---|---|---|---|---|",
@@ -312,7 +292,11 @@ def describe() -> list[str]:
     lines += [
         "",
         "Task errors (`error` of failed / cancelled tasks, type `task_error`): "
-        + ", ".join(f"`{spec['code']}` ({name})" for name, spec in task_errors.items() if isinstance(spec, dict) and "code" in spec)
+        + ", ".join(
+            f"`{spec['code']}` ({name})"
+            for name, spec in task_errors.items()
+            if isinstance(spec, dict) and "code" in spec
+        )
         + ".",
         "",
         "Failure kinds of fault rules and prompt directives: "

@@ -10,23 +10,19 @@ from .errors import STYLES
 from .models import SURFACE, EvoLinkService
 from .routes import routes
 
-IMAGE_COUNT_MODES = ("n", "prompt")
-
 
 def surface(runtime: Runtime, settings: Settings) -> Surface:
     if settings.evolink_error_codes not in STYLES:
         raise SettingsError(f"evolink_error_codes must be integer or string; got {settings.evolink_error_codes!r}")
-    if settings.evolink_image_count not in IMAGE_COUNT_MODES:
-        raise SettingsError(f"evolink_image_count must be n or prompt; got {settings.evolink_image_count!r}")
     if settings.evolink_result_ttl is not None and not settings.evolink_result_ttl > 0:
-        raise SettingsError(f"evolink_result_ttl must be a positive number of seconds; got {settings.evolink_result_ttl!r}")
+        raise SettingsError(
+            f"evolink_result_ttl must be a positive number of seconds; got {settings.evolink_result_ttl!r}"
+        )
     service = EvoLinkService(
         runtime,
         api_keys=settings.api_keys,
-        strict=settings.strict,
         code_style=settings.evolink_error_codes,
         result_ttl=settings.evolink_result_ttl,
-        image_count=settings.evolink_image_count,
         max_tasks=settings.job_retention,
     )
 

@@ -6,7 +6,7 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +34,7 @@ PROGRESS = RULES["progress"]
 TASK_ID = RULES["taskId"]
 TASK_ERRORS = RULES["taskErrors"]
 BILLING = RULES["billing"]
+REFERENCES = RULES["referenceImages"]
 FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
 INLINE_THREAD_THRESHOLD = 256 * 1024
 STATUS = {
@@ -53,6 +54,7 @@ class Reference:
     url: str
     size: tuple[int, int] | None = None
     reachable: bool = True
+    warning: str | None = None
 
 
 @dataclass
@@ -71,6 +73,8 @@ class EvoTask:
     artifact_ids: list[str]
     context: Context = field(default_factory=lambda: Context(SURFACE), repr=False)
     job: Job | None = field(default=None, repr=False)
+    # Leniency met while accepting the task (references taken on trust), for the request's journal entry.
+    warnings: list[str] = field(default_factory=list, repr=False)
 
     @property
     def extension(self) -> str:
@@ -83,18 +87,14 @@ class EvoLinkService:
         runtime: Runtime,
         *,
         api_keys: Sequence[str] = (),
-        strict: bool = False,
         code_style: CodeStyle = "integer",
         result_ttl: float | None = None,
-        image_count: str = "n",
         max_tasks: int = 100_000,
     ) -> None:
         self.runtime = runtime
         self.api_keys = frozenset(api_keys)
-        self.strict = strict
         self.code_style = code_style
         self.result_ttl = float(result_ttl if result_ttl is not None else RULES["resultValiditySeconds"])
-        self.image_count = image_count
         self.max_tasks = max_tasks
         self._tasks: OrderedDict[str, EvoTask] = OrderedDict()
 
@@ -110,7 +110,10 @@ class EvoLinkService:
         validator = CONTRACT.validator("imageGeneration")
         if not validator.is_valid(body):
             return validator.violations(body), []
-        return rules.check(body, strict=self.strict)
+        targets = self.runtime.targets
+        callback = body.get("callback_url")
+        exempt = isinstance(callback, str) and targets.exempted(callback)
+        return rules.check(body, strict=targets.strict, exempt=exempt)
 
     def check(self, body: Any) -> list[str]:
         """Fidelity warnings for a body that meets the contract; an EvoLinkError for the first violation otherwise."""
@@ -143,7 +146,7 @@ class EvoLinkService:
         references = await self._references(urls, base_url)
         first_visible = next((ref.size for ref in references if ref.size is not None), None)
         width, height = rules.output_size(body, first_visible)
-        count = rules.image_count(body, self.image_count)
+        count = rules.image_count(body, self.runtime.image_count)
         now = self.runtime.clock.now()
         task_id = self._new_id(int(now))
         context = (context or Context(SURFACE)).with_job(task_id)
@@ -179,6 +182,7 @@ class EvoLinkService:
             n=int(body.get("n", rules.DEFAULTS["n"])),
             base_url=base_url,
             callback_url=body.get("callback_url"),
+            warnings=[ref.warning for ref in references if ref.warning],
             run_seconds=run_seconds,
             estimated_seconds=plan.queue_seconds + run_seconds,
             specs=specs,
@@ -211,12 +215,19 @@ class EvoLinkService:
 
     def created_view(self, task: EvoTask) -> dict[str, Any]:
         """The create reply: always the accepted, pending task, however fast the job runs."""
-        return self._object(
+        body = self._object(
             task,
             progress=PROGRESS["pending"],
             status=STATUS[State.QUEUED],
             task_info={"can_cancel": True, "estimated_time": math.ceil(task.estimated_seconds)},
         )
+        # The seed documents `usage` on the create reply only; queries and callbacks carry none.
+        body["usage"] = {
+            "billing_rule": BILLING["billingRule"],
+            "credits_reserved": rules.credits(task.n),
+            "user_group": BILLING["userGroup"],
+        }
+        return body
 
     def view(self, task: EvoTask, job: Job, now: float) -> dict[str, Any]:
         """The task-query reply (and callback body) as of `now`."""
@@ -235,10 +246,7 @@ class EvoLinkService:
             ]
         elif job.state in (State.FAILED, State.CANCELED):
             extra["error"] = _task_error(job)
-        body = self._object(task, progress=self.progress(task, job, now), status=status, task_info=task_info, **extra)
-        if job.state is State.SUCCEEDED:
-            body["usage"]["credits_used"] = rules.credits(job.outputs_ready)
-        return body
+        return self._object(task, progress=self.progress(task, job, now), status=status, task_info=task_info, **extra)
 
     def progress(self, task: EvoTask, job: Job, now: float) -> int:
         """0 while pending, 10..99 while processing, 100 when completed; failed and cancelled tasks keep
@@ -254,7 +262,9 @@ class EvoLinkService:
         first, last = PROGRESS["processingFirst"], PROGRESS["processingLast"]
         return int(first + math.floor((last - first) * share))
 
-    def _object(self, task: EvoTask, *, progress: int, status: str, task_info: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    def _object(
+        self, task: EvoTask, *, progress: int, status: str, task_info: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "created": task.created,
             "id": task.id,
@@ -267,11 +277,6 @@ class EvoLinkService:
         body["status"] = status
         body["task_info"] = task_info
         body["type"] = "image"
-        body["usage"] = {
-            "billing_rule": BILLING["billingRule"],
-            "credits_reserved": rules.credits(task.n),
-            "user_group": BILLING["userGroup"],
-        }
         body.update(extra)
         return body
 
@@ -309,7 +314,9 @@ class EvoLinkService:
 
     def _new_id(self, created: int) -> str:
         while True:
-            task_id = f"{TASK_ID['prefix']}{created}-{self.runtime.ids.token(TASK_ID['suffixLength'], TASK_ID['alphabet'])}"
+            task_id = (
+                f"{TASK_ID['prefix']}{created}-{self.runtime.ids.token(TASK_ID['suffixLength'], TASK_ID['alphabet'])}"
+            )
             if task_id not in self._tasks:
                 return task_id
 
@@ -324,7 +331,7 @@ class EvoLinkService:
             decoded = _read_inline(inline)
         found = []
         for index, url in enumerate(urls):
-            outcome = decoded[index] if index in decoded else self._linked(index, url, base_url)
+            outcome = decoded[index] if index in decoded else await self._linked(index, url, base_url)
             if isinstance(outcome, Violation):
                 error = errors.from_violation(outcome)
                 error.violations = [outcome]
@@ -332,18 +339,28 @@ class EvoLinkService:
             found.append(outcome)
         return found
 
-    def _linked(self, index: int, url: str, base_url: str) -> Reference | Violation:
-        """A URL reference: the emulator's own files are looked at, anything else is taken on trust."""
+    async def _linked(self, index: int, url: str, base_url: str) -> Reference | Violation:
+        """A URL reference: the emulator's own files are looked at, loopback URLs downloaded, internal and
+        reserved hosts are unreachable, and public hosts are taken on trust (the emulator is offline)."""
         try:
             parts = urlsplit(url)
         except ValueError:
             return rules.reference_unreadable(index, "not a well-formed URL")
+        local = FILE_PATH.search(parts.path)
+        if local is not None and parts.netloc == urlsplit(base_url).netloc:
+            return self._stored(index, url, local.group("id"))
         if rules.unreachable(url):
             return Reference(url, reachable=False)
-        local = FILE_PATH.search(parts.path)
-        if local is None or parts.netloc != urlsplit(base_url).netloc:
-            return Reference(url)  # not fetched: the emulator is offline
-        artifact = self.runtime.artifacts.get(local.group("id"))
+        fetched = await self.runtime.remote.fetch(url, REFERENCES["maxBytes"])
+        if fetched.status == "unreachable":
+            return Reference(url, reachable=False)
+        if fetched.data is None:
+            return Reference(url, warning=fetched.warning)
+        outcome = _inspected(index, url, fetched.data)
+        return replace(outcome, warning=fetched.warning) if isinstance(outcome, Reference) else outcome
+
+    def _stored(self, index: int, url: str, artifact_id: str) -> Reference | Violation:
+        artifact = self.runtime.artifacts.get(artifact_id)
         if artifact is None:
             return Reference(url, reachable=False)  # the file is gone: fetching it would fail
         if artifact.blob is not None:
@@ -376,7 +393,9 @@ def _inspected(index: int, url: str, data: bytes) -> Reference | Violation:
         info = images.inspect(data, allowed=tuple(rules.REFERENCES["formats"]))
     except images.BrokenImage as exc:
         return rules.reference_unreadable(index, str(exc))
-    return rules.reference_problem(index, info.format, info.width, info.height) or Reference(url, (info.width, info.height))
+    return rules.reference_problem(index, info.format, info.width, info.height) or Reference(
+        url, (info.width, info.height)
+    )
 
 
 def _task_error(job: Job) -> dict[str, Any]:

@@ -44,7 +44,10 @@ class Endpoints:
     def error(self, error: EvoLinkError) -> Response:
         style = self.service.code_style
         return Response(
-            dumps(error.body(style)), status_code=error.status(style), media_type="application/json", headers=error.headers()
+            dumps(error.body(style)),
+            status_code=error.status(style),
+            media_type="application/json",
+            headers=error.headers(),
         )
 
     async def create(self, request: Request) -> Response:
@@ -75,7 +78,7 @@ class Endpoints:
         except Exception as exc:  # a bug must still look like EvoLink to the client, and be visible
             logger.exception("unexpected error answering an EvoLink request")
             if entry is not None:
-                entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+                entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
             return self.error(EvoLinkError(internal))
 
     async def _create(self, request: Request, entry: Entry | None) -> Response:
@@ -85,7 +88,9 @@ class Endpoints:
         try:
             body = parse_json(await read_body(request, self.max_body))
         except BodyTooLarge as exc:
-            raise EvoLinkError("bodyTooLarge", f"the body exceeds the {exc.limit} bytes this emulator accepts.") from None
+            raise EvoLinkError(
+                "bodyTooLarge", f"the body exceeds the {exc.limit} bytes this emulator accepts."
+            ) from None
         except ValueError as exc:
             raise errors.invalid_json(str(exc)) from None
         context = self.service.context(CREATE_ROUTE, token, body, entry)
@@ -102,6 +107,7 @@ class Endpoints:
         task = await self.service.submit(body, self.service.runtime.base_url(origin(request)), context)
         if entry is not None:
             entry.ids.append(task.id)
+            entry.warnings.extend(task.warnings)
         return self.reply(self.service.created_view(task))
 
     async def _query(self, request: Request, entry: Entry | None) -> Response:
@@ -153,4 +159,3 @@ def _entry(request: Request, route: str) -> Entry | None:
 def _record(entry: Entry | None, error: EvoLinkError) -> None:
     if entry is not None:
         entry.violations.extend(violation.as_dict() for violation in error.violations)
-

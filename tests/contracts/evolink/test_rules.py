@@ -16,16 +16,22 @@ CONTRACT = load("evolink")
 
 def test_every_schema_ratio_has_a_table_row_and_every_tier_a_quality() -> None:
     assert set(rules.RATIO_SIZES) == {"auto"} | set(rules.SIZE_TABLE)
-    assert len(rules.SIZE_TABLE) == 11
-    assert set(rules.LEGACY_SIZES) == set(rules.QUALITIES) == {"1K", "2K", "4K"}
+    assert len(rules.SIZE_TABLE) == 10  # the seed's list: auto plus ten ratios
+    assert set(rules.QUALITIES) == {"1K", "2K", "4K"}
     for tiers in rules.SIZE_TABLE.values():
         assert set(tiers) == set(rules.QUALITIES)
+
+
+@pytest.mark.parametrize("size", ["9:21", "1K", "2K", "4K"])
+def test_sizes_only_other_docs_list_are_refused(size: str) -> None:
+    """`9:21` (newer generated docs) and the legacy tiers (older doc) are not in the seed's list."""
+    assert contract_errors("evolink", "imageGeneration", {"model": rules.MODEL, "prompt": "a fox", "size": size}) != []
 
 
 def test_table_sizes_are_themselves_valid_pixel_sizes() -> None:
     for ratio, tiers in rules.SIZE_TABLE.items():
         for width, height in tiers.values():
-            found, _ = rules.check({"size": f"{width}x{height}"}, strict=True)
+            found, _ = rules.check({"prompt": "a fox", "size": f"{width}x{height}"}, strict=True)
             assert found == [], (ratio, width, height)
             assert rules.nearest_ratio((width, height)) == ratio  # 4K 16:9 is 5504x3040 (1.81), still nearest 16:9
 
@@ -37,44 +43,32 @@ def test_defaults_match_the_docs() -> None:
 @given(n=st.integers(1, 15), refs=st.integers(0, 14), asked=st.integers(0, 40))
 def test_image_count_stays_within_n_and_fifteen_minus_references(n: int, refs: int, asked: int) -> None:
     body = {"prompt": f"generate {asked} images", "n": n, "image_urls": ["https://x.example/a.png"] * refs}
-    default = rules.image_count(body)
-    by_prompt = rules.image_count(body, "prompt")
-    assert default == min(n, 15 - refs)
-    assert 1 <= by_prompt <= default
-    assert by_prompt == min(max(asked, 1), n, 15 - refs)
+    assert rules.image_count(body, "max") == min(n, 15 - refs)
+    assert rules.image_count(body) == rules.image_count(body, "prompt") == min(max(asked, 1), n, 15 - refs)
 
 
 @pytest.mark.parametrize(
-    "prompt, asked",
-    [
-        ("generate 2 different images", 2),
-        ("Generate two different images", 2),
-        ("make FIFTEEN photos", 15),
-        ("3 cute little cat pictures", 3),
-        ("3 very cute little cat pictures", None),
-        ("a 4K image", None),
-        ("one image", 1),
-        ("images of 5 cats", None),
-        ("", None),
-    ],
+    ("prompt", "tokens"),
+    [("", 0), ("abcd", 1), ("abcde", 2), ("一", 2), ("一二", 3), ("東京の夜景", 8), ("한국어", 5), ("a一", 2)],
 )
-def test_asked_count_reads_number_phrases(prompt: str, asked: int | None) -> None:
-    assert rules.asked_count(prompt) == asked
+def test_prompt_tokens_count_cjk_at_one_and_a_half(prompt: str, tokens: int) -> None:
+    assert rules.prompt_tokens(prompt) == tokens
 
 
-@pytest.mark.parametrize(
-    "host, internal",
-    [
-        ("127.0.0.1", True), ("127.255.0.9", True), ("10.0.0.1", True), ("172.16.0.1", True), ("172.31.255.255", True),
-        ("172.32.0.1", False), ("172.15.255.255", False), ("192.168.0.1", True), ("192.169.0.1", False),
-        ("169.254.169.254", True), ("100.64.0.1", True), ("0.0.0.0", True), ("::1", True), ("fe80::1", True),
-        ("fd12::1", True), ("::ffff:10.0.0.1", True), ("2001:db8::1", False), ("8.8.8.8", False),
-        ("localhost", True), ("LOCALHOST.", True), ("x.localhost", True), ("localhost.example.com", False),
-        ("2130706433", True), ("134744072", False), ("99999999999", False), ("example.com", False),
-    ],
-)
-def test_internal_hosts(host: str, internal: bool) -> None:
-    assert rules.internal_host(host) is internal
+@given(st.text(alphabet="一二三四五六七八九十東京夜景", min_size=1, max_size=2000))
+def test_a_cjk_prompt_within_2000_characters_is_refused_exactly_when_its_estimate_exceeds_2000(prompt: str) -> None:
+    found, _ = rules.check({"prompt": prompt}, strict=True)
+    assert bool(found) is (rules.prompt_tokens(prompt) > 2000)
+    assert not found or found[0].path == "/prompt"
+
+
+def test_a_2000_character_latin_prompt_is_within_the_token_limit() -> None:
+    assert rules.check({"prompt": "x" * 2000}, strict=True) == ([], [])
+
+
+def test_data_uri_references_are_served_with_a_warning() -> None:
+    _, warnings = rules.check({"prompt": "a fox", "image_urls": ["data:image/png;base64,AAAA"]}, strict=True)
+    assert len(warnings) == 1 and "image_urls[0] is a data URI" in warnings[0]
 
 
 def test_unreachable_references() -> None:
@@ -91,7 +85,9 @@ def test_every_http_error_has_both_generations_with_a_consistent_shape() -> None
         assert isinstance(styles["string"]["code"], str)
         for spec in styles.values():
             assert 400 <= spec["status"] < 600
-            body = {"error": {"code": spec.get("code", spec["status"]), "message": spec["message"], "type": spec["type"]}}
+            body = {
+                "error": {"code": spec.get("code", spec["status"]), "message": spec["message"], "type": spec["type"]}
+            }
             assert contract_errors("evolink", "error", body) == []
 
 
@@ -108,9 +104,15 @@ def test_the_documented_examples_meet_the_task_contract() -> None:
         "usage": {"billing_rule": "per_call", "credits_reserved": 1.8, "user_group": "default"},
     }
     completed = {
-        "created": 1756817821, "id": "task-unified-1756817821-4x3rx6ny", "model": "gpt-4o-image",
-        "object": "image.generation.task", "progress": 100, "results": ["http://example.com/image.jpg"],
-        "status": "completed", "task_info": {"can_cancel": False}, "type": "image",
+        "created": 1756817821,
+        "id": "task-unified-1756817821-4x3rx6ny",
+        "model": "gpt-4o-image",
+        "object": "image.generation.task",
+        "progress": 100,
+        "results": ["http://example.com/image.jpg"],
+        "status": "completed",
+        "task_info": {"can_cancel": False},
+        "type": "image",
     }
     assert contract_errors("evolink", "task", created) == []
     assert contract_errors("evolink", "task", completed) == []

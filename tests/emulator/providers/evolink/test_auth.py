@@ -6,7 +6,16 @@ from tests.emulator.providers.evolink.helpers import body, create, error_of, que
 UNAUTHORIZED = {"code": 401, "message": "Invalid or expired token", "type": "authentication_error"}
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Bearer"}, {"Authorization": "Token abc"}, {"Authorization": "abc"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Token abc"},
+        {"Authorization": "abc"},
+    ],
+)
 async def test_create_without_a_bearer_token_is_401(emulator: Emulator, headers: dict[str, str]) -> None:
     response = await emulator.client.post("/evolink/v1/images/generations", json=body(), headers=headers)
     assert response.status_code == 401
@@ -39,9 +48,17 @@ async def test_query_without_a_key_is_401_in_both_generations(make_emulator: Emu
     string = await make_emulator(evolink_error_codes="string")
     response = await query(string, "task-unified-1-abcdefgh", key=None)
     assert response.status_code == 401
-    assert error_of(response) == {"code": "unauthorized", "message": "Authentication required", "type": "authentication_error"}
+    assert error_of(response) == {
+        "code": "unauthorized",
+        "message": "Authentication required",
+        "type": "authentication_error",
+    }
     response = await create(string, body(), key=None)
-    assert error_of(response) == {"code": "unauthorized", "message": "Invalid or expired token", "type": "authentication_error"}
+    assert error_of(response) == {
+        "code": "unauthorized",
+        "message": "Invalid or expired token",
+        "type": "authentication_error",
+    }
 
 
 async def test_journal_masks_the_key(emulator: Emulator) -> None:

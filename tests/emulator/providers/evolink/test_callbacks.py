@@ -74,7 +74,9 @@ async def test_no_callback_without_callback_url(emulator: Emulator) -> None:
     assert emulator.receiver.requests == [] and emulator.runtime.webhooks.deliveries() == []
 
 
-async def test_retries_come_after_1_2_and_4_seconds_then_stop(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+async def test_retries_come_after_1_2_and_4_seconds_then_stop(
+    make_emulator: EmulatorFactory, clock: ManualClock
+) -> None:
     emulator = await make_emulator(clock=clock)
     emulator.receiver.statuses = [500] * 10
     task = await created(emulator, callback_url=HOOK)
@@ -100,7 +102,21 @@ async def test_a_2xx_ends_the_retries(make_emulator: EmulatorFactory, clock: Man
     assert delivery.attempts[-1].at - delivery.attempts[0].at == [1, 3, 7][failures - 1]
 
 
-@pytest.mark.parametrize("status, retried", [(200, False), (201, False), (202, False), (204, False), (299, False), (301, True), (400, True), (404, True), (429, True), (500, True)])
+@pytest.mark.parametrize(
+    "status, retried",
+    [
+        (200, False),
+        (201, False),
+        (202, False),
+        (204, False),
+        (299, False),
+        (301, True),
+        (400, True),
+        (404, True),
+        (429, True),
+        (500, True),
+    ],
+)
 async def test_any_2xx_is_success_and_anything_else_is_retried(
     make_emulator: EmulatorFactory, clock: ManualClock, status: int, retried: bool
 ) -> None:
@@ -123,13 +139,19 @@ async def test_each_attempt_has_a_10_second_timeout_and_timeouts_are_retried(clo
 
     app = create_app(Settings(timing="instant", seed=1), clock=clock, webhook_transport=httpx.MockTransport(hook))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        task = (await client.post("/evolink/v1/images/generations", json=body(callback_url=HOOK), headers=auth())).json()
+        task = (
+            await client.post("/evolink/v1/images/generations", json=body(callback_url=HOOK), headers=auth())
+        ).json()
         runtime = app.state.emulator.runtime
         [delivery] = runtime.webhooks.deliveries(task["id"])
         await drive(clock, lambda: delivery.state != "pending", step=0.5, limit=60)
     await runtime.aclose()
     assert delivery.state == "delivered"
-    assert [attempt.error is not None and "ReadTimeout" in attempt.error for attempt in delivery.attempts] == [True, True, False]
+    assert [attempt.error is not None and "ReadTimeout" in attempt.error for attempt in delivery.attempts] == [
+        True,
+        True,
+        False,
+    ]
     assert {request.extensions["timeout"]["read"] for request in seen} == {10.0}
     assert CALLBACK_POLICY.max_attempts == 4 and CALLBACK_POLICY.jitter == 0
 
@@ -150,7 +172,13 @@ LOCAL_TARGETS = [
     "https://[::ffff:127.0.0.1]/hook",
     "https://2130706433/hook",
 ]
-PUBLIC_TARGETS = ["https://hooks.example.com/x", "https://172.32.0.1/x", "https://8.8.8.8/x", "https://[2001:db8::1]:8443/x", "https://my-localhost.com/x"]
+PUBLIC_TARGETS = [
+    "https://hooks.example.com/x",
+    "https://172.32.0.1/x",
+    "https://8.8.8.8/x",
+    "https://[2606:4700:4700::1111]:8443/x",
+    "https://my-localhost.com/x",
+]
 
 
 @pytest.mark.parametrize("url", LOCAL_TARGETS)
@@ -158,7 +186,7 @@ async def test_default_mode_accepts_local_targets_with_a_fidelity_warning(emulat
     assert (await create(emulator, body(callback_url=url))).status_code == 200
     [entry] = emulator.runtime.journal.entries(surface="evolink")
     assert entry.valid and entry.warnings
-    assert all("accepted here because --strict is off" in warning for warning in entry.warnings)
+    assert all("served here because --strict is off" in warning for warning in entry.warnings)
     await emulator.runtime.settle()
     assert [str(request.url) for request in emulator.receiver.requests] == [url]
 
@@ -183,19 +211,25 @@ async def test_public_https_targets_pass_without_warnings(make_emulator: Emulato
     assert entry.warnings == []
 
 
-async def test_plain_http_public_target_is_warned_by_default_and_refused_when_strict(make_emulator: EmulatorFactory) -> None:
+async def test_plain_http_public_target_is_warned_by_default_and_refused_when_strict(
+    make_emulator: EmulatorFactory,
+) -> None:
     lenient = await make_emulator()
     assert (await create(lenient, body(callback_url="http://hooks.example.com/x"))).status_code == 200
     [warning] = lenient.runtime.journal.entries(surface="evolink")[0].warnings
-    assert "uses http://" in warning
+    assert "is not HTTPS" in warning
     strict = await make_emulator(strict=True)
     error = error_of(await create(strict, body(callback_url="http://hooks.example.com/x")))
     assert error["message"] == "Invalid request parameters: 'callback_url' must use https://; got http://."
 
 
-@pytest.mark.parametrize("url", ["ftp://hooks.example.com/x", "ws://hooks.example.com/x", "file://host/etc/passwd", "https://:443/x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://hooks.example.com/x", "ws://hooks.example.com/x", "file://host/etc/passwd", "https://:443/x"]
+)
 @pytest.mark.parametrize("mode", ["default", "strict"])
-async def test_other_schemes_and_malformed_urls_are_refused_in_both_modes(make_emulator: EmulatorFactory, url: str, mode: str) -> None:
+async def test_other_schemes_and_malformed_urls_are_refused_in_both_modes(
+    make_emulator: EmulatorFactory, url: str, mode: str
+) -> None:
     emulator = await make_emulator(strict=mode == "strict")
     response = await create(emulator, body(callback_url=url))
     assert response.status_code == 400 and error_of(response)["param"] == "callback_url"

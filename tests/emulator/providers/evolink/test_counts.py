@@ -1,4 +1,4 @@
-"""How many images a task makes: n is an upper bound, references + generated <= 15."""
+"""How many images a task makes: n is an upper bound the prompt decides within, references + generated <= 15."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def references(count: int) -> list[str]:
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, SyncClient]]:
     made = {
-        mode: SyncClient(create_app(Settings(timing="instant", seed=3, evolink_image_count=mode))) for mode in ("n", "prompt")
+        mode: SyncClient(create_app(Settings(timing="instant", seed=3, image_count=mode))) for mode in ("max", "prompt")
     }
     yield made
     for client in made.values():
@@ -34,21 +34,28 @@ def results(client: SyncClient, payload: dict) -> list[str]:
     task = client.post("/evolink/v1/images/generations", json=payload, headers=auth()).json()
     reply = client.get(f"/evolink/v1/tasks/{task['id']}", headers=auth()).json()
     assert reply["status"] == "completed"
-    assert reply["usage"]["credits_reserved"] == round(payload.get("n", 1) * 1.8, 6)
-    assert reply["usage"]["credits_used"] == round(len(reply["results"]) * 1.8, 6)
+    assert task["usage"]["credits_reserved"] == round(payload.get("n", 1) * 1.8, 6)
+    assert "usage" not in reply  # the seed documents usage on the create reply only
     return reply["results"]
 
 
 @examples
 @given(n=st.integers(1, 15), refs=st.integers(0, 14))
-def test_default_mode_makes_n_images_within_fifteen_minus_references(clients: dict[str, SyncClient], n: int, refs: int) -> None:
-    made = results(clients["n"], body(n=n, image_urls=references(refs)))
+def test_max_mode_makes_n_images_within_fifteen_minus_references(
+    clients: dict[str, SyncClient], n: int, refs: int
+) -> None:
+    made = results(clients["max"], body(n=n, image_urls=references(refs)))
     assert len(made) == min(n, 15 - refs)
     assert len(set(made)) == len(made)
 
 
 @examples
-@given(asked=st.integers(1, 20), n=st.integers(1, 15), refs=st.integers(0, 14), word=st.sampled_from(["images", "different pictures", "photos of cats"]))
+@given(
+    asked=st.integers(1, 20),
+    n=st.integers(1, 15),
+    refs=st.integers(0, 14),
+    word=st.sampled_from(["images", "different pictures", "photos of cats"]),
+)
 def test_prompt_mode_makes_what_the_prompt_asks_within_n_and_fifteen_minus_references(
     clients: dict[str, SyncClient], asked: int, n: int, refs: int, word: str
 ) -> None:
@@ -58,7 +65,7 @@ def test_prompt_mode_makes_what_the_prompt_asks_within_n_and_fifteen_minus_refer
 
 
 @pytest.mark.parametrize(
-    "prompt, n, expected",
+    "prompt, n, expected",  # the default mode
     [
         ("a harbour at dawn", 5, 1),
         ("generate 2 different images of a harbour", 5, 2),
@@ -69,12 +76,19 @@ def test_prompt_mode_makes_what_the_prompt_asks_within_n_and_fifteen_minus_refer
     ],
 )
 async def test_prompt_mode_examples(make_emulator: EmulatorFactory, prompt: str, n: int, expected: int) -> None:
-    emulator = await make_emulator(evolink_image_count="prompt")
+    emulator = await make_emulator()
     assert len((await finished(emulator, prompt=prompt, n=n))["results"]) == expected
 
 
 async def test_documented_fifteen_minus_references_case(make_emulator: EmulatorFactory) -> None:
     """References + images asked in the prompt > 15 and asked <= n: the task makes 15 - references."""
-    emulator = await make_emulator(evolink_image_count="prompt")
+    emulator = await make_emulator()
     task = await finished(emulator, prompt="generate 10 images of a fox", n=12, image_urls=references(9))
     assert len(task["results"]) == 15 - 9
+
+
+async def test_the_mode_can_change_while_the_emulator_runs(make_emulator: EmulatorFactory) -> None:
+    emulator = await make_emulator()
+    assert len((await finished(emulator, prompt="a harbour", n=3))["results"]) == 1
+    emulator.app.state.emulator.set_policy(image_count="max")
+    assert len((await finished(emulator, prompt="a harbour", n=3))["results"]) == 3

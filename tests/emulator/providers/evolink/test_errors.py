@@ -12,9 +12,17 @@ from tests.emulator.providers.evolink.helpers import auth, body, create, error_o
 
 @pytest.mark.parametrize(
     "payload, param",
-    [(body(n=0), "n"), (body(prompt="x" * 2001), "prompt"), (body(size="7:5"), "size"), (body(size="100x100"), "size"), (body(quality="8K"), "quality")],
+    [
+        (body(n=0), "n"),
+        (body(prompt="x" * 2001), "prompt"),
+        (body(size="7:5"), "size"),
+        (body(size="100x100"), "size"),
+        (body(quality="8K"), "quality"),
+    ],
 )
-async def test_string_generation_uses_invalid_request(make_emulator: EmulatorFactory, payload: dict, param: str) -> None:
+async def test_string_generation_uses_invalid_request(
+    make_emulator: EmulatorFactory, payload: dict, param: str
+) -> None:
     emulator = await make_emulator(evolink_error_codes="string")
     response = await create(emulator, payload)
     assert response.status_code == 400
@@ -41,7 +49,11 @@ async def test_image_too_large_in_the_string_generation(make_emulator: EmulatorF
     response = await create(emulator, body(image_urls=[oversized]))
     assert response.status_code == 413
     error = error_of(response)
-    assert (error["code"], error["type"], error["param"]) == ("request_too_large", "request_too_large_error", "image_urls")
+    assert (error["code"], error["type"], error["param"]) == (
+        "request_too_large",
+        "request_too_large_error",
+        "image_urls",
+    )
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"nul", b'{"model": NaN}', b"\xff\xfe", b"[]", b'"text"', b"42"])
@@ -68,7 +80,9 @@ async def test_unpaired_surrogate_escapes_are_400(emulator: Emulator, raw: bytes
 
 async def test_paired_surrogate_escapes_are_fine(emulator: Emulator) -> None:
     raw = rb'{"model": "doubao-seedream-4.0", "prompt": "a dragon \ud83d\udc09"}'
-    assert (await emulator.client.post("/evolink/v1/images/generations", content=raw, headers=auth())).status_code == 200
+    assert (
+        await emulator.client.post("/evolink/v1/images/generations", content=raw, headers=auth())
+    ).status_code == 200
 
 
 @pytest.mark.parametrize("url", ["https://[::1/x.png", "http://[nothex]/a.png"])
@@ -94,7 +108,12 @@ async def test_body_over_the_limit_is_413(make_emulator: EmulatorFactory) -> Non
 
 @pytest.mark.parametrize(
     "method, path",
-    [("GET", "/evolink/v1/images/generations"), ("PUT", "/evolink/v1/images/generations"), ("POST", "/evolink/v1/tasks/task-unified-1-abcdefgh"), ("DELETE", "/evolink/v1/tasks/task-unified-1-abcdefgh")],
+    [
+        ("GET", "/evolink/v1/images/generations"),
+        ("PUT", "/evolink/v1/images/generations"),
+        ("POST", "/evolink/v1/tasks/task-unified-1-abcdefgh"),
+        ("DELETE", "/evolink/v1/tasks/task-unified-1-abcdefgh"),
+    ],
 )
 async def test_wrong_methods_are_405(emulator: Emulator, method: str, path: str) -> None:
     response = await emulator.client.request(method, path, headers=auth())
@@ -102,14 +121,18 @@ async def test_wrong_methods_are_405(emulator: Emulator, method: str, path: str)
     assert error_of(response)["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize("path", ["/evolink/v1/images", "/evolink/v1/tasks", "/evolink/v2/images/generations", "/evolink/"])
+@pytest.mark.parametrize(
+    "path", ["/evolink/v1/images", "/evolink/v1/tasks", "/evolink/v2/images/generations", "/evolink/"]
+)
 async def test_unknown_paths_are_evolink_shaped_404s(emulator: Emulator, path: str) -> None:
     response = await emulator.client.get(path, headers=auth())
     assert response.status_code == 404
     assert error_of(response)["type"] == "not_found_error"
 
 
-async def test_an_emulator_bug_is_an_evolink_500_and_is_journaled(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_emulator_bug_is_an_evolink_500_and_is_journaled(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
@@ -124,12 +147,17 @@ async def test_an_emulator_bug_is_an_evolink_500_and_is_journaled(emulator: Emul
         "fallback_suggestion": "try again later",
     }
     [entry] = emulator.runtime.journal.entries(surface="evolink")
-    assert entry.warnings == ["emulator error: RuntimeError: boom"]
+    assert entry.notes == ["emulator error: RuntimeError: boom"] and entry.warnings == []
 
 
 @pytest.mark.parametrize(
     "settings",
-    [{"evolink_error_codes": "numeric"}, {"evolink_image_count": "all"}, {"evolink_result_ttl": 0}, {"evolink_result_ttl": -5.0}],
+    [
+        {"evolink_error_codes": "numeric"},
+        {"image_count": "all"},
+        {"evolink_result_ttl": 0},
+        {"evolink_result_ttl": -5.0},
+    ],
 )
 def test_invalid_settings_are_refused(settings: dict) -> None:
     with pytest.raises(SettingsError):
@@ -141,10 +169,14 @@ def test_settings_come_from_the_environment() -> None:
         environ={
             "SEEDREAM_EMULATOR_EVOLINK_ERROR_CODES": "string",
             "SEEDREAM_EMULATOR_EVOLINK_RESULT_TTL": "3600",
-            "SEEDREAM_EMULATOR_EVOLINK_IMAGE_COUNT": "prompt",
+            "SEEDREAM_EMULATOR_IMAGE_COUNT": "max",
         }
     )
-    assert (settings.evolink_error_codes, settings.evolink_result_ttl, settings.evolink_image_count) == ("string", 3600.0, "prompt")
+    assert (settings.evolink_error_codes, settings.evolink_result_ttl, settings.image_count) == (
+        "string",
+        3600.0,
+        "max",
+    )
     assert Settings().evolink_result_ttl is None and Settings().evolink_error_codes == "integer"
 
 

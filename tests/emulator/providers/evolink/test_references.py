@@ -101,7 +101,9 @@ def test_width_and_height_must_exceed_14_px(client: SyncClient, width: int, heig
 
 @examples
 @given(short=st.integers(15, 40), delta=st.integers(-2, 2), tall=st.booleans())
-def test_aspect_ratio_is_within_one_sixteenth_and_sixteen(client: SyncClient, short: int, delta: int, tall: bool) -> None:
+def test_aspect_ratio_is_within_one_sixteenth_and_sixteen(
+    client: SyncClient, short: int, delta: int, tall: bool
+) -> None:
     long = short * 16 + delta
     width, height = (short, long) if tall else (long, short)
     status, reply = answer(client, [image_uri(width, height, mode="L")])
@@ -110,7 +112,9 @@ def test_aspect_ratio_is_within_one_sixteenth_and_sixteen(client: SyncClient, sh
         assert "aspect ratio must be between 1/16 and 16" in reply["error"]["message"]
 
 
-@pytest.mark.parametrize("width, height", [(6000, 6000), (6000, 6001), (4500, 8000), (4500, 8001), (8000, 4500), (6001, 6000)])
+@pytest.mark.parametrize(
+    "width, height", [(6000, 6000), (6000, 6001), (4500, 8000), (4500, 8001), (8000, 4500), (6001, 6000)]
+)
 def test_total_pixels_are_at_most_6000_by_6000(client: SyncClient, width: int, height: int) -> None:
     status, reply = answer(client, [image_uri(width, height, mode="1")])
     assert status == (200 if within_limits(width, height) else 400), reply
@@ -151,12 +155,18 @@ async def test_own_uploaded_files_are_checked(emulator: Emulator) -> None:
 
 
 async def test_files_of_another_host_are_not_looked_up(emulator: Emulator) -> None:
-    assert (await create(emulator, body(image_urls=["http://elsewhere.example/files/tiny-upload.png"]))).status_code == 200
+    assert (
+        await create(emulator, body(image_urls=["http://elsewhere.example/files/tiny-upload.png"]))
+    ).status_code == 200
 
 
 @pytest.mark.parametrize(
     "url",
-    ["https://assets.invalid/ref.png", "https://cdn.example.invalid./a.jpg", "http://testserver/files/never-existed.png"],
+    [
+        "https://assets.invalid/ref.png",
+        "https://cdn.example.invalid./a.jpg",
+        "http://testserver/files/never-existed.png",
+    ],
 )
 async def test_references_that_cannot_be_downloaded_fail_the_task(emulator: Emulator, url: str) -> None:
     task = await created(emulator, image_urls=[image_uri(), url])
@@ -167,4 +177,44 @@ async def test_references_that_cannot_be_downloaded_fail_the_task(emulator: Emul
         "message": f"Failed to download the reference image {url}",
         "type": "task_error",
     }
-    assert "results" not in reply and "credits_used" not in reply["usage"]
+    assert "results" not in reply and "usage" not in reply
+
+
+def last_warnings(emulator: Emulator) -> list[str]:
+    return emulator.runtime.journal.entries(surface="evolink", route="POST /v1/images/generations")[-1].warnings
+
+
+async def test_a_loopback_reference_is_downloaded_and_its_real_size_drives_auto(emulator: Emulator) -> None:
+    url = emulator.fixtures.url("tall.png", encoded(90, 160))
+    task = await finished(emulator, size="auto", quality="1K", image_urls=[url])
+    assert [request.url for request in emulator.fixtures.requests] == [url]
+    artifact = emulator.runtime.artifacts.get(task["results"][0].rsplit("/", 1)[1].split(".")[0])
+    assert artifact is not None and artifact.spec is not None
+    assert (artifact.spec.width, artifact.spec.height) == (720, 1280)  # 9:16 at 1K
+    assert any("cannot reach it" in warning for warning in last_warnings(emulator))
+
+
+async def test_a_loopback_reference_is_held_to_the_documented_limits(emulator: Emulator) -> None:
+    url = emulator.fixtures.url("thin.png", encoded(12, 40))
+    response = await create(emulator, body(image_urls=[url]))
+    assert response.status_code == 400 and "image_urls[0]" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8999/missing.png", "https://10.1.2.3/ref.png", "http://169.254.169.254/latest/x.png"]
+)
+async def test_a_reference_production_cannot_download_fails_the_task(emulator: Emulator, url: str) -> None:
+    task = await created(emulator, image_urls=[url])
+    reply = (await query(emulator, task["id"])).json()
+    assert reply["status"] == "failed" and reply["error"]["code"] == "image_processing_error"
+
+
+async def test_a_public_reference_is_accepted_unchecked_with_a_warning(emulator: Emulator) -> None:
+    await finished(emulator, image_urls=["https://cdn.example.com/ref.png"])
+    assert emulator.fixtures.requests == []
+    assert any("not downloaded" in warning for warning in last_warnings(emulator))
+
+
+async def test_a_data_uri_reference_is_served_with_a_warning(emulator: Emulator) -> None:
+    await finished(emulator, image_urls=[image_uri()])
+    assert any("data URI" in warning for warning in last_warnings(emulator))
