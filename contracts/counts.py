@@ -49,6 +49,12 @@ def asked_count(prompt: str) -> int | None:
     return min(found)[1] if found else None
 
 
+def ask(prompt: str, images: int) -> str:
+    """`prompt` asking for `images` images in the words the seeds suggest ("generate 2 different images"), so that
+    a client, test or harness case that wants a group gets one in `prompt` mode; unchanged for one image."""
+    return prompt if images <= 1 else f"{prompt}, generate {images} different images"
+
+
 def decide(prompt: str, cap: int, mode: Mode = "prompt") -> int:
     """Images a group generation makes: `cap` in `max` mode, else what the prompt asks for, within 1..cap."""
     if cap < 1:

@@ -37,6 +37,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
+    fetch_transport: httpx.AsyncBaseTransport | None = None,
 ) -> EmulatorApplication:
     settings = settings or Settings()
     runtime = Runtime.create(
@@ -54,6 +55,7 @@ def create_app(
         strict=settings.strict,
         callback_exempt=settings.callback_exempt,
         image_count=settings.image_count,
+        fetch_transport=fetch_transport,
     )
     emulator = Emulator(settings, runtime, [providers.build(name, runtime, settings) for name in settings.providers])
     _apply_scenario(emulator, settings)

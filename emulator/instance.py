@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.counts import MODES
+
 from .core.faults import Rule
 from .core.jobs import Job, State
 from .core.limits import Limit
@@ -65,8 +67,8 @@ class Emulator:
         self, *, strict: bool | None = None, callback_exempt: list[str] | None = None, image_count: str | None = None
     ) -> dict[str, Any]:
         """Switch production rules on or off at run time (the harness judges every case under them)."""
-        if image_count is not None and image_count not in ("prompt", "max"):
-            raise ValueError(f"image_count must be prompt or max; got {image_count!r}")
+        if image_count is not None and image_count not in MODES:
+            raise ValueError(f"image_count must be one of {', '.join(MODES)}; got {image_count!r}")
         if strict is not None:
             self.runtime.targets.strict = strict
         if callback_exempt is not None:

@@ -27,10 +27,29 @@ class Receiver:
 
 
 @dataclass
+class Fixtures:
+    """Stands in for a client's own test server on loopback, which the emulator downloads reference URLs from."""
+
+    base: str = "http://127.0.0.1:8999"
+    files: dict[str, bytes] = field(default_factory=dict)
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def url(self, name: str, data: bytes) -> str:
+        self.files["/" + name] = data
+        return f"{self.base}/{name}"
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        data = self.files.get(request.url.path)
+        return httpx.Response(200, content=data) if data is not None else httpx.Response(404, text="no such fixture")
+
+
+@dataclass
 class Emulator:
     app: Any
     client: httpx.AsyncClient
     receiver: Receiver
+    fixtures: Fixtures = field(default_factory=Fixtures)
 
     @property
     def runtime(self) -> Runtime:
@@ -50,10 +69,15 @@ async def make_emulator() -> AsyncIterator[EmulatorFactory]:
 
     async def factory(clock: Any = None, **overrides: Any) -> Emulator:
         settings = Settings(**{"timing": "instant", "seed": 1, **overrides})
-        receiver = Receiver()
-        app = create_app(settings, clock=clock, webhook_transport=httpx.MockTransport(receiver))
+        receiver, fixtures = Receiver(), Fixtures()
+        app = create_app(
+            settings,
+            clock=clock,
+            webhook_transport=httpx.MockTransport(receiver),
+            fetch_transport=httpx.MockTransport(fixtures),
+        )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-        emulator = Emulator(app, client, receiver)
+        emulator = Emulator(app, client, receiver, fixtures)
         opened.append(emulator)
         return emulator
 

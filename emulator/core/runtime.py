@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from contracts.counts import Mode
+
 from .artifacts import Artifact, ArtifactStore
 from .clock import Clock, SystemClock
 from .directives import extract
@@ -50,7 +52,7 @@ class Runtime:
     public_url: str | None = None
     targets: TargetPolicy = field(default_factory=TargetPolicy)
     remote: RemoteImages = field(default_factory=RemoteImages)
-    image_count: str = "prompt"
+    image_count: Mode = "prompt"
     _background: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
     @classmethod
@@ -71,7 +73,7 @@ class Runtime:
         limits: dict[str, Limit] | None = None,
         strict: bool = False,
         callback_exempt: tuple[str, ...] = (),
-        image_count: str = "prompt",
+        image_count: Mode = "prompt",
         fetch_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
