@@ -7,11 +7,13 @@ Every number comes from `rules.json` or the schemas; this module only combines t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .._loader import Violation, load
 from .._text import fill
+from ..counts import Mode, decide
 
 CONTRACT = load("wiro")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
@@ -25,6 +27,10 @@ UPLOAD_MAX_BYTES: int = CONTRACT.schema("common")["$defs"]["uploadedFile"]["prop
 MODEL: Mapping[str, Any] = RULES["model"]
 LIFECYCLE: Mapping[str, Any] = RULES["lifecycle"]
 ERRORS: Mapping[str, Mapping[str, Any]] = RULES["errors"]
+NONCE: Mapping[str, Any] = RULES["nonce"]
+NONCE_PATTERN = re.compile(NONCE["pattern"])
+WARNINGS: Mapping[str, str] = RULES["warnings"]
+REFERENCE_FAILURES: Mapping[str, str] = RULES["referenceFailures"]
 
 
 def is_model(owner: str, project: str) -> bool:
@@ -41,9 +47,35 @@ def size(request: Mapping[str, Any]) -> str:
     return str(request.get("size", DEFAULTS["size"]))
 
 
-def image_count(request: Mapping[str, Any]) -> int:
-    """Exactly `maxImages` images (the documented maximum) for every valid request."""
+def max_images(request: Mapping[str, Any]) -> int:
+    """The `maxImages` of a valid request (default 1): the most images the task may make."""
     return int(request.get("maxImages", DEFAULTS["maxImages"]))
+
+
+def image_count(request: Mapping[str, Any], mode: Mode = "prompt") -> int:
+    """Images a valid request makes: `maxImages` is an upper bound the prompt decides within (the model page asks
+    the prompt to state the number), never above 15 - references; `max` mode always makes the cap."""
+    room = RULES["maxReferencesPlusImages"] - len(request.get("inputImage") or [])
+    return decide(str(request["prompt"]), max(1, min(max_images(request), room)), mode)
+
+
+def nonce_problem(nonce: str) -> str | None:
+    """Why an `x-nonce` is not the integer Wiro asks for ("unix time or any random integer value"), or None."""
+    if not NONCE_PATTERN.match(nonce):
+        return f"x-nonce {nonce[:40]!r} is not an integer (unix time or any random integer value)"
+    if len(nonce) > 20 or not NONCE["minimum"] <= int(nonce) <= NONCE["maximum"]:
+        return f"x-nonce {nonce[:40]}... is outside the signed 64-bit integer range"
+    return None
+
+
+def warning(name: str, **values: Any) -> str:
+    """A journal warning: what the emulator served although Wiro would not, naming the Wiro fact."""
+    return str(fill(WARNINGS[name], values))
+
+
+def reference_failure(name: str, **values: Any) -> str:
+    """The stderr of a task whose inputImage URL could not be used."""
+    return str(fill(REFERENCE_FAILURES[name], values))
 
 
 def watermark(request: Mapping[str, Any]) -> str:
@@ -61,7 +93,7 @@ def message(rule: str, **values: Any) -> str:
 
 def check(request: Mapping[str, Any]) -> list[Violation]:
     references = len(request.get("inputImage", []))
-    count = image_count(request)
+    count = max_images(request)
     limit = RULES["maxReferencesPlusImages"]
     if references + count <= limit:
         return []
@@ -90,13 +122,25 @@ def describe() -> list[str]:
     lifecycle = LIFECYCLE
     callback = RULES["callback"]
     return [
-        f"- Model: `{MODEL['owner']}/{MODEL['project']}` ({MODEL['name']}); owner and model slug match "
-        "case-insensitively; any other `/Run/{owner}/{model}` is `slug-owner-project-not-exist`.",
+        (
+            f"- Model: `{MODEL['owner']}/{MODEL['project']}` ({MODEL['name']}); owner and model slug match "
+            "case-insensitively; any other `/Run/{owner}/{model}` is `slug-owner-project-not-exist`."
+        ),
         f"- Sizes: {', '.join(f'`{value}`' for value in SIZES)} (default `{DEFAULTS['size']}`).",
-        f"- `inputImage`: at most {MAX_INPUT_IMAGES} entries (files and URLs, mixed); "
-        f"references + `maxImages` <= {RULES['maxReferencesPlusImages']}.",
-        f"- `maxImages` {MIN_IMAGES}..{MAX_IMAGES} (default {DEFAULTS['maxImages']}); the task makes exactly that "
-        f"many `{MODEL['outputFormat']}` files named `0.{MODEL['outputFormat']}`, `1.{MODEL['outputFormat']}`, ...",
+        (
+            f"- `inputImage`: at most {MAX_INPUT_IMAGES} entries (files and URLs, mixed); "
+            f"references + `maxImages` <= {RULES['maxReferencesPlusImages']}."
+        ),
+        (
+            f"- `maxImages` {MIN_IMAGES}..{MAX_IMAGES} (default {DEFAULTS['maxImages']}) is an upper bound: the task makes "
+            "as many images as the prompt asks for (one when it asks for no number), at most `maxImages` "
+            f'(`image_count = "max"`: always `maxImages`), as `{MODEL["outputFormat"]}` files named '
+            f"`0.{MODEL['outputFormat']}`, `1.{MODEL['outputFormat']}`, ..."
+        ),
+        (
+            f"- `x-nonce`: an integer (`{NONCE['pattern']}`, signed 64-bit); a nonce the project already used is refused "
+            "like a wrong signature."
+        ),
         f"- Files: at most {UPLOAD_MAX_BYTES:,} bytes per file (File/Upload and multipart `inputImage`).",
         f"- Cost: `totalcost = cps x elapsedseconds` with `cps` {MODEL['cps']}, on successful tasks only.",
         "",
@@ -107,10 +151,12 @@ def describe() -> list[str]:
             for phase in ("queued", "running", "output", "succeeded", "failed", "postprocessed", "canceled")
         ),
         "",
-        f"- Terminal: {', '.join(f'`{s}`' for s in lifecycle['terminal'])}. Task/Cancel accepts "
-        f"{', '.join(f'`{s}`' for s in lifecycle['cancellable'])}; Task/Kill accepts "
-        f"{', '.join(f'`{s}`' for s in lifecycle['killable'])}. A failed task ends with `pexit` "
-        f"\"{lifecycle['failureExitCode']}\".",
+        (
+            f"- Terminal: {', '.join(f'`{s}`' for s in lifecycle['terminal'])}. Task/Cancel accepts "
+            f"{', '.join(f'`{s}`' for s in lifecycle['cancellable'])}; Task/Kill accepts "
+            f"{', '.join(f'`{s}`' for s in lifecycle['killable'])}. A failed task ends with `pexit` "
+            f'"{lifecycle["failureExitCode"]}".'
+        ),
         f"- Callback ({callback['maxAttempts']} attempts, {callback['timeout']} s timeout each): {callback['description']}",
         "",
         "| error | HTTP | code | message |",

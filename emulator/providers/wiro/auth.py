@@ -1,6 +1,10 @@
 """Wiro projects and their authentication: `x-api-key`, plus `x-nonce` and `x-signature` in signature mode.
 
 signature = lowercase hex HMAC-SHA256(key = API key, message = API secret + nonce)
+
+The nonce is "unix time or any random integer value" (the seed): anything else is refused like a wrong
+signature. Signature mode promises "Replay protection: Yes (via nonce)" (authentication.md), so a nonce the
+project already used is refused too; with `reject_reused_nonce` off it is served with a journal warning.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ import hashlib
 import hmac
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from contracts import Violation
 from contracts.wiro import rules
 from emulator.settings import SettingsError
 
@@ -28,6 +33,14 @@ class Project:
     secret: str
     signature: bool
     id: str
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """The project a request authenticated as, and what was served only because the emulator is lenient."""
+
+    project: Project
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_projects(values: Sequence[str]) -> tuple[Project, ...]:
@@ -56,28 +69,33 @@ def signature(api_key: str, secret: str, nonce: str) -> str:
 
 class Authenticator:
     def __init__(
-        self, projects: Sequence[Project], *, reject_reused_nonce: bool = False, tolerant_signature: bool = False
+        self, projects: Sequence[Project], *, reject_reused_nonce: bool = True, tolerant_signature: bool = False
     ) -> None:
         self.projects = {project.key: project for project in projects}
         self.reject_reused_nonce = reject_reused_nonce
         self.tolerant_signature = tolerant_signature
         self._nonces: dict[str, OrderedDict[str, None]] = {}
 
-    def check(self, headers: Mapping[str, str]) -> Project:
+    def check(self, headers: Mapping[str, str]) -> Authenticated:
         project = self.projects.get(headers.get("x-api-key", ""))
         if project is None:
             raise errors.project_not_found()
         if not project.signature:
-            return project
+            return Authenticated(project)
         nonce, sent = headers.get("x-nonce"), headers.get("x-signature")
         if not nonce or not sent:
             raise errors.signature_required()
+        problem = rules.nonce_problem(nonce)
+        if problem is not None:
+            raise _invalid(problem)
         expected = signature(project.key, project.secret, nonce)
         if not hmac.compare_digest(self._digest(sent).encode(), expected.encode()):
             raise errors.signature_invalid()
-        if self.reject_reused_nonce:
-            self._use(project, nonce)
-        return project
+        if not self._use(project, nonce):
+            if self.reject_reused_nonce:
+                raise _invalid(f"x-nonce {nonce} was already used by this project (replay protection)")
+            return Authenticated(project, [rules.warning("reusedNonce", nonce=nonce)])
+        return Authenticated(project)
 
     def reset(self) -> None:
         self._nonces.clear()
@@ -87,10 +105,19 @@ class Authenticator:
         value = sent.split()[-1] if self.tolerant_signature and sent.split() else sent.strip()
         return value.lower()
 
-    def _use(self, project: Project, nonce: str) -> None:
+    def _use(self, project: Project, nonce: str) -> bool:
+        """Remember a nonce of a valid signature; False when the project had already used it."""
         seen = self._nonces.setdefault(project.key, OrderedDict())
         if nonce in seen:
-            raise errors.signature_invalid()
+            return False
         seen[nonce] = None
         if len(seen) > NONCE_MEMORY:
             seen.popitem(last=False)
+        return True
+
+
+def _invalid(detail: str) -> errors.WiroError:
+    """Wiro's invalid-signature error; `detail` (which rule was broken) goes to the journal only."""
+    error = errors.signature_invalid()
+    error.violations = [Violation("/headers/x-nonce", detail, "x-nonce")]
+    return error

@@ -51,7 +51,9 @@ def from_violations(found: list[Violation]) -> WiroError:
 def from_violation(violation: Violation) -> WiroError:
     annotation: Mapping[str, Any] = violation.annotation
     messages: Mapping[str, str] = annotation.get("messages", {})
-    template = messages.get(violation.keyword) or annotation.get("message") or rules.ERRORS["parametersInvalid"]["message"]
+    template = (
+        messages.get(violation.keyword) or annotation.get("message") or rules.ERRORS["parametersInvalid"]["message"]
+    )
     code = int(annotation.get("code", rules.ERRORS["parametersInvalid"]["code"]))
     return WiroError(code, fill(template, violation.limits))
 
@@ -141,4 +143,3 @@ def limited(reason: Overloaded) -> WiroError:
         error = named("rateLimited")
     error.retry_after = reason.retry_after
     return error
-

@@ -48,7 +48,7 @@ HEX = "0123456789abcdef"
 IMAGE_FIELDS = ("inputImage", "inputImageUrl")
 FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
 NUMBER = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?\s*$")
-URL_START = re.compile(r"^\s*https?://", re.I)
+URL_START = re.compile(r"^\s*https?://", re.IGNORECASE)
 EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,10})$")
 INLINE_THREAD_THRESHOLD = 256 * 1024
 # PNG is lossless; the quality is only recorded in the placeholder's metadata.
@@ -67,6 +67,15 @@ class Upload:
 
     def describe(self) -> dict[str, Any]:
         return {"filename": self.filename, "contenttype": self.content_type, "size": len(self.data)}
+
+
+@dataclass(frozen=True)
+class References:
+    """The inputImage entries of a Run as URLs, what was served only leniently, and why the task must fail."""
+
+    urls: list[str]
+    warnings: list[str]
+    failure: str | None = None
 
 
 @dataclass
@@ -110,6 +119,8 @@ class WiroTask:
     outputs_made: int = 0
     frames: list[dict[str, Any]] = field(default_factory=list)
     context: Context = field(default_factory=lambda: Context(SURFACE), repr=False)
+    # Leniency met while accepting the task (callback target, references taken on trust), for the journal entry.
+    warnings: list[str] = field(default_factory=list, repr=False)
     _waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
 
     @property
@@ -212,7 +223,7 @@ class WiroService:
         runtime: Runtime,
         *,
         projects: Sequence[Project],
-        reject_reused_nonce: bool = False,
+        reject_reused_nonce: bool = True,
         tolerant_signature: bool = False,
         callback_body: str = "detail",
         artifact_ttl: float = 86_400.0,
@@ -259,7 +270,9 @@ class WiroService:
         directives: tuple[Rule, ...] = ()
         if isinstance(prompt, str):
             _, directives = self.runtime.directives(prompt, entry)
-        job = next((body[key] for key in ("taskid", "tasktoken", "socketaccesstoken") if isinstance(body.get(key), str)), None)
+        job = next(
+            (body[key] for key in ("taskid", "tasktoken", "socketaccesstoken") if isinstance(body.get(key), str)), None
+        )
         return Context(
             SURFACE,
             route,
@@ -270,21 +283,30 @@ class WiroService:
             directives=directives,
         )
 
-    async def run(self, project: Project, body: Mapping[str, Any], base_url: str, context: Context | None = None) -> WiroTask:
+    async def run(
+        self, project: Project, body: Mapping[str, Any], base_url: str, context: Context | None = None
+    ) -> WiroTask:
         request = decode_run(body)
         for entry in request.images:
             if isinstance(entry, Upload) and len(entry.data) > rules.UPLOAD_MAX_BYTES:
                 raise errors.file_too_large("inputImage")
         self.check("run", request.instance)
         instance = request.instance
-        urls = await self._store_inputs(request.images, base_url)
+        callback_warnings = self._check_callback(str(instance.get("callbackUrl") or ""))
+        references = await self._references(request.images, base_url)
+        urls = references.urls
         width, height = rules.dimensions(rules.size(instance))
-        count = rules.image_count(instance)
+        prompt = extract(instance["prompt"])[0]
+        count = rules.image_count({**instance, "prompt": prompt}, self.runtime.image_count)
         ids = self.runtime.ids
         task_id = self._task_id()
-        prompt = extract(instance["prompt"])[0]
         parameters = {"inputImage": ",".join(urls)} if urls else {}
-        parameters.update(prompt=prompt, size=rules.size(instance), maxImages=str(count), watermark=rules.watermark(instance))
+        parameters.update(
+            prompt=prompt,
+            size=rules.size(instance),
+            maxImages=str(rules.max_images(instance)),
+            watermark=rules.watermark(instance),
+        )
         specs = [
             GenerationSpec.create(
                 prompt=prompt,
@@ -314,54 +336,113 @@ class WiroService:
             output_ids=[ids.token(32, HEX) for _ in specs],
             access_keys=[ids.token(rules.RULES["tokenLength"], string.ascii_letters) for _ in specs],
             created_at=self.runtime.clock.now(),
+            warnings=[*callback_warnings, *references.warnings],
         )
         task.context = (context or Context(SURFACE, api_key=project.key)).with_job(task.uuid)
+        plan = self.planner(width * height, count)
+        if references.failure is not None:
+            # Wiro downloads URL inputs while preprocessing: the task fails before any image is made.
+            failure = Failure(rules.REFERENCE_FAILURES["code"], references.failure)
+            plan = Plan(plan.queue_seconds, plan.output_offsets[:1], failure=failure)
         self._remember(task)
         self._enter(task, LIFECYCLE["queued"], task.created_at)
         try:
-            self.runtime.start_job(task.context, self.planner(width * height, count), data=task, listener=self._on_event)
+            self.runtime.start_job(task.context, plan, data=task, listener=self._on_event)
         except Overloaded as exc:
             self._forget(task)
             raise errors.limited(exc) from None
         return task
 
-    async def _store_inputs(self, entries: list[Any], base_url: str) -> list[str]:
-        urls = []
-        for position, entry in enumerate(entries):
-            path = f"/inputImage/{position}"
+    def _check_callback(self, url: str) -> list[str]:
+        """Production's callback rule (HTTPS, no internal host), read from the policy in force now: refused
+        under --strict, else served with journal warnings; the harness's own receiver is exempt."""
+        if not url:
+            return []
+        targets = self.runtime.targets
+        refused = targets.refused(url)
+        if refused:
+            error = errors.parameters_invalid()
+            error.violations = [
+                Violation("/callbackUrl", problem.detail, f"callback:{problem.kind}") for problem in refused
+            ]
+            raise error
+        return [rules.warning("callback", problem=warning) for warning in targets.warnings(url)]
+
+    async def _references(self, entries: list[Any], base_url: str) -> References:
+        """The inputImage entries as URLs. Files are checked and stored; the emulator's own file URLs are read
+        from its store; loopback URLs are downloaded and checked; internal, reserved or failing URLs make the task
+        fail, as Wiro's preprocessing would; public URLs cannot be reached offline and are taken on trust."""
+        urls: list[str] = []
+        warnings: list[str] = []
+        failure: str | None = None
+        for index, entry in enumerate(entries):
+            path = f"/inputImage/{index}"
             if isinstance(entry, Upload):
                 artifact = await self._store_image(entry, path)
                 urls.append(self.runtime.file_url(base_url, artifact))
-            elif isinstance(entry, str):
-                self._check_local_image(entry, base_url, path)
-                urls.append(entry)
-            else:
+                continue
+            if not isinstance(entry, str):
                 raise errors.parameters_invalid(path, "an inputImage entry must be a URL or an uploaded file part")
-        return urls
+            urls.append(entry)
+            local = self._local_file(entry, base_url)
+            if local is not None:
+                problem = self._stored_problem(index, entry, local)
+            else:
+                problem, warning = await self._fetched_problem(index, entry)
+                if warning is not None:
+                    warnings.append(warning)
+            failure = failure or problem
+        return References(urls, warnings, failure)
+
+    @staticmethod
+    def _local_file(url: str, base_url: str) -> str | None:
+        """The artifact id of a URL of the emulator's own /files/, else None."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        local = FILE_PATH.search(parts.path)
+        return local.group("id") if local is not None and parts.netloc == urlsplit(base_url).netloc else None
+
+    def _stored_problem(self, index: int, url: str, artifact_id: str) -> str | None:
+        """Why a file of the emulator's store cannot be used as a reference (gone, or not an image), or None."""
+        artifact = self.runtime.artifacts.get(artifact_id)
+        if artifact is None:
+            return rules.reference_failure("unreachable", index=index, detail=f"{url} has expired or never existed")
+        if artifact.spec is None and "width" not in artifact.info:
+            return rules.reference_failure("notImage", index=index, url=url, detail="the file is not an image")
+        return None
+
+    async def _fetched_problem(self, index: int, url: str) -> tuple[str | None, str | None]:
+        """(why the task must fail, journal warning) for a URL outside the emulator."""
+        fetched = await self.runtime.remote.fetch(url, rules.UPLOAD_MAX_BYTES)
+        if fetched.status == "unreachable":
+            return rules.reference_failure("unreachable", index=index, detail=fetched.detail or url), None
+        if fetched.status == "offline":
+            return None, rules.warning("offlineReference", index=index, url=url)
+        warning = rules.warning("loopbackReference", index=index, url=url)
+        if fetched.too_large or fetched.data is None:
+            return rules.reference_failure("tooLarge", index=index, url=url, maxBytes=rules.UPLOAD_MAX_BYTES), warning
+        try:
+            await self._inspect(fetched.data)
+        except images.BrokenImage as exc:
+            return rules.reference_failure("notImage", index=index, url=url, detail=str(exc)), warning
+        return None, warning
+
+    @staticmethod
+    async def _inspect(data: bytes) -> images.ImageInfo:
+        if len(data) > INLINE_THREAD_THRESHOLD:
+            return await anyio.to_thread.run_sync(images.inspect, data)
+        return images.inspect(data)
 
     async def _store_image(self, upload: Upload, path: str) -> Artifact:
         try:
-            if len(upload.data) > INLINE_THREAD_THRESHOLD:
-                info = await anyio.to_thread.run_sync(images.inspect, upload.data)
-            else:
-                info = images.inspect(upload.data)
+            info = await self._inspect(upload.data)
         except images.BrokenImage as exc:
             raise errors.parameters_invalid(path, f"{upload.filename or 'the file'}: {exc}") from None
         return self._add_blob(
             upload.data, info.media_type, info.extension, name=upload.filename, width=info.width, height=info.height
         )
-
-    def _check_local_image(self, url: str, base_url: str, path: str) -> None:
-        """A URL of the emulator's own /files/ must name a stored image; other URLs are not fetched (offline)."""
-        parts = urlsplit(url)
-        local = FILE_PATH.search(parts.path)
-        if local is None or parts.netloc != urlsplit(base_url).netloc:
-            return
-        artifact = self.runtime.artifacts.get(local.group("id"))
-        if artifact is None:
-            raise errors.parameters_invalid(path, f"{url} has expired or never existed")
-        if artifact.spec is None and "width" not in artifact.info:
-            raise errors.parameters_invalid(path, f"{url} is not an image")
 
     def _task_id(self) -> str:
         if self._next_task_id is None:
@@ -545,8 +626,15 @@ class WiroService:
             "marketplaceid": None,
             "createtime": _stamp(task.created_at),
         }
-        for stamp in ("canceltime", "assigntime", "accepttime", "preprocessstarttime", "preprocessendtime",
-                      "postprocessstarttime", "postprocessendtime"):
+        for stamp in (
+            "canceltime",
+            "assigntime",
+            "accepttime",
+            "preprocessstarttime",
+            "preprocessendtime",
+            "postprocessstarttime",
+            "postprocessendtime",
+        ):
             record[stamp] = _stamp(times.get(stamp))
         record.update(
             pexit=task.pexit,
@@ -643,11 +731,9 @@ class WiroService:
         self.check("upload", plain(body))
         assert isinstance(upload, Upload)
         folder = self._folder(project, plain(body).get("folderid"))
+        info: images.ImageInfo | None
         try:
-            if len(upload.data) > INLINE_THREAD_THRESHOLD:
-                info: images.ImageInfo | None = await anyio.to_thread.run_sync(images.inspect, upload.data)
-            else:
-                info = images.inspect(upload.data)
+            info = await self._inspect(upload.data)
         except images.BrokenImage:
             info = None
         if info is not None:
@@ -659,7 +745,10 @@ class WiroService:
             # Not an image: kept as bytes and served as application/octet-stream (never as the client's type).
             found = EXTENSION.search(upload.filename)
             artifact = self._add_blob(
-                upload.data, "application/octet-stream", found.group(1).lower() if found else "bin", name=upload.filename
+                upload.data,
+                "application/octet-stream",
+                found.group(1).lower() if found else "bin",
+                name=upload.filename,
             )
             content_type = upload.content_type
         return {

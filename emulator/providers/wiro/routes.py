@@ -41,6 +41,7 @@ MULTIPART_SLACK = 2**20
 MAX_FILE_PARTS = 64
 SOCKET = rules.RULES["socket"]
 
+
 class Disconnected(Exception):
     """A fault rule asked to reset the connection instead of answering."""
 
@@ -91,8 +92,10 @@ class Endpoints:
                 raise errors.url_not_parsed()
             if entry is not None:
                 entry.api_key = mask_key(request.headers.get("x-api-key"))
-            project = self.service.auth.check(request.headers)
-            return reply(await action(request, project, entry))
+            authenticated = self.service.auth.check(request.headers)
+            if entry is not None:
+                entry.warnings.extend(authenticated.warnings)
+            return reply(await action(request, authenticated.project, entry))
         except Disconnected:
             await reset(request)
             return Response(status_code=500)
@@ -105,7 +108,7 @@ class Endpoints:
         except Exception as exc:  # a bug must still look like Wiro to the client, and be visible
             logger.exception("unexpected error answering a Wiro request")
             if entry is not None:
-                entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+                entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
             error = errors.internal()
             return reply(error.body(), error.status)
 
@@ -128,6 +131,7 @@ class Endpoints:
         task = await self.service.run(project, body, self.service.runtime.base_url(origin(request)), context)
         if entry is not None:
             entry.ids.append(task.id)
+            entry.warnings.extend(task.warnings)
         return models.run_reply(task)
 
     async def _detail(self, request: Request, project: Project, entry: Entry | None) -> dict[str, Any]:
@@ -235,7 +239,7 @@ class Endpoints:
             entry.violations.append({"path": "", "message": "the frame is not JSON", "keyword": "type"})
             return None
         if not isinstance(message, dict) or message.get("type") != "task_info":
-            entry.warnings.append("frames other than task_info are ignored, as Wiro does")
+            entry.notes.append("frames other than task_info are ignored, as Wiro does")
             return None
         entry.route = "WS /v1 task_info"
         entry.violations.extend(v.as_dict() for v in models.CONTRACT.validator("socketRegister").violations(message))
@@ -248,7 +252,9 @@ class Endpoints:
             await send(_socket_error("unknownToken"))
             return None
         entry.ids.append(task.id)
-        admission = await runtime.admit(Context(SURFACE, entry.route, job=token, api_key=task.project.key, transport="ws"))
+        admission = await runtime.admit(
+            Context(SURFACE, entry.route, job=token, api_key=task.project.key, transport="ws")
+        )
         if admission.disconnect is not None:
             return admission.disconnect
         error = _refusal(admission)
@@ -292,7 +298,7 @@ async def _form(headers: Headers, raw: bytes, *, multipart: bool) -> list[tuple[
         parser = FormParser(headers, stream(), max_part_size=rules.UPLOAD_MAX_BYTES)
     try:
         form = await parser.parse()
-    except Exception:  # any malformed multipart (boundary, headers, sizes) is Wiro's "invalid", never a 500
+    except Exception:  # noqa: BLE001 - any malformed multipart (boundary, headers, sizes) is Wiro's "invalid", never a 500
         raise errors.parameters_invalid() from None
     pairs: list[tuple[str, str | Upload]] = []
     try:

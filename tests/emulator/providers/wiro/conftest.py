@@ -11,7 +11,9 @@ from tests.emulator.providers.wiro.wiro_support import DEV_KEY, DEV_SECRET, Wiro
 
 @pytest.fixture
 def make_wiro(make_emulator: EmulatorFactory) -> Callable[..., Any]:
-    async def factory(clock: Any = None, key: str = DEV_KEY, secret: str | None = DEV_SECRET, **settings: Any) -> WiroClient:
+    async def factory(
+        clock: Any = None, key: str = DEV_KEY, secret: str | None = DEV_SECRET, **settings: Any
+    ) -> WiroClient:
         return WiroClient(await make_emulator(clock=clock, **settings), key, secret)
 
     return factory

@@ -1,4 +1,7 @@
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from emulator import Settings, create_app
 from emulator.providers.wiro.auth import Project, parse_projects, signature
@@ -14,7 +17,11 @@ from tests.emulator.providers.wiro.wiro_support import (
 from tests.support import contract_errors
 
 NOT_FOUNDED = (401, 0, "Project authorization is not founded.")
-SIGNATURE_REQUIRED = (401, 0, "Project requires signature authentication. x-signature and x-nonce headers are required.")
+SIGNATURE_REQUIRED = (
+    401,
+    0,
+    "Project requires signature authentication. x-signature and x-nonce headers are required.",
+)
 NOT_VALID = (401, 0, "Project authorization is not valid.")
 
 
@@ -76,26 +83,92 @@ async def test_signature_of_another_nonce_is_not_valid(wiro: WiroClient) -> None
     assert error_of(response) == NOT_VALID
 
 
-async def test_nonce_reuse_is_accepted_by_default(wiro: WiroClient) -> None:
-    headers = signed_headers(nonce="1700000000")
-    for _ in range(2):
-        response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
-        assert error_of(response) == (200, 1, "There is no task yet.")
-
-
-async def test_nonce_reuse_is_rejected_when_enabled(make_wiro) -> None:
-    wiro = await make_wiro(wiro_reject_reused_nonce=True)
+async def test_nonce_reuse_is_refused_by_default(wiro: WiroClient) -> None:
+    """Signature mode promises "Replay protection: Yes (via nonce)" (authentication.md)."""
     headers = signed_headers(nonce="1700000000")
     first = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
     assert error_of(first) == (200, 1, "There is no task yet.")
     again = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
     assert error_of(again) == NOT_VALID
-    fresh = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(nonce="1700000001"))
+    assert contract_errors("wiro", "error", again.json()) == []
+    [*_, entry] = wiro.runtime.journal.entries(surface="wiro")
+    assert [v["path"] for v in entry.violations] == ["/headers/x-nonce"] and "already used" in entry.violations[0][
+        "message"
+    ]
+    fresh = await wiro.client.post(
+        "/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(nonce="1700000001")
+    )
     assert error_of(fresh) == (200, 1, "There is no task yet.")
 
 
+async def test_a_reused_nonce_is_served_with_a_warning_when_reuse_is_allowed(make_wiro) -> None:
+    wiro = await make_wiro(wiro_reject_reused_nonce=False)
+    headers = signed_headers(nonce="1700000000")
+    for _ in range(2):
+        response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
+        assert error_of(response) == (200, 1, "There is no task yet.")
+    first, second = wiro.runtime.journal.entries(surface="wiro")
+    assert first.warnings == []
+    [warning] = second.warnings
+    assert "x-nonce 1700000000 was already used" in warning and "replay protection" in warning
+    assert "wiro_reject_reused_nonce" in warning
+
+
+def test_the_reuse_setting_defaults_to_refusing() -> None:
+    assert Settings().wiro_reject_reused_nonce is True
+    assert (
+        Settings.load(environ={"SEEDREAM_EMULATOR_WIRO_REJECT_REUSED_NONCE": "false"}).wiro_reject_reused_nonce is False
+    )
+
+
+@pytest.mark.parametrize(
+    "nonce",
+    ["abc", "17000000.5", "1e9", "0x1F", "+17", "1 700", "9223372036854775808", "-9223372036854775809", "1" * 40],
+)
+async def test_a_nonce_that_is_not_an_integer_is_not_valid(wiro: WiroClient, nonce: str) -> None:
+    """The seed: "unix time or any random integer value"; the signature itself is right."""
+    response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(nonce=nonce))
+    assert error_of(response) == NOT_VALID
+    [entry] = wiro.runtime.journal.entries(surface="wiro")
+    assert entry.violations[0]["path"] == "/headers/x-nonce"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(nonce=st.integers(-(2**63), 2**63 - 1))
+async def test_every_64_bit_integer_is_a_nonce(make_wiro, nonce: int) -> None:
+    wiro = await make_wiro()
+    response = await wiro.client.post(
+        "/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(nonce=str(nonce))
+    )
+    assert error_of(response) == (200, 1, "There is no task yet.")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    nonce=st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), min_size=1, max_size=12).filter(
+        lambda text: not text.strip().lstrip("-").isdigit()
+    )
+)
+async def test_no_other_spelling_is_a_nonce(make_wiro, nonce: str) -> None:
+    wiro = await make_wiro()
+    headers = signed_headers(nonce=nonce)
+    try:
+        response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
+    except httpx.LocalProtocolError:  # not even a valid header value
+        return
+    assert error_of(response)[0] == 401
+
+
+async def test_nonce_reuse_is_rejected_across_routes(wiro: WiroClient) -> None:
+    headers = signed_headers(nonce="1700000000")
+    run = await wiro.client.post("/wiro/v1/Run/bytedance/seedream-v4", json={"prompt": "x"}, headers=headers)
+    assert run.json()["result"] is True
+    detail = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": run.json()["taskid"]}, headers=headers)
+    assert error_of(detail) == NOT_VALID
+
+
 async def test_a_failed_signature_does_not_use_up_its_nonce(make_wiro) -> None:
-    wiro = await make_wiro(wiro_reject_reused_nonce=True)
+    wiro = await make_wiro()
     bad = signed_headers(DEV_KEY, "wrong", nonce="42")
     assert error_of(await wiro.client.post("/wiro/v1/Task/Detail", json={}, headers=bad)) == NOT_VALID
     good = signed_headers(nonce="42")
@@ -104,12 +177,16 @@ async def test_a_failed_signature_does_not_use_up_its_nonce(make_wiro) -> None:
 
 
 async def test_nonce_memory_is_per_project_and_cleared_by_reset(make_wiro) -> None:
-    wiro = await make_wiro(wiro_reject_reused_nonce=True, wiro_projects=("a:sa", "b:sb"))
+    wiro = await make_wiro(wiro_projects=("a:sa", "b:sb"))
     for key, secret in (("a", "sa"), ("b", "sb")):
-        response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(key, secret, "7"))
+        response = await wiro.client.post(
+            "/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(key, secret, "7")
+        )
         assert error_of(response)[2] == "There is no task yet."
     await wiro.client.post("/_emulator/reset")
-    response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers("a", "sa", "7"))
+    response = await wiro.client.post(
+        "/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers("a", "sa", "7")
+    )
     assert error_of(response)[2] == "There is no task yet."
 
 
@@ -118,7 +195,9 @@ async def test_openssl_output_is_refused_unless_tolerated(make_wiro, prefix: str
     nonce = "1700000000"
     headers = {"x-api-key": DEV_KEY, "x-nonce": nonce, "x-signature": prefix + sign(DEV_KEY, DEV_SECRET, nonce)}
     strict = await make_wiro()
-    assert error_of(await strict.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)) == NOT_VALID
+    assert (
+        error_of(await strict.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)) == NOT_VALID
+    )
     tolerant = await make_wiro(wiro_tolerant_signature=True)
     response = await tolerant.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
     assert error_of(response)[2] == "There is no task yet."
@@ -130,7 +209,9 @@ async def test_key_only_project_needs_only_the_key(make_wiro) -> None:
     assert reply["result"] is True
     # signature headers are ignored in a key-only project, even wrong ones
     response = await wiro.client.post(
-        "/wiro/v1/Task/Detail", json={"taskid": reply["taskid"]}, headers={"x-api-key": "plain-key", "x-nonce": "1", "x-signature": "bad"}
+        "/wiro/v1/Task/Detail",
+        json={"taskid": reply["taskid"]},
+        headers={"x-api-key": "plain-key", "x-nonce": "1", "x-signature": "bad"},
     )
     assert response.json()["result"] is True
 
@@ -157,9 +238,7 @@ def test_projects_are_parsed_with_modes_and_ids() -> None:
     assert parse_projects(()) == (Project("wiro-dev-key", "wiro-dev-secret", True, "699"),)
 
 
-@pytest.mark.parametrize(
-    "value", ["nokey", "k:s:signature", "k:s:keyonly:extra", ":s", "k:", " k:s", "k1:s1,k1:s2"]
-)
+@pytest.mark.parametrize("value", ["nokey", "k:s:signature", "k:s:keyonly:extra", ":s", "k:", " k:s", "k1:s1,k1:s2"])
 def test_malformed_projects_are_a_clear_settings_error(value: str) -> None:
     with pytest.raises(SettingsError, match="--wiro-project"):
         parse_projects(tuple(value.split(",")))

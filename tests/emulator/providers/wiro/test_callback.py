@@ -1,9 +1,12 @@
 import json
 
+import pytest
+
+from contracts.counts import ask
 from contracts.wiro import rules
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure
-from tests.emulator.providers.wiro.wiro_support import WiroClient, until
+from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of, until
 from tests.support import contract_errors, settle
 
 HOOK = "https://hooks.example/wiro"
@@ -19,10 +22,12 @@ def delivery(wiro: WiroClient, uuid: str):
     return found
 
 
-async def test_callback_posts_the_detail_reply_on_completion_and_retries_on_non_2xx(make_wiro, clock: ManualClock) -> None:
+async def test_callback_posts_the_detail_reply_on_completion_and_retries_on_non_2xx(
+    make_wiro, clock: ManualClock
+) -> None:
     wiro = await make_wiro(clock=clock)
     wiro.emulator.receiver.statuses = [500, 502, 200]
-    reply = await wiro.start(callbackUrl=HOOK, maxImages=2)
+    reply = await wiro.start(prompt=ask("a lighthouse at dusk", 2), callbackUrl=HOOK, maxImages=2)
     await attempts(wiro, 1)
     request = wiro.emulator.receiver.requests[0]
     assert request.method == "POST" and str(request.url) == HOOK
@@ -31,7 +36,12 @@ async def test_callback_posts_the_detail_reply_on_completion_and_retries_on_non_
     body = json.loads(request.content)
     assert contract_errors("wiro", "taskDetailResult", body) == []
     [task] = body["tasklist"]
-    assert (task["id"], task["status"], task["pexit"], len(task["outputs"])) == (reply["taskid"], "task_postprocess_end", "0", 2)
+    assert (task["id"], task["status"], task["pexit"], len(task["outputs"])) == (
+        reply["taskid"],
+        "task_postprocess_end",
+        "0",
+        2,
+    )
     assert task["callbackurl"] == HOOK
 
     clock.advance(0.99)
@@ -99,8 +109,59 @@ async def test_no_callback_without_a_url(wiro: WiroClient) -> None:
     assert wiro.runtime.webhooks.deliveries() == [] and wiro.emulator.receiver.requests == []
 
 
-async def test_plain_http_callbacks_are_allowed(make_wiro) -> None:
+def run_entries(wiro: WiroClient) -> list:
+    return wiro.runtime.journal.entries(surface="wiro", route="POST /v1/Run/{owner}/{model}")
+
+
+async def test_a_plain_http_loopback_callback_is_served_with_warnings_when_lenient(make_wiro) -> None:
     wiro = await make_wiro()
     await wiro.start(callbackUrl="http://127.0.0.1:9/hook")
     await attempts(wiro, 1)
     assert str(wiro.emulator.receiver.requests[0].url) == "http://127.0.0.1:9/hook"
+    [entry] = run_entries(wiro)
+    assert entry.warnings == [
+        "callbackUrl: callback URL http://127.0.0.1:9/hook is not HTTPS: production refuses it; served here because --strict is off",
+        (
+            "callbackUrl: callback URL http://127.0.0.1:9/hook targets the internal host 127.0.0.1: production refuses"
+            " it; served here because --strict is off"
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://hooks.example.com/wiro", "https://127.0.0.1/hook", "https://0x7f000001/hook", "https://[::1]/h"]
+)
+async def test_strict_refuses_what_production_refuses_in_wiros_shape(make_wiro, url: str) -> None:
+    wiro = await make_wiro(strict=True)
+    response = await wiro.run({"prompt": "x", "callbackUrl": url})
+    assert error_of(response) == (200, 0, "Request parameters are invalid.")
+    assert contract_errors("wiro", "error", response.json()) == []
+    [entry] = run_entries(wiro)
+    assert entry.warnings == [] and entry.violations and all(v["path"] == "/callbackUrl" for v in entry.violations)
+    assert wiro.service._tasks == {}
+
+
+async def test_the_exempt_receiver_is_served_silently_even_when_strict(make_wiro) -> None:
+    wiro = await make_wiro(strict=True, callback_exempt=("http://127.0.0.1:9/hooks",))
+    await wiro.start(callbackUrl="http://127.0.0.1:9/hooks/wiro")
+    await attempts(wiro, 1)
+    [entry] = run_entries(wiro)
+    assert entry.warnings == [] and entry.violations == []
+
+
+async def test_the_policy_is_read_at_request_time(wiro: WiroClient) -> None:
+    changed = await wiro.client.put("/_emulator/policy", json={"strict": True})
+    assert changed.status_code == 200, changed.text
+    assert (
+        error_of(await wiro.run({"prompt": "x", "callbackUrl": "http://hooks.example.com/w"}))[2]
+        == "Request parameters are invalid."
+    )
+    await wiro.client.put("/_emulator/policy", json={"strict": False})
+    assert (await wiro.run({"prompt": "x", "callbackUrl": "http://hooks.example.com/w"})).json()["result"] is True
+
+
+async def test_a_public_https_callback_leaves_no_warning(make_wiro) -> None:
+    wiro = await make_wiro(strict=True)
+    await wiro.start(callbackUrl="https://hooks.example.com/wiro")
+    [entry] = run_entries(wiro)
+    assert entry.warnings == [] and entry.violations == []

@@ -7,6 +7,7 @@ from emulator.providers.wiro.models import Upload
 from tests.emulator.providers.wiro.wiro_support import (
     WiroClient,
     error_of,
+    failed,
     signed_headers,
     until,
 )
@@ -63,7 +64,9 @@ async def test_uploaded_image_is_served_and_usable_as_input_image(wiro: WiroClie
     content = image_bytes(80, 60)
     target = await folder(wiro, name="refs")
     record = await upload(wiro, content, folderid=target["id"])
-    assert record["name"] == "photo.png" and record["contenttype"] == "image/png" and record["size"] == str(len(content))
+    assert (
+        record["name"] == "photo.png" and record["contenttype"] == "image/png" and record["size"] == str(len(content))
+    )
     assert record["parentid"] == target["id"]
     served = await wiro.client.get(record["url"])
     assert served.status_code == 200 and served.content == content and served.headers["content-type"] == "image/png"
@@ -87,7 +90,10 @@ async def test_other_files_are_kept_but_are_not_input_images(wiro: WiroClient) -
     assert record["contenttype"] == "text/csv" and record["url"].endswith(".csv")
     served = await wiro.client.get(record["url"])
     assert served.content == b"a,b\n1,2\n" and served.headers["content-type"] == "application/octet-stream"
-    assert error_of(await wiro.run({"prompt": "x", "inputImage": [record["url"]]})) == (200, 0, "Request parameters are invalid.")
+    # Wiro reads URL inputs while preprocessing the task: a file that is no image fails the task, not the Run.
+    run = await wiro.start(prompt="x", inputImage=[record["url"]])
+    task = await failed(wiro, run["taskid"])
+    assert "is not a JPEG, PNG or WEBP image" in task["debugerror"]
 
 
 @pytest.mark.parametrize(
@@ -104,7 +110,9 @@ async def test_upload_needs_a_file(wiro: WiroClient, kwargs: dict, expected: str
 
 
 async def test_upload_into_an_unknown_folder(wiro: WiroClient) -> None:
-    response = await wiro.post("/File/Upload", files={"file": ("a.png", image_bytes(), "image/png")}, data={"folderid": "nope"})
+    response = await wiro.post(
+        "/File/Upload", files={"file": ("a.png", image_bytes(), "image/png")}, data={"folderid": "nope"}
+    )
     assert error_of(response) == (200, 1, "folder-not-exist")
 
 

@@ -18,9 +18,21 @@ examples = settings(max_examples=80, deadline=None, suppress_health_check=[Healt
 HEADERS = {"x-api-key": "fuzz-key"}
 RUN = "/wiro/v1/Run/bytedance/seedream-v4"
 URL = "https://example.com/i.png"
-json_scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-field_names = st.sampled_from(["prompt", "size", "maxImages", "inputImage", "inputImageUrl", "watermark", "callbackUrl", "projectid"]) | st.text(max_size=10)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+field_names = st.sampled_from(
+    ["prompt", "size", "maxImages", "inputImage", "inputImageUrl", "watermark", "callbackUrl", "projectid"]
+) | st.text(max_size=10)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +44,14 @@ def client() -> Iterator[SyncClient]:
     client.close()
 
 
-SUCCESS = {"Run": "runResult", "Detail": "taskDetailResult", "Kill": "taskActionResult", "Cancel": "taskActionResult",
-           "Upload": "uploadResult", "FolderCreate": "folderCreateResult"}
+SUCCESS = {
+    "Run": "runResult",
+    "Detail": "taskDetailResult",
+    "Kill": "taskActionResult",
+    "Cancel": "taskActionResult",
+    "Upload": "uploadResult",
+    "FolderCreate": "folderCreateResult",
+}
 
 
 def wiro_reply(response: Any) -> dict[str, Any]:
@@ -53,7 +71,9 @@ def run(client: SyncClient, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @examples
-@given(size=st.sampled_from(rules.SIZES) | st.text(max_size=12) | st.from_regex(r"[0-9]{3,4}x[0-9]{3,4}", fullmatch=True))
+@given(
+    size=st.sampled_from(rules.SIZES) | st.text(max_size=12) | st.from_regex(r"[0-9]{3,4}x[0-9]{3,4}", fullmatch=True)
+)
 def test_only_the_eight_sizes_are_accepted(client: SyncClient, size: str) -> None:
     body = run(client, {"prompt": "p", "size": size})
     assert body["result"] is (size in rules.SIZES)
@@ -85,9 +105,20 @@ def test_any_json_body_gets_a_wiro_reply(client: SyncClient, body: dict[str, Any
 
 
 @examples
-@given(raw=st.binary(max_size=300), kind=st.sampled_from(["application/json", "multipart/form-data; boundary=b", "application/x-www-form-urlencoded", "text/plain", ""]))
+@given(
+    raw=st.binary(max_size=300),
+    kind=st.sampled_from(
+        ["application/json", "multipart/form-data; boundary=b", "application/x-www-form-urlencoded", "text/plain", ""]
+    ),
+)
 def test_any_bytes_get_a_wiro_reply(client: SyncClient, raw: bytes, kind: str) -> None:
-    for path in (RUN, "/wiro/v1/Task/Detail", "/wiro/v1/Task/Kill", "/wiro/v1/File/Upload", "/wiro/v1/File/FolderCreate"):
+    for path in (
+        RUN,
+        "/wiro/v1/Task/Detail",
+        "/wiro/v1/Task/Kill",
+        "/wiro/v1/File/Upload",
+        "/wiro/v1/File/FolderCreate",
+    ):
         wiro_reply(client.post(path, content=raw, headers={**HEADERS, "content-type": kind}))
 
 
@@ -97,7 +128,9 @@ def test_any_bytes_get_a_wiro_reply(client: SyncClient, raw: bytes, kind: str) -
     files=st.lists(st.tuples(field_names, st.binary(max_size=60)), max_size=3),
 )
 def test_any_multipart_gets_a_wiro_reply(client: SyncClient, fields: list, files: list) -> None:
-    parts = [(name, (None, value)) for name, value in fields] + [(name, ("f.png", data, "image/png")) for name, data in files]
+    parts = [(name, (None, value)) for name, value in fields] + [
+        (name, ("f.png", data, "image/png")) for name, data in files
+    ]
     if not parts:
         parts = [("prompt", (None, "p"))]
     wiro_reply(client.post(RUN, files=parts, headers=HEADERS))
@@ -105,14 +138,19 @@ def test_any_multipart_gets_a_wiro_reply(client: SyncClient, fields: list, files
 
 
 @examples
-@given(body=st.dictionaries(st.sampled_from(["taskid", "tasktoken", "socketaccesstoken", "x"]), json_values, max_size=3))
+@given(
+    body=st.dictionaries(st.sampled_from(["taskid", "tasktoken", "socketaccesstoken", "x"]), json_values, max_size=3)
+)
 def test_task_calls_with_any_body(client: SyncClient, body: dict[str, Any]) -> None:
     for call in ("Detail", "Kill", "Cancel"):
         wiro_reply(client.post(f"/wiro/v1/Task/{call}", json=body, headers=HEADERS))
 
 
 @examples
-@given(path=st.from_regex(r"/wiro/v1/[A-Za-z/]{0,30}", fullmatch=True), method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]))
+@given(
+    path=st.from_regex(r"/wiro/v1/[A-Za-z/]{0,30}", fullmatch=True),
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+)
 def test_any_path_is_known_or_error_parsing_url(client: SyncClient, path: str, method: str) -> None:
     wiro_reply(client.request(method, path, headers=HEADERS))
 

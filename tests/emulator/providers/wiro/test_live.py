@@ -7,6 +7,7 @@ import json
 import httpx
 from websockets.sync.client import connect
 
+from contracts.counts import ask
 from emulator import read_metadata
 from tests.emulator.providers.wiro.wiro_support import signed_headers
 from tests.sdk.live import LiveEmulator
@@ -15,12 +16,14 @@ from tests.support import image_bytes
 
 def test_upload_run_and_follow_the_socket_over_the_network() -> None:
     with LiveEmulator(timing="instant") as live, httpx.Client(base_url=live.base + "/wiro/v1", timeout=10) as http:
-        uploaded = http.post("/File/Upload", headers=signed_headers(), files={"file": ("ref.png", image_bytes(), "image/png")})
+        uploaded = http.post(
+            "/File/Upload", headers=signed_headers(), files={"file": ("ref.png", image_bytes(), "image/png")}
+        )
         reference = uploaded.json()["list"][0]["url"]
         files = [
             ("inputImage", ("local.jpg", image_bytes(32, 32, "JPEG"), "image/jpeg")),
             ("inputImage", (None, reference)),
-            ("prompt", (None, "A serene desert landscape at dusk")),
+            ("prompt", (None, ask("A serene desert landscape at dusk", 2))),
             ("size", (None, "2304x1728")),
             ("maxImages", (None, "2")),
         ]
@@ -41,7 +44,14 @@ def test_upload_run_and_follow_the_socket_over_the_network() -> None:
             image = httpx.get(output["url"], timeout=10).content
             assert len(image) == int(output["size"])
             record = read_metadata(image)
-            assert (record["width"], record["height"], record["index"], record["reference_count"]) == (2304, 1728, index, 2)
+            assert (record["width"], record["height"], record["index"], record["reference_count"]) == (
+                2304,
+                1728,
+                index,
+                2,
+            )
 
-        detail = http.post("/Task/Detail", headers=signed_headers(), json={"tasktoken": reply["socketaccesstoken"]}).json()
+        detail = http.post(
+            "/Task/Detail", headers=signed_headers(), json={"tasktoken": reply["socketaccesstoken"]}
+        ).json()
         assert detail["tasklist"][0]["outputs"] == outputs

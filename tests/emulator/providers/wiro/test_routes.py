@@ -56,4 +56,4 @@ async def test_an_internal_error_still_looks_like_wiro(wiro: WiroClient, monkeyp
     response = await wiro.detail(taskid="1")
     assert response.status_code == 500 and response.json()["result"] is False
     [entry] = wiro.runtime.journal.entries(surface="wiro")
-    assert entry.warnings == ["emulator error: RuntimeError: bug"]
+    assert entry.notes == ["emulator error: RuntimeError: bug"] and entry.warnings == []

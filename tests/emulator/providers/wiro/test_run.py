@@ -1,7 +1,7 @@
 import pytest
 
 from emulator import read_metadata
-from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of, until
+from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of, failed, until
 from tests.support import contract_errors, image_bytes
 
 URL = "https://example.com/ref.png"
@@ -40,7 +40,12 @@ async def test_outputs_are_real_pngs_of_the_requested_size(wiro: WiroClient) -> 
 async def test_defaults_are_one_square_image_without_watermark(wiro: WiroClient) -> None:
     reply = await wiro.start()
     task = await finished(wiro, reply["taskid"])
-    assert task["parameters"] == {"prompt": "a lighthouse at dusk", "size": "2048x2048", "maxImages": "1", "watermark": "false"}
+    assert task["parameters"] == {
+        "prompt": "a lighthouse at dusk",
+        "size": "2048x2048",
+        "maxImages": "1",
+        "watermark": "false",
+    }
     assert len(task["outputs"]) == 1
 
 
@@ -123,8 +128,14 @@ INVALID = "Request parameters are invalid."
         ({"prompt": "x", "inputImage": ["not-a-url"]}, INVALID),
         ({"prompt": "x", "inputImage": [{"filename": "a", "contenttype": "image/png", "size": 3}]}, INVALID),
         ({"prompt": "x", "inputImage": [URL] * 15}, "Request parameter [inputImage] must be between 0 and 14"),
-        ({"prompt": "x", "inputImage": [URL] * 14, "maxImages": 2}, "Request parameter [maxImages] must be between 1 and 1"),
-        ({"prompt": "x", "inputImage": [URL] * 5, "maxImages": 11}, "Request parameter [maxImages] must be between 1 and 10"),
+        (
+            {"prompt": "x", "inputImage": [URL] * 14, "maxImages": 2},
+            "Request parameter [maxImages] must be between 1 and 1",
+        ),
+        (
+            {"prompt": "x", "inputImage": [URL] * 5, "maxImages": 11},
+            "Request parameter [maxImages] must be between 1 and 10",
+        ),
     ],
 )
 async def test_validation_errors_use_wiros_envelope_and_messages(wiro: WiroClient, body: dict, message: str) -> None:
@@ -174,9 +185,13 @@ async def test_uploaded_input_that_is_not_an_image_is_invalid(wiro: WiroClient) 
     assert error_of(await wiro.run(files=files)) == (200, 0, INVALID)
 
 
-async def test_local_file_urls_must_exist(wiro: WiroClient) -> None:
-    response = await wiro.run({"prompt": "x", "inputImage": ["http://testserver/files/0123456789abcdef0123456789abcdef.png"]})
-    assert error_of(response) == (200, 0, INVALID)
+async def test_a_local_file_url_that_is_gone_fails_the_task(wiro: WiroClient) -> None:
+    run = await wiro.start(prompt="x", inputImage=["http://testserver/files/0123456789abcdef0123456789abcdef.png"])
+    task = await failed(wiro, run["taskid"])
+    assert task["debugerror"] == (
+        "inputImage[0] could not be downloaded: "
+        "http://testserver/files/0123456789abcdef0123456789abcdef.png has expired or never existed"
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,7 +201,11 @@ async def test_local_file_urls_must_exist(wiro: WiroClient) -> None:
         (b"[1, 2]", "application/json", INVALID),
         (b'"text"', "text/plain", INVALID),
         (b"anything", "multipart/form-data", INVALID),
-        (b"--x\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--x--\r\n", "multipart/form-data; boundary=x", INVALID),
+        (
+            b"--x\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--x--\r\n",
+            "multipart/form-data; boundary=x",
+            INVALID,
+        ),
         (b"--x\r\nbroken", "multipart/form-data; boundary=x", "Request parameter [prompt] required"),
         (b"", "application/json", "Request parameter [prompt] required"),
     ],
@@ -206,7 +225,9 @@ async def test_oversized_input_file_is_refused(wiro: WiroClient, monkeypatch) ->
 
 async def test_oversized_body_is_413(make_wiro) -> None:
     wiro = await make_wiro(max_body_mb=1)
-    response = await wiro.post("/Task/Detail", content=b"{" + b" " * (2**20 + 10) + b"}", headers={"content-type": "application/json"})
+    response = await wiro.post(
+        "/Task/Detail", content=b"{" + b" " * (2**20 + 10) + b"}", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and response.json()["result"] is False
 
 

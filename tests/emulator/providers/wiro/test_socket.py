@@ -1,5 +1,6 @@
 import pytest
 
+from contracts.counts import ask
 from contracts.wiro import rules
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
@@ -29,14 +30,17 @@ async def collect(session: SocketSession) -> list[dict]:
 def expected_order(images: int) -> list[str]:
     lifecycle = rules.LIFECYCLE
     return [
-        *lifecycle["queued"], *lifecycle["running"], *lifecycle["output"] * images,
-        *lifecycle["succeeded"], *lifecycle["postprocessed"],
+        *lifecycle["queued"],
+        *lifecycle["running"],
+        *lifecycle["output"] * images,
+        *lifecycle["succeeded"],
+        *lifecycle["postprocessed"],
     ]
 
 
 async def test_live_registration_streams_every_event_in_order(make_wiro, clock: ManualClock) -> None:
     wiro = await make_wiro(clock=clock, timing="realistic")
-    reply = await wiro.start(maxImages=3)
+    reply = await wiro.start(prompt=ask("a lighthouse at dusk", 3), maxImages=3)
     async with SocketSession(wiro.emulator.app) as session:
         welcome = await session.receive()
         assert welcome == {"type": "connected", "version": "1.0"}
@@ -57,13 +61,18 @@ async def test_live_registration_streams_every_event_in_order(make_wiro, clock: 
     full = next(frame for frame in frames if frame["type"] == "task_output_full")
     assert full["message"]["raw"].count("\n") == 2
     last = frames[-1]
-    assert (last["type"], last["success"], last["terminal"], last["exitCode"]) == ("task_postprocess_end", True, True, 0)
+    assert (last["type"], last["success"], last["terminal"], last["exitCode"]) == (
+        "task_postprocess_end",
+        True,
+        True,
+        0,
+    )
     detail = await wiro.task(reply["taskid"])
     assert last["message"] == detail["outputs"] and len(last["message"]) == 3
 
 
 async def test_late_registration_replays_what_was_missed(wiro: WiroClient) -> None:
-    reply = await wiro.start(maxImages=2)
+    reply = await wiro.start(prompt=ask("a lighthouse at dusk", 2), maxImages=2)
     await until(lambda: wiro.service._tasks[reply["taskid"]].terminal)
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
@@ -87,7 +96,12 @@ async def test_registration_midway_catches_up_then_follows(make_wiro, clock: Man
         response = await wiro.kill(taskid=reply["taskid"])
         assert response.json()["result"] is True
         cancel = await session.receive()
-    assert (cancel["type"], cancel["terminal"], cancel["success"], cancel["exitCode"]) == ("task_cancel", True, False, None)
+    assert (cancel["type"], cancel["terminal"], cancel["success"], cancel["exitCode"]) == (
+        "task_cancel",
+        True,
+        False,
+        None,
+    )
 
 
 async def test_unknown_and_missing_tokens_get_error_frames_and_the_socket_stays_open(wiro: WiroClient) -> None:
@@ -124,7 +138,8 @@ async def test_other_frames_are_ignored_silently(wiro: WiroClient) -> None:
 async def test_one_connection_follows_several_tasks_once_each(wiro: WiroClient) -> None:
     first, second = await wiro.start(), await wiro.start()
     for reply in (first, second):
-        await until(lambda: wiro.service._tasks[reply["taskid"]].terminal)
+        task = wiro.service._tasks[reply["taskid"]]
+        await until(lambda task=task: task.terminal)
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
         await register(session, first["socketaccesstoken"])
@@ -162,7 +177,10 @@ async def test_failed_task_frame_reports_the_exit_code(make_wiro, clock: ManualC
         frames = await collect(session)
     assert frames[0] == {**frames[0], "type": "task_error", "message": "boom"}
     assert (frames[-1]["type"], frames[-1]["success"], frames[-1]["exitCode"], frames[-1]["message"]) == (
-        "task_postprocess_end", False, 1, []
+        "task_postprocess_end",
+        False,
+        1,
+        [],
     )
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from contracts.counts import ask
 from contracts.wiro import rules
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure, Plan
@@ -12,8 +13,18 @@ from tests.emulator.providers.wiro.wiro_support import (
 from tests.support import contract_errors, drive
 
 T0 = 1_700_000_000.0
-TIME_FIELDS = ("starttime", "endtime", "createtime", "canceltime", "assigntime", "accepttime", "preprocessstarttime",
-               "preprocessendtime", "postprocessstarttime", "postprocessendtime")
+TIME_FIELDS = (
+    "starttime",
+    "endtime",
+    "createtime",
+    "canceltime",
+    "assigntime",
+    "accepttime",
+    "preprocessstarttime",
+    "preprocessendtime",
+    "postprocessstarttime",
+    "postprocessendtime",
+)
 SUCCESS = rules.statuses()
 FAILED = ["task_queue", *rules.LIFECYCLE["running"], *rules.LIFECYCLE["failed"], "task_postprocess_end"]
 
@@ -41,14 +52,25 @@ async def detail(wiro: WiroClient, taskid: str) -> dict:
 
 
 async def test_detail_fills_the_record_as_the_task_progresses(slow: WiroClient, clock: ManualClock) -> None:
-    reply = await slow.start(maxImages=2, callbackUrl="https://hooks.example/wiro")
+    reply = await slow.start(
+        prompt=ask("a lighthouse at dusk", 2), maxImages=2, callbackUrl="https://hooks.example/wiro"
+    )
     taskid = reply["taskid"]
 
     queued = await detail(slow, taskid)
     assert queued["status"] == "task_queue" and queued["createtime"] == stamp(T0)
     assert all(queued[name] == "0" for name in TIME_FIELDS if name != "createtime")
-    assert (queued["pexit"], queued["outputs"], queued["totalcost"], queued["elapsedseconds"], queued["size"]) == ("", [], "0", "0.0000", "0")
-    assert queued["socketaccesstoken"] == reply["socketaccesstoken"] and queued["callbackurl"] == "https://hooks.example/wiro"
+    assert (queued["pexit"], queued["outputs"], queued["totalcost"], queued["elapsedseconds"], queued["size"]) == (
+        "",
+        [],
+        "0",
+        "0.0000",
+        "0",
+    )
+    assert (
+        queued["socketaccesstoken"] == reply["socketaccesstoken"]
+        and queued["callbackurl"] == "https://hooks.example/wiro"
+    )
     assert queued["cps"] == "0.000585000000" and queued["projectid"] == "699" and queued["runtype"] == "model"
     assert queued["categories"] == '["tool","image-to-image","quick-showcase","compare-landscape"]'
 
@@ -70,7 +92,9 @@ async def test_detail_fills_the_record_as_the_task_progresses(slow: WiroClient, 
     clock.set(finish + 0.25)
     ended = await detail(slow, taskid)
     assert ended["status"] == "task_postprocess_start"
-    assert ended["endtime"] == stamp(finish) and ended["postprocessstarttime"] == stamp(finish) and ended["pexit"] == "0"
+    assert (
+        ended["endtime"] == stamp(finish) and ended["postprocessstarttime"] == stamp(finish) and ended["pexit"] == "0"
+    )
     assert ended["outputs"] == [] and ended["totalcost"] == "0"
 
     await until(lambda: slow.service._tasks[taskid].status == "task_postprocess_end")
@@ -113,7 +137,9 @@ async def test_detail_errors(wiro: WiroClient) -> None:
 async def test_tasks_of_another_project_are_not_yours(make_wiro) -> None:
     wiro = await make_wiro(wiro_projects=("k1:s1", "k2:s2"), key="k1", secret="s1")
     reply = await wiro.start()
-    response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": reply["taskid"]}, headers=signed_headers("k2", "s2"))
+    response = await wiro.client.post(
+        "/wiro/v1/Task/Detail", json={"taskid": reply["taskid"]}, headers=signed_headers("k2", "s2")
+    )
     assert error_of(response) == (200, 0, "You don't have any permission for this action.")
 
 
@@ -165,11 +191,17 @@ async def test_kill_a_running_task(slow: WiroClient, clock: ManualClock, key: st
 async def test_kill_refuses_queued_and_finished_tasks(slow: WiroClient, clock: ManualClock) -> None:
     reply = await slow.start()
     assert error_of(await slow.kill(taskid=reply["taskid"])) == (
-        200, 1, "Task could not be killed: the task is still queued; cancel it with Task/Cancel"
+        200,
+        1,
+        "Task could not be killed: the task is still queued; cancel it with Task/Cancel",
     )
     clock.advance(30)
     await detail(slow, reply["taskid"])
-    assert error_of(await slow.kill(taskid=reply["taskid"])) == (200, 1, "Task could not be killed: the task has already finished")
+    assert error_of(await slow.kill(taskid=reply["taskid"])) == (
+        200,
+        1,
+        "Task could not be killed: the task has already finished",
+    )
     assert error_of(await slow.cancel(taskid=reply["taskid"])) == (200, 1, "Task is not in a cancellable state.")
 
 
@@ -197,13 +229,19 @@ async def test_a_running_task_can_be_failed_by_the_engine(slow: WiroClient, cloc
     task = await detail(slow, reply["taskid"])
     slow.runtime.jobs.get(task["uuid"]).fail(Failure("oom", "Killed by the OOM killer"), clock.now())
     failed = await detail(slow, reply["taskid"])
-    assert (failed["status"], failed["pexit"], failed["debugerror"]) == ("task_postprocess_end", "1", "Killed by the OOM killer")
-    error_frames = [f for f in slow.service._tasks[reply["taskid"]].frames if f["type"] in ("task_error", "task_error_full")]
+    assert (failed["status"], failed["pexit"], failed["debugerror"]) == (
+        "task_postprocess_end",
+        "1",
+        "Killed by the OOM killer",
+    )
+    error_frames = [
+        f for f in slow.service._tasks[reply["taskid"]].frames if f["type"] in ("task_error", "task_error_full")
+    ]
     assert [f["message"] for f in error_frames] == ["Killed by the OOM killer", {"raw": "Killed by the OOM killer"}]
 
 
 async def test_instant_timing_finishes_without_polling(wiro: WiroClient) -> None:
-    reply = await wiro.start(maxImages=3)
+    reply = await wiro.start(prompt=ask("a lighthouse at dusk", 3), maxImages=3)
     await until(lambda: wiro.service._tasks[reply["taskid"]].status == "task_postprocess_end")
     task = await wiro.task(reply["taskid"])
     assert task["pexit"] == "0" and len(task["outputs"]) == 3

@@ -8,7 +8,7 @@ import hmac
 import itertools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -31,7 +31,9 @@ def signed_headers(key: str = DEV_KEY, secret: str = DEV_SECRET, nonce: str | No
 class WiroClient:
     """Signs every call like the official SDKs (strictly increasing millisecond nonces)."""
 
-    def __init__(self, emulator: Emulator, key: str = DEV_KEY, secret: str | None = DEV_SECRET, prefix: str = "/wiro/v1") -> None:
+    def __init__(
+        self, emulator: Emulator, key: str = DEV_KEY, secret: str | None = DEV_SECRET, prefix: str = "/wiro/v1"
+    ) -> None:
         self.emulator = emulator
         self.key = key
         self.secret = secret
@@ -86,6 +88,19 @@ class WiroClient:
         return await self.post("/Task/Cancel", json=body)
 
 
+async def failed(wiro: WiroClient, taskid: str) -> dict[str, Any]:
+    """The record of a task once it ended, asserting it failed the way Wiro reports a failure."""
+    await until(lambda: wiro.service._tasks[taskid].terminal)
+    task = await wiro.task(taskid)
+    assert (task["status"], task["pexit"], task["outputs"], task["totalcost"]) == (
+        "task_postprocess_end",
+        "1",
+        [],
+        "0",
+    ), task
+    return task
+
+
 def error_of(response: httpx.Response) -> tuple[int, int, str]:
     body = response.json()
     assert body["result"] is False and set(body) == {"result", "errors"}, body
@@ -113,7 +128,7 @@ class SocketSession:
         self.outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> SocketSession:
+    async def __aenter__(self) -> Self:
         scope = {
             "type": "websocket",
             "asgi": {"version": "3.0"},
