@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from clients import AuthenticationError, Canceled, GenerationFailed, InvalidRequest, RateLimited
 from clients.wiro import AsyncWiroClient, WiroClient, sign
 from emulator import read_metadata
-from tests.clients.support import FAST, WIRO_KEY, WIRO_KEY_ONLY, WIRO_SECRET, Live, Recording, quick
+from tests.clients.support import FAST, WIRO_KEY, WIRO_KEY_ONLY, WIRO_SECRET, AsyncRecording, Live, Recording, quick
 from tests.support import data_uri, image_bytes
 
 
@@ -59,6 +61,65 @@ def test_clients_in_parallel_threads_never_share_a_nonce(live: Live) -> None:
         thread.join()
     nonces = [exchange.headers["x-nonce"] for recording in recordings for exchange in recording.exchanges]
     assert len(nonces) >= 8 and len(set(nonces)) == len(nonces)
+
+
+async def test_concurrent_async_generations_never_reuse_a_nonce(live: Live) -> None:
+    """Wiro refuses a reused nonce (replay protection); the emulator does too by default, so none of these 401s."""
+    recordings = [AsyncRecording() for _ in range(6)]
+
+    async def run(recording: AsyncRecording) -> int:
+        async with quick(
+            AsyncWiroClient(
+                WIRO_KEY, secret=WIRO_SECRET, base_url=live.url("wiro") + "/v1", transport=recording, **FAST
+            )
+        ) as wiro:
+            return len(await wiro.generate({"prompt": "a buoy"}))
+
+    assert await asyncio.gather(*(run(recording) for recording in recordings)) == [1] * 6
+    nonces = [exchange.headers["x-nonce"] for recording in recordings for exchange in recording.exchanges]
+    assert len(nonces) >= 12 and len(set(nonces)) == len(nonces)
+    assert all(exchange.status != 401 for recording in recordings for exchange in recording.exchanges)
+    assert all(not entry.warnings for entry in live.journal("wiro"))
+
+
+def test_the_nonce_counter_is_unique_and_increasing_under_threads_and_a_still_or_backward_clock(monkeypatch) -> None:
+    from clients import wiro as module
+
+    nonces = module._Nonces()
+    frozen = iter([1_700_000_000_000_000_000] * 2000 + [1_600_000_000_000_000_000] * 10_000)
+    lock = threading.Lock()
+
+    def time_ns() -> int:
+        with lock:
+            return next(frozen)
+
+    monkeypatch.setattr(module, "time", types.SimpleNamespace(time_ns=time_ns))
+    drawn: list[list[int]] = [[] for _ in range(8)]
+
+    def draw(into: list[int]) -> None:
+        for _ in range(500):
+            into.append(int(nonces.next()))
+
+    threads = [threading.Thread(target=draw, args=(into,)) for into in drawn]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [nonce for into in drawn for nonce in into]
+    assert len(set(every)) == len(every) == 4000
+    assert all(into == sorted(into) for into in drawn)
+    assert min(every) == 1_700_000_000_000 and max(every) < 2**63
+
+
+def test_a_retried_attempt_is_signed_with_a_new_nonce(live: Live) -> None:
+    recording = Recording()
+    live.fault(action="error", status=503, times=1, surface="wiro", route="POST /v1/Task/Detail")
+    with client(live, transport=recording) as wiro:
+        wiro.generate({"prompt": "a buoy"})
+    details = recording.to("/Task/Detail")
+    assert details[0].status == 503 and len(details) >= 2
+    nonces = [exchange.headers["x-nonce"] for exchange in recording.exchanges]
+    assert len(set(nonces)) == len(nonces)
 
 
 def test_a_wrong_secret_or_key_is_authentication_error(live: Live) -> None:
