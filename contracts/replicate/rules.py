@@ -6,7 +6,6 @@ Every number comes from `rules.json` or the schemas; this module only combines t
 from __future__ import annotations
 
 import copy
-import ipaddress
 import json
 import math
 import re
@@ -19,6 +18,8 @@ from urllib.parse import urlsplit
 import jsonschema_rs
 
 from .._loader import load
+from .._text import fill
+from ..counts import Mode, decide
 
 CONTRACT = load("replicate")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
@@ -29,9 +30,10 @@ LATEST_VERSION: Mapping[str, Any] = VERSIONS[0]
 INPUT_DEFAULTS: Mapping[str, Any] = CONTRACT.defaults("input")
 VALIDATION: Mapping[str, Any] = RULES["validation"]
 WEBHOOK_EVENTS: tuple[str, ...] = tuple(RULES["webhooks"]["events"])
+WEBHOOK_TARGETS: Mapping[str, Any] = RULES["webhookTargets"]
+IMAGE_INPUT: Mapping[str, Any] = RULES["imageInput"]
 
 Size = tuple[int, int]
-PREFER = re.compile(r'^\s*wait\s*(?:=\s*(?P<quote>"?)(?P<seconds>[^"\s]*)(?P=quote)\s*)?$', re.IGNORECASE)
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 JSON_TYPES: tuple[tuple[type, str], ...] = (
@@ -76,17 +78,28 @@ def invalid_fields(name: str, instance: Any) -> list[InvalidField]:
     return found
 
 
-def webhook_problem(field: str, url: str, *, strict: bool) -> InvalidField | None:
-    """Webhooks must be deliverable: HTTP(S) with a host; in strict mode HTTPS to a public host only."""
-    parts = urlsplit(url)
-    template = VALIDATION["templates"]["invalid_webhook"]
-    if strict:
-        if parts.scheme != "https" or not parts.hostname or _local_host(parts.hostname):
-            return InvalidField("invalid_webhook", field, template)
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return InvalidField("invalid_webhook", field, f"{field} must be an HTTP(S) URL")
+def webhook_problem(field: str, url: str) -> InvalidField | None:
+    """A webhook Replicate could never call (not HTTP(S), or no host): 422 whatever the target policy."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:
+        scheme, host = "", None
+    if scheme not in ("http", "https") or not host:
+        return InvalidField("invalid_webhook", field, VALIDATION["templates"]["invalid_webhook"].format(field=field))
     return None
+
+
+def webhook_refusal(field: str, kind: str, host: str | None) -> InvalidField:
+    """The 422 entry for a webhook target production refuses (`kind`: scheme, internal or malformed)."""
+    template = WEBHOOK_TARGETS["refused"].get(kind, WEBHOOK_TARGETS["refused"]["malformed"])
+    return InvalidField("invalid_webhook", field, str(fill(template, {"field": field, "host": host or ""})))
+
+
+def webhook_warning(field: str, url: str, kind: str, host: str | None) -> str:
+    """The journal warning for a webhook target served only because the target policy is lenient."""
+    template = WEBHOOK_TARGETS["warnings"].get(kind, WEBHOOK_TARGETS["warnings"]["malformed"])
+    return str(fill(template, {"field": field, "url": url, "host": host or ""}))
 
 
 def value(input: Mapping[str, Any], key: str) -> Any:
@@ -101,12 +114,14 @@ def sequential(input: Mapping[str, Any]) -> bool:
     return bool(value(input, "sequential_image_generation") == RULES["autoSequential"])
 
 
-def image_count(input: Mapping[str, Any], auto_cap: int | None = None) -> int:
-    """Images a valid input yields: 1, or with `auto` sequential generation `max_images` (capped by the setting)."""
+def image_count(input: Mapping[str, Any], mode: Mode = "prompt") -> int:
+    """Images a valid input yields: 1, or with `auto` sequential generation what the prompt asks for ("lets
+    the model decide"), capped by `max_images` and by the inputs + generated <= 15 budget; `max` mode makes
+    the cap."""
     if not sequential(input):
         return 1
-    maximum = int(value(input, "max_images"))
-    return min(maximum, auto_cap) if auto_cap else maximum
+    room = RULES["maxTotalImages"] - len(image_inputs(input))
+    return decide(str(input["prompt"]), max(1, min(int(value(input, "max_images")), room)), mode)
 
 
 def run_failure(input: Mapping[str, Any]) -> str | None:
@@ -144,18 +159,51 @@ def output_size(input: Mapping[str, Any], first_input: Size | None) -> Size:
     return width, height
 
 
-def parse_prefer(header: str) -> int:
-    """Seconds to hold a create request for `Prefer: wait[=N]`; ValueError for anything else."""
-    match = PREFER.match(header)
+@dataclass(frozen=True)
+class Preference:
+    """What a `Prefer` header asks of a create: hold it `seconds` (None: an ordinary async create)."""
+
+    seconds: int | None = None
+    applied: str | None = None  # the `Preference-Applied` value
+    notes: tuple[str, ...] = ()
+
+
+def parse_prefer(header: str) -> Preference:
+    """RFC 7240 preferences: the first `wait[=N]` holds the create (N from 1, above the documented maximum
+    held that maximum); every other preference, and a wait value that is not a positive whole number of
+    seconds, is ignored, as RFC 7240 requires of a server that cannot apply a preference."""
     limits = RULES["prefer"]
-    if match is None:
-        raise ValueError(header)
-    raw = match.group("seconds")
-    if raw is None:
-        return int(limits["default"])
-    if not raw.isdigit() or not limits["minimum"] <= int(raw) <= limits["maximum"]:
-        raise ValueError(header)
-    return int(raw)
+    notes = RULES["journal"]["notes"]
+    found: list[str] = []
+    chosen: Preference | None = None
+    for item in _preferences(header):
+        name, equals, raw = item.partition("=")
+        name, raw = name.strip().lower(), raw.strip().strip('"')
+        if name != "wait" or chosen is not None:
+            found.append(str(fill(notes["preferIgnored"], {"value": item.strip()[:100]})))
+            continue
+        if not equals:
+            chosen = Preference(int(limits["default"]), "wait")
+        elif raw.isascii() and raw.isdigit() and int(raw) >= limits["minimum"]:
+            seconds = min(int(raw), int(limits["maximum"]))
+            if seconds < int(raw):
+                found.append(str(fill(notes["preferClamped"], {"seconds": raw, "maximum": limits["maximum"]})))
+            chosen = Preference(seconds, f"wait={seconds}")
+        else:
+            found.append(str(fill(notes["preferIgnored"], {"value": item.strip()[:100]})))
+    if chosen is None:
+        return Preference(notes=tuple(found))
+    return Preference(chosen.seconds, chosen.applied, tuple(found))
+
+
+def _preferences(header: str) -> list[str]:
+    """The comma-separated preferences of a `Prefer` header, each without its `;` parameters."""
+    items = []
+    for part in header.split(","):
+        preference = part.split(";", 1)[0].strip()
+        if preference:
+            items.append(preference)
+    return items
 
 
 def parse_cancel_after(header: str) -> float:
@@ -266,27 +314,48 @@ def describe() -> list[str]:
     prefer, files, hooks = RULES["prefer"], RULES["files"], RULES["webhooks"]
     lines += [
         "",
-        f'- `size: "{RULES["customSize"]}"` takes `width` x `height`; other sizes ignore them and take the table entry '
-        f"for `aspect_ratio`. `{RULES['matchInputImage']}` takes the entry nearest the first input image's aspect "
-        f"ratio, {RULES['fallbackAspectRatio']} without an input image (or when its size is unknown).",
-        f"- Checked only at run time (the prediction is created, then `failed`): at most {RULES['maxImageInputs']} "
-        f'`image_input` entries; with `sequential_image_generation: "{RULES["autoSequential"]}"`, inputs + '
-        f"`max_images` <= {RULES['maxTotalImages']}.",
-        f"- Images per prediction: 1, or `max_images` with `{RULES['autoSequential']}` sequential generation "
-        "(setting `replicate_auto_image_count` caps it). Output files are "
-        f"{RULES['output']['format'].upper()} (quality {RULES['output']['quality']}).",
-        f"- `Prefer: wait` holds the create request up to {prefer['default']} s; `wait=N` takes N from "
-        f"{prefer['minimum']} to {prefer['maximum']}. Sync replies carry data URIs for files up to "
-        f"{RULES['output']['syncDataUriMaxBytes']:,} bytes (over plain HTTP for every file).",
+        (
+            f'- `size: "{RULES["customSize"]}"` takes `width` x `height`; other sizes ignore them and take the table entry '
+            f"for `aspect_ratio`. `{RULES['matchInputImage']}` takes the entry nearest the first input image's aspect "
+            f"ratio, {RULES['fallbackAspectRatio']} without an input image (or when its size is unknown)."
+        ),
+        (
+            f"- Checked only at run time (the prediction is created, then `failed`): at most {RULES['maxImageInputs']} "
+            f'`image_input` entries; with `sequential_image_generation: "{RULES["autoSequential"]}"`, inputs + '
+            f"`max_images` <= {RULES['maxTotalImages']}; every `image_input` entry must load as an image "
+            f"({', '.join(IMAGE_INPUT['formats'])}; a download under {IMAGE_INPUT['maxBytes']:,} bytes). "
+            "URLs on unreachable or internal hosts fail the prediction; public hosts are not downloaded offline."
+        ),
+        (
+            f"- Images per prediction: 1; with `{RULES['autoSequential']}` sequential generation the model decides: as "
+            "many as the prompt asks for (`generate 3 images`, `a set of four`, `生成3张`), at most `max_images` and "
+            f'{RULES["maxTotalImages"]} minus the inputs, 1 when it asks for no number (`image_count = "max"`: always '
+            f"the cap). Output files are {RULES['output']['format'].upper()} (quality {RULES['output']['quality']})."
+        ),
+        (
+            f"- `Prefer: wait` holds the create request up to {prefer['default']} s; `wait=N` takes N from "
+            f"{prefer['minimum']} (the OpenAPI pattern admits up to {prefer['patternMaximum']}; more than "
+            f"{prefer['maximum']} is held {prefer['maximum']} s). Other preferences, and `wait` values that are not a "
+            "positive whole number, are ignored (RFC 7240): the create is async. Sync replies carry data URIs for "
+            f"files up to {RULES['output']['syncDataUriMaxBytes']:,} bytes (over plain HTTP for every file); GET, list, "
+            "cancel and webhooks carry file URLs."
+        ),
         f"- `Cancel-After`: at least {RULES['cancelAfter']['minimumSeconds']} s.",
-        f"- Predictions' `input` and `output` are removed {RULES['dataRemovalSeconds']} s after creation "
-        "(`data_removed: true`).",
+        (
+            f"- Predictions' `input` and `output` are removed {RULES['dataRemovalSeconds']} s after creation "
+            "(`data_removed: true`)."
+        ),
         f"- Lists: {RULES['pageSize']} items per page, most recent first.",
-        f"- Files: under {files['maxBytes']:,} bytes, names up to {files['maxFilenameBytes']} bytes, expire after "
-        f"{files['ttlSeconds']} s.",
-        f"- Webhook events: {', '.join(f'`{e}`' for e in WEBHOOK_EVENTS)} (all by default); `output` and `logs` "
-        f"at most one per {hooks['throttleSeconds']} s. {hooks['intermediate']['description']} "
-        f"{hooks['terminal']['description']}",
+        (
+            f"- Files: under {files['maxBytes']:,} bytes, names up to {files['maxFilenameBytes']} bytes, expire after "
+            f"{files['ttlSeconds']} s."
+        ),
+        (
+            f"- Webhook events: {', '.join(f'`{e}`' for e in WEBHOOK_EVENTS)} (all by default); `output` and `logs` "
+            f"at most one per {hooks['throttleSeconds']} s. {hooks['intermediate']['description']} "
+            f"{hooks['terminal']['description']}"
+        ),
+        f"- Webhook targets (`webhook`, `webhook_completed`): {WEBHOOK_TARGETS['description']}",
         "",
         "| version | created |",
         "|---|---|",
@@ -346,16 +415,6 @@ def _number(limit: Any) -> str:
     if isinstance(limit, float) and limit.is_integer():
         return str(int(limit))
     return str(limit)
-
-
-def _local_host(hostname: str) -> bool:
-    if hostname.lower() in ("localhost", "localhost.localdomain") or hostname.lower().endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(hostname.strip("[]"))
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
 def _component(name: str) -> dict[str, Any]:

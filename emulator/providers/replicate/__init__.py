@@ -15,8 +15,6 @@ FILE_OUTPUT_MODES = ("auto", "data-uri", "url")
 def surface(runtime: Runtime, settings: Settings) -> Surface:
     if settings.replicate_file_output not in FILE_OUTPUT_MODES:
         raise SettingsError(f"replicate_file_output must be one of {', '.join(FILE_OUTPUT_MODES)}")
-    if settings.replicate_auto_image_count is not None and settings.replicate_auto_image_count < 1:
-        raise SettingsError("replicate_auto_image_count must be at least 1")
     if settings.replicate_webhook_secret is not None and not valid_secret(settings.replicate_webhook_secret):
         raise SettingsError("replicate_webhook_secret must look like whsec_<base64>")
     prefix = settings.prefix(SURFACE)
@@ -25,10 +23,8 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
         prefix=prefix,
         api_keys=settings.api_keys,
         file_output=settings.replicate_file_output,
-        auto_image_count=settings.replicate_auto_image_count,
         webhook_secret=settings.replicate_webhook_secret,
         emit_aborted=settings.replicate_emit_aborted,
-        strict=settings.strict,
         artifact_ttl=settings.artifact_ttl,
         max_predictions=settings.job_retention,
     )

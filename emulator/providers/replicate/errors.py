@@ -73,11 +73,6 @@ def invalid_version() -> ReplicateProblem:
     return problem("invalidVersion")
 
 
-def invalid_prefer(value: str) -> ReplicateProblem:
-    limits = rules.RULES["prefer"]
-    return problem("invalidPrefer", minimum=limits["minimum"], maximum=limits["maximum"], value=value)
-
-
 def invalid_cancel_after(value: str) -> ReplicateProblem:
     return problem("invalidCancelAfter", minimum=rules.RULES["cancelAfter"]["minimumSeconds"], value=value)
 

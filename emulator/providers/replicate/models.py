@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import orjson
 
+from contracts.addresses import host_of
+from contracts.counts import MODES, Mode
 from contracts.replicate import rules
 from contracts.replicate.rules import InvalidField
 from emulator.core import images
@@ -54,7 +56,9 @@ Context = Literal["sync", "get", "list", "webhook"]
 Size = tuple[int, int]
 T = TypeVar("T")
 
-INPUT_FORMATS = ("jpeg", "png", "webp", "gif", "bmp", "tiff")
+IMAGE_INPUT = rules.IMAGE_INPUT
+UPSTREAM = IMAGE_INPUT["upstream"]
+NOTES: Mapping[str, str] = RULES["journal"]["notes"]
 INLINE_THREAD_THRESHOLD = 256 * 1024
 ENCODE_THREAD_THRESHOLD = 1024 * 1024
 THROTTLED = frozenset({"output", "logs"})
@@ -74,6 +78,18 @@ def timestamp(moment: float) -> str:
 
 class BrokenInput(Exception):
     """An `image_input` entry the model cannot load: the prediction fails with this text."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the model saw of one `image_input` entry: its size when known, and the journal's words on it."""
+
+    size: Size | None
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+Source = str | bytes | Size | None
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,10 @@ class Prediction:
     last_sent_at: float | None = None
     outbox: deque[tuple[Target, str, str, Snapshot]] = field(default_factory=deque)
     flushing: bool = False
+    # Leniency met while accepting it (references taken on trust or read from this machine), and other remarks,
+    # for the create request's journal entry.
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -147,10 +167,8 @@ class ReplicateService:
         prefix: str = "",
         api_keys: Sequence[str] = (),
         file_output: FileOutputMode = "auto",
-        auto_image_count: int | None = None,
         webhook_secret: str | None = None,
         emit_aborted: bool = False,
-        strict: bool = False,
         artifact_ttl: float = 86_400.0,
         max_predictions: int = 100_000,
     ) -> None:
@@ -158,9 +176,7 @@ class ReplicateService:
         self.prefix = prefix
         self.api_keys = frozenset(api_keys)
         self.file_output = file_output
-        self.auto_image_count = auto_image_count
         self.emit_aborted = emit_aborted
-        self.strict = strict
         self.artifact_ttl = artifact_ttl
         self.max_predictions = max_predictions
         self.secret = webhook_secret or derived_secret(runtime.ids.seed)
@@ -183,17 +199,27 @@ class ReplicateService:
 
     # --- predictions --------------------------------------------------------------------------
 
-    def check(self, schema: str, body: Any) -> list[InvalidField]:
-        """Everything Replicate rejects with 422 before creating a prediction."""
+    def check(self, schema: str, body: Any) -> tuple[list[InvalidField], list[str]]:
+        """Everything Replicate rejects with 422 before creating a prediction, and journal warnings for webhook
+        targets production refuses that the target policy (read now: it changes at run time) lets through."""
         found = rules.invalid_fields(schema, body)
         if found or not isinstance(body, dict):
-            return found
+            return found, []
+        warnings: list[str] = []
+        targets = self.runtime.targets
         for key in ("webhook", "webhook_completed"):
-            if isinstance(body.get(key), str):
-                problem = rules.webhook_problem(key, body[key], strict=self.strict)
-                if problem is not None:
-                    found.append(problem)
-        return found
+            url = body.get(key)
+            if not isinstance(url, str):
+                continue
+            problem = rules.webhook_problem(key, url)
+            if problem is not None:
+                found.append(problem)
+                continue
+            host = host_of(url)
+            found += [rules.webhook_refusal(key, refused.kind, host) for refused in targets.refused(url)]
+            if not targets.strict:
+                warnings += [rules.webhook_warning(key, url, seen.kind, host) for seen in targets.problems(url)]
+        return found, warnings
 
     def check_version(self, version: str) -> None:
         """`POST /v1/predictions` names the model by version: a known id, `owner/name:id`, or `owner/name`."""
@@ -240,14 +266,15 @@ class ReplicateService:
         context = (context or FaultContext(SURFACE)).with_job(prediction_id)
         failure = rules.run_failure(input_)
         first_size: Size | None = None
+        loaded: list[Loaded] = []
         if failure is None:
             try:
-                sizes = await self._measure_inputs(rules.image_inputs(input_), base)
-                first_size = sizes[0] if sizes else None
+                loaded = await self._load_inputs(rules.image_inputs(input_), base)
+                first_size = loaded[0].size if loaded else None
             except BrokenInput as exc:
                 failure = str(exc)
         width, height = rules.output_size(input_, first_size)
-        count = 0 if failure else rules.image_count(input_, self.auto_image_count)
+        count = 0 if failure else rules.image_count(input_, self._count_mode())
         specs = [
             GenerationSpec.create(
                 prompt=input_["prompt"],
@@ -281,7 +308,13 @@ class ReplicateService:
             targets=_targets(body),
             echo=echo,
             context=context,
+            warnings=[warning for item in loaded for warning in item.warnings],
+            notes=[note for item in loaded for note in item.notes],
         )
+        if loaded and first_size is None and _matches_input(input_):
+            prediction.notes.append(
+                NOTES["matchFallback"].format(ratio=RULES["fallbackAspectRatio"], url=rules.image_inputs(input_)[0])
+            )
         if cancel_after is not None:
             prediction.deadline = prediction.created_at + cancel_after
         if failure is not None:
@@ -299,6 +332,10 @@ class ReplicateService:
         if prediction.deadline is not None and not prediction.job.state.terminal:
             self.runtime.spawn(self._enforce_deadline(prediction, prediction.job))
         return prediction
+
+    def _count_mode(self) -> Mode:
+        mode = self.runtime.image_count
+        return mode if mode in MODES else "prompt"
 
     def get(self, prediction_id: str) -> Prediction:
         prediction = self._predictions.get(prediction_id)
@@ -363,21 +400,21 @@ class ReplicateService:
             metrics: dict[str, Any] = {"total_time": round(job.finished_at - prediction.created_at, 6)}
             if job.started_at is not None:
                 metrics["predict_time"] = round(job.finished_at - job.started_at, 6)
-            if job.state is State.SUCCEEDED:
-                metrics["image_count"] = job.outputs_ready
             body["metrics"] = metrics
-        return Snapshot(prediction, body, with_output=job.state is State.SUCCEEDED and not removed, made=job.outputs_ready)
+        return Snapshot(
+            prediction, body, with_output=job.state is State.SUCCEEDED and not removed, made=job.outputs_ready
+        )
 
-    def form(self, context: Context, base: str) -> Form:
-        """How output files are written: data URIs or file URLs (see `replicate_file_output`)."""
-        if context == "list" or self.file_output == "url":
+    def form(self, context: Context) -> Form:
+        """How output files are written (`replicate_file_output`). `auto`, as production: sync replies inline
+        them (the official client wraps only https: and data: outputs as FileOutput, so over plain HTTP every
+        file is inlined), while GET, list, cancel and webhooks hand out file URLs. `data-uri` inlines everywhere
+        but in lists; `url` hands out URLs everywhere."""
+        if self.file_output == "url" or context == "list":
             return "url"
         if self.file_output == "data-uri":
             return "data-uri"
-        if context == "sync":
-            return "sync"
-        # The official client wraps only https: and data: outputs as FileOutput.
-        return "url" if base.startswith("https:") else "data-uri"
+        return "sync" if context == "sync" else "url"
 
     async def encode(self, snapshot: Snapshot, form: Form, base: str, budget: float | None = None) -> dict[str, Any]:
         """The snapshot's JSON with outputs filled in; TimeoutError when `budget` seconds (real time) run out."""
@@ -447,9 +484,9 @@ class ReplicateService:
         for target in prediction.targets:
             if kind not in target.events:
                 continue
-            if target.throttled and kind in THROTTLED:
-                if prediction.last_sent_at is not None and at - prediction.last_sent_at < throttle:
-                    continue
+            recent = prediction.last_sent_at is not None and at - prediction.last_sent_at < throttle
+            if target.throttled and kind in THROTTLED and recent:
+                continue
             if target.throttled:
                 prediction.last_sent_at = at
             if callable(snapshot):
@@ -466,7 +503,7 @@ class ReplicateService:
             while prediction.outbox:
                 target, kind, message_id, snapshot = prediction.outbox.popleft()
                 try:
-                    body = await self.encode(snapshot, self.form("webhook", prediction.base), prediction.base)
+                    body = await self.encode(snapshot, self.form("webhook"), prediction.base)
                 except Exception:  # a webhook that cannot be built must not stop the ones after it
                     logger.exception("cannot build the %s webhook of prediction %s", kind, prediction.id)
                     continue
@@ -501,25 +538,45 @@ class ReplicateService:
 
     # --- input images ------------------------------------------------------------------------------
 
-    async def _measure_inputs(self, values: list[str], base: str) -> list[Size | None]:
-        sources = [self._locate(index, value, base) for index, value in enumerate(values)]
+    async def _load_inputs(self, values: list[str], base: str) -> list[Loaded]:
+        """Read every `image_input` entry as the model would; BrokenInput for the first it cannot load."""
+        located = [await self._locate(index, value, base) for index, value in enumerate(values)]
+        sources = [source for source, _ in located]
         inline = sum(len(source) for source in sources if isinstance(source, (str, bytes)))
         if inline > INLINE_THREAD_THRESHOLD:
-            return await anyio.to_thread.run_sync(_measure_all, sources)
-        return _measure_all(sources)
+            measured = await anyio.to_thread.run_sync(_measure_all, sources)
+        else:
+            measured = _measure_all(sources)
+        return [Loaded(item.size, warnings, item.notes) for item, (_, warnings) in zip(measured, located, strict=True)]
 
-    def _locate(self, index: int, value: str, base: str) -> str | bytes | Size | None:
-        """What an input stands for: a data URI, an emulator file's bytes, a known size, or None (a URL elsewhere)."""
+    async def _locate(self, index: int, value: str, base: str) -> tuple[Source, tuple[str, ...]]:
+        """What an input stands for (a data URI, bytes, a known size, or None for an unmeasured public URL) and
+        the journal warnings it leaves: emulator files are read, other URLs go through the remote fetcher."""
         if images.is_data_uri(value):
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return value, ()
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            host = None
+        if host is None or parts.scheme.lower() not in ("http", "https"):
             raise BrokenInput(
                 _run_error("brokenImageInput", index=index, reason=f"{value[:200]} is not an HTTP(S) URL or data URI")
             )
-        if parts.netloc.lower() != urlsplit(base).netloc.lower():
-            return None  # the emulator is offline: other hosts' images are taken on trust, size unknown
-        match = FILE_API_PATH.match(parts.path)
+        if parts.netloc.lower() == urlsplit(base).netloc.lower():
+            return self._stored(index, value, parts.path), ()
+        fetched = await self.runtime.remote.fetch(value, IMAGE_INPUT["maxBytes"] - 1)
+        if fetched.status == "unreachable":
+            raise BrokenInput(_run_error("brokenImageInput", index=index, reason=fetched.detail))
+        warnings = (f"image_input[{index}]: {fetched.warning}",) if fetched.warning else ()
+        if fetched.too_large:
+            reason = f"{value[:200]} is larger than {IMAGE_INPUT['maxBytes']:,} bytes"
+            raise BrokenInput(_run_error("brokenImageInput", index=index, reason=reason))
+        return fetched.data, warnings
+
+    def _stored(self, index: int, value: str, path: str) -> Source:
+        """An input on the emulator's own host: an upload of the files API, or an earlier output."""
+        match = FILE_API_PATH.match(path)
         if match and match.group("prefix") == self.prefix:
             record = self.file(match.group("id"))
             artifact = self.runtime.artifacts.get(record.id) if record else None
@@ -528,7 +585,7 @@ class ReplicateService:
                     _run_error("brokenImageInput", index=index, reason=f"{value} was not found (deleted or expired)")
                 )
             return artifact.blob
-        match = OUTPUT_PATH.match(parts.path)
+        match = OUTPUT_PATH.match(path)
         if match:
             artifact = self.runtime.artifacts.get(match.group("id"))
             if artifact is None:
@@ -564,7 +621,7 @@ class ReplicateService:
             name=filename,
             content_type=media_type,
             size=len(data),
-            md5=hashlib.md5(data).hexdigest(),  # noqa: S324 - an ETag, as Replicate computes it
+            md5=hashlib.md5(data).hexdigest(),  # an ETag, as Replicate computes it
             sha256=hashlib.sha256(data).hexdigest(),
             metadata=metadata,
             created_at=now,
@@ -730,19 +787,38 @@ def _targets(body: Mapping[str, Any]) -> list[Target]:
     return targets
 
 
-def _measure_all(sources: list[str | bytes | Size | None]) -> list[Size | None]:
+def _measure_all(sources: list[Source]) -> list[Loaded]:
     return [_measure(index, source) for index, source in enumerate(sources)]
 
 
-def _measure(index: int, source: str | bytes | Size | None) -> Size | None:
+def _measure(index: int, source: Source) -> Loaded:
+    """Decode an input far enough to know its size; notes where it breaks a limit of ByteDance's own API."""
     if source is None or isinstance(source, tuple):
-        return source
+        return Loaded(source)
     try:
         data = images.decode_data_uri(source)[1] if isinstance(source, str) else source
-        info = images.inspect(data, INPUT_FORMATS)
+        info = images.inspect(data, tuple(IMAGE_INPUT["formats"]))
     except images.BrokenImage as exc:
         raise BrokenInput(_run_error("brokenImageInput", index=index, reason=str(exc))) from None
-    return info.width, info.height
+    notes = []
+    if len(data) > UPSTREAM["maxBytes"]:
+        notes.append(NOTES["upstreamBytes"].format(index=index, size=len(data), maxBytes=UPSTREAM["maxBytes"]))
+    ratio = UPSTREAM["maxAspectRatio"]
+    if not 1 / ratio <= info.width / max(1, info.height) <= ratio:
+        notes.append(
+            NOTES["upstreamAspect"].format(index=index, width=info.width, height=info.height, maxAspectRatio=ratio)
+        )
+    if info.format not in UPSTREAM["formats"]:
+        notes.append(NOTES["upstreamFormat"].format(index=index, format=info.format.upper()))
+    return Loaded((info.width, info.height), notes=tuple(notes))
+
+
+def _matches_input(input_: Mapping[str, Any]) -> bool:
+    """Whether the output size follows the first input image (`match_input_image` outside `custom`)."""
+    return bool(
+        rules.value(input_, "size") != RULES["customSize"]
+        and rules.value(input_, "aspect_ratio") == RULES["matchInputImage"]
+    )
 
 
 def _run_error(name: str, **values: Any) -> str:

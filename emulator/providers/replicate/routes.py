@@ -38,6 +38,7 @@ from .errors import ReplicateProblem
 from .models import SURFACE, FileRecord, Page, Prediction, ReplicateService, paginate
 
 logger = logging.getLogger(__name__)
+NOTES: Mapping[str, str] = rules.RULES["journal"]["notes"]
 MULTIPART_OVERHEAD = 1024 * 1024
 JSON = "application/json"
 
@@ -61,8 +62,14 @@ class Call:
         return self.request.path_params
 
     def warn(self, message: str) -> None:
+        """Leniency: served only because the emulator is kinder than Replicate (the harness counts these)."""
         if self.entry is not None:
             self.entry.warnings.append(message)
+
+    def note(self, message: str) -> None:
+        """Anything else worth knowing about the request (ignored preferences, emulator quirks)."""
+        if self.entry is not None:
+            self.entry.notes.append(message)
 
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -112,8 +119,13 @@ class Api:
                     if entry is not None:
                         entry.api_key = mask_key(token)
                 base = self.service.runtime.base_url(origin(request))
-                call = Call(request, entry, base, base + self.service.prefix, route=f"{method} {template}", api_key=token)
-                if handler not in (self.create_for_model, self.create_for_version):  # creates admit once the body is read
+                call = Call(
+                    request, entry, base, base + self.service.prefix, route=f"{method} {template}", api_key=token
+                )
+                if handler not in (
+                    self.create_for_model,
+                    self.create_for_version,
+                ):  # creates admit once the body is read
                     job = request.path_params.get("prediction_id")
                     await self._admit(call, Context(SURFACE, call.route, job=job, api_key=token))
                 return await handler(call)
@@ -126,7 +138,7 @@ class Api:
             except Exception as exc:  # a bug must still answer like Replicate, and be visible
                 logger.exception("unexpected error answering a Replicate request")
                 if entry is not None:
-                    entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+                    entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
                 return errors.internal().response()
 
         return Route(path, handle, methods=ALL_METHODS)
@@ -157,36 +169,43 @@ class Api:
 
     async def _create(self, call: Call, schema: str) -> Response:
         request = call.request
-        hold = _prefer(request.headers.get("prefer"))
+        header = request.headers.get("prefer")
+        hold = rules.parse_prefer(header) if header is not None else rules.Preference()
         cancel_after = _cancel_after(request.headers.get("cancel-after"))
         body = await self._json(request)
         context = self.service.context(call.route, call.api_key, body, call.entry)
         await self._admit(call, context)
-        invalid = self.service.check(schema, body)
+        invalid, warnings = self.service.check(schema, body)
         if invalid:
             raise errors.validation(invalid)
         if "version" in body:
             self.service.check_version(body["version"])
-        _warn_about(call, body, self.service.strict)
+        for message in hold.notes:
+            call.note(message)
+        for message in warnings:
+            call.warn(message)
+        _remarks(call, body)
         prediction = await self.service.create(
             body, base=call.base, api_base=call.api_base, cancel_after=cancel_after, context=context
         )
         if call.entry is not None:
             call.entry.ids.append(prediction.id)
+            call.entry.warnings.extend(prediction.warnings)
+            call.entry.notes.extend(prediction.notes)
         headers = {"Location": self.service.urls(prediction, call.api_base)["get"]}
-        if hold is None:
+        if hold.seconds is None or hold.applied is None:
             return reply(await self._starting(prediction, call), 201, headers)
-        seconds, header = hold
-        headers["Preference-Applied"] = header
+        seconds = hold.seconds
+        headers["Preference-Applied"] = hold.applied
         started = time.monotonic()
         if await self.service.wait(prediction, seconds):
             budget = seconds + rules.RULES["prefer"]["replyMarginSeconds"] - (time.monotonic() - started)
             snapshot = self.service.snapshot(prediction, call.api_base)
             try:
-                body = await self.service.encode(snapshot, self.service.form("sync", call.base), call.base, budget)
+                body = await self.service.encode(snapshot, self.service.form("sync"), call.base, budget)
                 return reply(body, 201, headers)
             except TimeoutError:
-                call.warn("the outputs could not be encoded within the Prefer: wait window; replied 'starting'")
+                call.note(NOTES["syncFallback"])
         # The official client polls only when a sync reply says "starting".
         return reply(await self._starting(prediction, call), 201, headers)
 
@@ -206,7 +225,10 @@ class Api:
         if call.entry is not None:
             call.entry.ids.append(prediction.id)
         snapshot = self.service.snapshot(prediction, call.api_base)
-        return await self.service.encode(snapshot, self.service.form("get", call.base), call.base)
+        form = self.service.form("get")
+        if form == "data-uri" and snapshot.with_output:
+            call.note(NOTES["dataUriOutputs"])
+        return await self.service.encode(snapshot, form, call.base)
 
     async def list_predictions(self, call: Call) -> Response:
         query = call.request.query_params
@@ -326,15 +348,6 @@ class Api:
             raise errors.invalid_json(str(exc)) from None
 
 
-def _prefer(header: str | None) -> tuple[int, str] | None:
-    if header is None:
-        return None
-    try:
-        return rules.parse_prefer(header), header.strip()
-    except ValueError:
-        raise errors.invalid_prefer(header[:100]) from None
-
-
 def _cancel_after(header: str | None) -> float | None:
     if header is None:
         return None
@@ -401,14 +414,11 @@ def _metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
-def _warn_about(call: Call, body: Mapping[str, Any], strict: bool) -> None:
-    webhook = body.get("webhook")
-    if isinstance(webhook, str) and not webhook.startswith("https://") and not strict:
-        call.warn("webhook is not HTTPS: the real API accepts only HTTPS webhook URLs")
+def _remarks(call: Call, body: Mapping[str, Any]) -> None:
     if "webhook_completed" in body:
-        call.warn("webhook_completed is a legacy field that Replicate's current API description no longer lists")
+        call.warn(rules.RULES["journal"]["warnings"]["webhookCompleted"])
     if "stream" in body:
-        call.warn("stream is deprecated, and bytedance/seedream-4 does not stream")
+        call.note(NOTES["stream"])
 
 
 def _entry(request: Request, route: str) -> Entry | None:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts import counts
 from contracts.docs import render
 from contracts.replicate import rules
 
@@ -118,14 +119,57 @@ def test_run_time_limits(input: dict, failure: str | None) -> None:
     assert (result is None) if failure is None else (result is not None and result.startswith(failure))
 
 
+@given(asked=st.integers(1, 20), max_images=st.integers(1, 15), inputs=st.integers(0, 14))
+def test_auto_lets_the_prompt_decide_within_max_images_and_the_fifteen_image_budget(
+    asked: int, max_images: int, inputs: int
+) -> None:
+    input_ = {
+        "prompt": counts.ask("a storyboard", asked),
+        "sequential_image_generation": "auto",
+        "max_images": max_images,
+        "image_input": ["u"] * inputs,
+    }
+    cap = max(1, min(max_images, rules.RULES["maxTotalImages"] - inputs))
+    assert rules.image_count(input_) == min(asked, cap)
+    assert rules.image_count(input_, "max") == cap
+    assert rules.image_count({**input_, "prompt": "a storyboard"}) == 1
+    assert rules.image_count({**input_, "sequential_image_generation": "disabled"}, "max") == 1
+
+
 def test_prefer_limits_come_from_rules() -> None:
     limits = rules.RULES["prefer"]
-    assert rules.parse_prefer("wait") == limits["default"]
-    assert rules.parse_prefer(f"wait={limits['minimum']}") == limits["minimum"]
-    assert rules.parse_prefer(f"wait={limits['maximum']}") == limits["maximum"]
-    for bad in (f"wait={limits['minimum'] - 1}", f"wait={limits['maximum'] + 1}"):
-        with pytest.raises(ValueError):
-            rules.parse_prefer(bad)
+    assert rules.parse_prefer("wait") == rules.Preference(limits["default"], "wait")
+    low, high = limits["minimum"], limits["maximum"]
+    assert rules.parse_prefer(f"wait={low}") == rules.Preference(low, f"wait={low}")
+    assert rules.parse_prefer(f"wait={high}") == rules.Preference(high, f"wait={high}")
+    clamped = rules.parse_prefer(f"wait={limits['patternMaximum']}")
+    assert (clamped.seconds, clamped.applied, len(clamped.notes)) == (high, f"wait={high}", 1)
+    ignored = rules.parse_prefer(f"wait={low - 1}")
+    assert (ignored.seconds, ignored.applied, len(ignored.notes)) == (None, None, 1)
+
+
+@given(
+    seconds=st.integers(0, 10**6),
+    others=st.lists(st.sampled_from(["respond-async", "return=minimal", "handling=strict", "x;y=1"]), max_size=3),
+    spelling=st.sampled_from(["wait={}", "WAIT={}", ' wait = "{}" ', "wait={};foo=bar"]),
+)
+def test_any_wait_is_applied_within_the_documented_window_and_anything_else_ignored(
+    seconds: int, others: list[str], spelling: str
+) -> None:
+    limits = rules.RULES["prefer"]
+    preference = rules.parse_prefer(", ".join([*others, spelling.format(seconds)]))
+    if seconds < limits["minimum"]:
+        assert preference.seconds is None and preference.applied is None
+    else:
+        assert preference.seconds == min(seconds, limits["maximum"])
+        assert preference.applied == f"wait={preference.seconds}"
+    assert len(preference.notes) == len(others) + (seconds > limits["maximum"] or seconds < limits["minimum"])
+
+
+@given(header=st.text(max_size=40))
+def test_no_prefer_header_is_refused(header: str) -> None:
+    preference = rules.parse_prefer(header)
+    assert preference.seconds is None or 1 <= preference.seconds <= rules.RULES["prefer"]["maximum"]
 
 
 def test_openapi_schema_is_built_from_the_contract() -> None:
@@ -137,18 +181,31 @@ def test_openapi_schema_is_built_from_the_contract() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "strict", "ok"),
+    ("url", "ok"),
     [
-        ("https://hooks.example.com/x", True, True),
-        ("http://hooks.example.com/x", True, False),
-        ("https://192.168.1.4/x", True, False),
-        ("https://[::1]/x", True, False),
-        ("http://127.0.0.1:9000/x", False, True),
-        ("ws://example.com/x", False, False),
+        ("https://hooks.example.com/x", True),
+        ("http://127.0.0.1:9000/x", True),
+        ("https://192.168.1.4/x", True),
+        ("ws://example.com/x", False),
+        ("mailto:a@example.com", False),
+        ("https:///nohost", False),
     ],
 )
-def test_webhook_urls(url: str, strict: bool, ok: bool) -> None:
-    assert (rules.webhook_problem("webhook", url, strict=strict) is None) == ok
+def test_webhooks_must_be_http_urls_with_a_host_whatever_the_policy(url: str, ok: bool) -> None:
+    assert (rules.webhook_problem("webhook", url) is None) == ok
+
+
+def test_refused_webhook_targets_name_the_field_and_the_problem() -> None:
+    assert rules.webhook_refusal("webhook_completed", "scheme", "h").as_dict() == {
+        "type": "invalid_webhook",
+        "field": "webhook_completed",
+        "description": "webhook_completed must be an HTTPS URL",
+    }
+    assert rules.webhook_refusal("webhook", "internal", "127.1").description == (
+        "webhook must not point to an internal address (127.1)"
+    )
+    warning = rules.webhook_warning("webhook", "http://10.0.0.1/h", "internal", "10.0.0.1")
+    assert "internal host 10.0.0.1" in warning and "--strict" in warning
 
 
 def test_committed_docs_mention_the_rules() -> None:

@@ -88,7 +88,7 @@ async def test_every_reply_matches_its_contract(make_emulator: EmulatorFactory, 
         await client.put("/replicate/v1/account", headers=AUTH),
         await client.post(MODEL, content=b"{", headers=AUTH),
         await client.post(MODEL, json={"input": {}}, headers=AUTH),
-        await client.post(MODEL, json={"input": {"prompt": "x"}}, headers={**AUTH, "Prefer": "wait=0"}),
+        await client.post(MODEL, json={"input": {"prompt": "x"}}, headers={**AUTH, "Cancel-After": "1s"}),
         await client.post(
             "/replicate/v1/predictions", json={"version": "nope", "input": {"prompt": "x"}}, headers=AUTH
         ),

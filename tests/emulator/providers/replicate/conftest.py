@@ -87,6 +87,15 @@ def metadata(item: str) -> dict[str, Any]:
     return read_metadata(decode_output(item))
 
 
+async def output_metadata(replicate: Replicate, item: str) -> dict[str, Any]:
+    """The evidence record of an output, inlined (`data:`) or at one of the emulator's file URLs."""
+    if item.startswith("data:"):
+        return metadata(item)
+    response = await replicate.client.get(item)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg", item
+    return read_metadata(response.content)
+
+
 ReplicateFactory = Callable[..., Awaitable[Replicate]]
 
 

@@ -8,11 +8,12 @@ from datetime import datetime
 
 import pytest
 
+from contracts import counts
 from contracts.replicate import rules
 from emulator.core.clock import ManualClock
 from tests.support import contract_errors, settle
 
-from .conftest import AUTH, Replicate, ReplicateFactory, metadata
+from .conftest import AUTH, Replicate, ReplicateFactory, metadata, output_metadata
 
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
@@ -56,7 +57,9 @@ async def test_polling_walks_starting_processing_succeeded_with_growing_logs(
     make_replicate: ReplicateFactory, clock: ManualClock
 ) -> None:
     replicate = await make_replicate(clock=clock, timing="realistic")
-    created = (await replicate.create({"size": "1K", "sequential_image_generation": "auto", "max_images": 3})).json()
+    prompt = counts.ask("a red fox in fresh snow", 3)
+    input_ = {"prompt": prompt, "size": "1K", "sequential_image_generation": "auto", "max_images": 5}
+    created = (await replicate.create(input_)).json()
     seen: list[tuple[str, str]] = []
     for _ in range(200):
         body = await replicate.prediction(created["id"])
@@ -74,14 +77,38 @@ async def test_polling_walks_starting_processing_succeeded_with_growing_logs(
     assert len(set(logs)) >= 4, "each finished image adds a log line"
     assert "100%|██████████| 3/3" in logs[-1]
     final = await replicate.prediction(created["id"])
-    assert len(final["output"]) == 3
-    assert final["metrics"]["image_count"] == 3
+    assert len(final["output"]) == 3, "the model made what the prompt asked for, within max_images"
+    assert set(final["metrics"]) == {"predict_time", "total_time"}, "no metric Replicate does not document"
     started = datetime.fromisoformat(final["started_at"])
     completed = datetime.fromisoformat(final["completed_at"])
     assert completed > started > datetime.fromisoformat(final["created_at"])
     assert final["metrics"]["predict_time"] == pytest.approx((completed - started).total_seconds(), abs=1e-5)
     assert final["metrics"]["total_time"] > final["metrics"]["predict_time"]
-    assert sorted(metadata(item)["index"] for item in final["output"]) == [0, 1, 2]
+    assert all(item.startswith("http://testserver/files/tmp") for item in final["output"]), "GET hands out URLs"
+    assert sorted([(await output_metadata(replicate, item))["index"] for item in final["output"]]) == [0, 1, 2]
+
+
+async def test_get_cancel_and_list_hand_out_file_urls_over_plain_http(replicate: Replicate) -> None:
+    done = await replicate.run({"size": "1K"})
+    assert done["output"][0].startswith("data:image/jpeg;base64,"), "sync replies inline for the official client"
+    polled = await replicate.prediction(done["id"])
+    canceled = (await replicate.cancel(done["id"])).json()
+    [listed] = (await replicate.get("predictions")).json()["results"]
+    for body in (polled, canceled, listed):
+        [url] = body["output"]
+        assert url.startswith("http://testserver/files/tmp") and url.endswith(".jpg")
+    record = await output_metadata(replicate, polled["output"][0])
+    assert record == metadata(done["output"][0]), "the same image either way"
+    assert set(done["metrics"]) == {"predict_time", "total_time"}
+
+
+async def test_data_uri_mode_inlines_async_outputs_with_a_journal_note(make_replicate: ReplicateFactory) -> None:
+    replicate = await make_replicate(replicate_file_output="data-uri")
+    done = await replicate.run({"size": "1K"})
+    polled = await replicate.prediction(done["id"])
+    assert polled["output"] == done["output"] and polled["output"][0].startswith("data:image/jpeg;base64,")
+    entry = replicate.runtime.journal.entries(surface="replicate")[-1]
+    assert entry.warnings == [] and any("replicate_file_output = data-uri" in note for note in entry.notes)
 
 
 async def test_processing_predictions_have_no_output_yet(make_replicate: ReplicateFactory, clock: ManualClock) -> None:
@@ -153,17 +180,48 @@ async def test_prefer_wait_holds_until_the_prediction_finishes(
 
 
 @pytest.mark.parametrize(
-    "value", ["wait=0", "wait=61", "wait=120", "wait=abc", "wait=", "respond-async", "wait=5.5", "wait=-1"]
+    "value",
+    ["respond-async", "return=minimal", "wait=0", "wait=abc", "wait=", "wait=5.5", "wait=-1", "handling=lenient"],
 )
-async def test_invalid_prefer_values_are_400_problems(replicate: Replicate, value: str) -> None:
+async def test_prefer_values_it_cannot_apply_are_ignored_as_rfc_7240_says(replicate: Replicate, value: str) -> None:
     response = await replicate.create(prefer=value)
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
+    assert response.status_code == 201, response.text
+    assert "preference-applied" not in response.headers
     body = response.json()
-    assert contract_errors("replicate", "problem", body) == []
-    assert body["title"] == "Invalid Prefer header" and value in body["detail"]
-    listing = (await replicate.get("predictions")).json()
-    assert listing["results"] == [], "nothing was created"
+    assert body["status"] == "starting" and body["output"] is None, "an ordinary async create"
+    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    assert entry.warnings == [] and any(value in note and "RFC 7240" in note for note in entry.notes)
+
+
+@pytest.mark.parametrize(
+    ("value", "applied"), [("wait=61", "wait=60"), ("wait=99", "wait=60"), ("wait=120", "wait=60")]
+)
+async def test_waits_above_sixty_seconds_are_held_sixty(replicate: Replicate, value: str, applied: str) -> None:
+    response = await replicate.create(prefer=value)
+    assert response.status_code == 201
+    assert response.headers["preference-applied"] == applied
+    assert response.json()["status"] == "succeeded"
+    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    assert any("held 60 s" in note for note in entry.notes)
+
+
+async def test_wait_among_other_preferences_is_applied(replicate: Replicate) -> None:
+    response = await replicate.create(prefer="respond-async, wait=5; foo=bar, wait=9")
+    assert response.headers["preference-applied"] == "wait=5", "the first wait counts"
+    assert response.json()["status"] == "succeeded"
+
+
+async def test_prefer_wait_holds_sixty_seconds_at_most(make_replicate: ReplicateFactory, clock: ManualClock) -> None:
+    replicate = await make_replicate(clock=clock, timing="realistic")
+    replicate.runtime.faults.add({"action": "stall", "surface": "replicate"})
+    request = asyncio.ensure_future(replicate.create({"size": "1K"}, prefer="wait=90"))
+    await settle(20)
+    clock.advance(59.9)
+    await settle(20)
+    assert not request.done(), "held"
+    clock.advance(0.2)
+    response = await asyncio.wait_for(request, 5)
+    assert response.json()["status"] == "starting"
 
 
 @pytest.mark.parametrize("value", ["wait", "WAIT", "wait=1", "wait=60", ' wait = "30" '])
@@ -215,7 +273,7 @@ async def test_cancel_a_processing_prediction(make_replicate: ReplicateFactory, 
     body = response.json()
     assert contract_errors("replicate", "prediction", body) == []
     assert body["status"] == "canceled" and body["output"] is None and body["error"] is None
-    assert body["completed_at"] and body["started_at"] and "image_count" not in body["metrics"]
+    assert body["completed_at"] and body["started_at"] and set(body["metrics"]) == {"predict_time", "total_time"}
     clock.advance(60)
     assert (await replicate.prediction(created["id"]))["status"] == "canceled"
 
@@ -235,7 +293,7 @@ async def test_cancel_after_completion_changes_nothing(replicate: Replicate) -> 
     response = await replicate.cancel(done["id"])
     assert response.status_code == 200
     assert response.json()["status"] == "succeeded"
-    assert response.json()["output"] == done["output"]
+    assert response.json()["output"] == (await replicate.prediction(done["id"]))["output"]
 
 
 async def test_ids_and_images_are_deterministic_per_seed(make_replicate: ReplicateFactory) -> None:

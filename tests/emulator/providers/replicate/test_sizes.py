@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from contracts import counts
 from contracts.replicate import rules
 from tests.support import data_uri
 
@@ -83,29 +86,79 @@ async def test_explicit_aspect_ratio_wins_over_the_input_image(replicate: Replic
     assert (record["width"], record["height"]) == (1024, 1024)
 
 
-async def test_auto_sequential_returns_max_images_by_default(replicate: Replicate) -> None:
-    body = await replicate.run({"size": "1K", "sequential_image_generation": "auto", "max_images": 4})
+AUTO = {"size": "1K", "sequential_image_generation": "auto"}
+
+
+async def test_auto_sequential_makes_what_the_prompt_asks_for_within_max_images(replicate: Replicate) -> None:
+    body = await replicate.run({**AUTO, "prompt": counts.ask("a storyboard of a fox", 3), "max_images": 4})
     records = [metadata(item) for item in body["output"]]
-    assert [r["index"] for r in records] == [0, 1, 2, 3]
-    assert len({r["seed"] for r in records}) == 4
-    assert body["metrics"]["image_count"] == 4
+    assert [r["index"] for r in records] == [0, 1, 2], "the model decides: 3 of at most 4"
+    assert len({r["seed"] for r in records}) == 3
+    assert "metrics" in body and "image_count" not in body["metrics"]
 
 
-async def test_disabled_sequential_returns_one_image(replicate: Replicate) -> None:
-    body = await replicate.run({"size": "1K", "sequential_image_generation": "disabled", "max_images": 4})
+async def test_auto_sequential_without_a_count_in_the_prompt_makes_one_image(replicate: Replicate) -> None:
+    body = await replicate.run({**AUTO, "prompt": "a fox in the snow", "max_images": 4})
     assert len(body["output"]) == 1
 
 
-async def test_auto_image_count_setting_caps_the_count(make_replicate: ReplicateFactory) -> None:
-    replicate = await make_replicate(replicate_auto_image_count=3)
-    assert (
-        len((await replicate.run({"size": "1K", "sequential_image_generation": "auto", "max_images": 4}))["output"])
-        == 3
+@pytest.mark.parametrize(
+    ("prompt", "max_images", "expected"),
+    [
+        ("generate 6 images of a lighthouse", 4, 4),
+        ("a set of four posters", 15, 4),
+        ("生成3张海报", 15, 3),
+        ("四张图片，风格统一", 2, 2),
+        ("two different pictures of a cat", 15, 2),
+    ],
+)
+async def test_the_prompt_count_is_capped_by_max_images(
+    replicate: Replicate, prompt: str, max_images: int, expected: int
+) -> None:
+    body = await replicate.run({**AUTO, "prompt": prompt, "max_images": max_images})
+    assert len(body["output"]) == expected
+
+
+async def test_max_mode_always_makes_max_images(make_replicate: ReplicateFactory) -> None:
+    replicate = await make_replicate(image_count="max")
+    assert len((await replicate.run({**AUTO, "prompt": "a fox", "max_images": 4}))["output"]) == 4
+    replicate.runtime.image_count = "prompt"  # the policy can change while the emulator runs
+    assert len((await replicate.run({**AUTO, "prompt": "a fox", "max_images": 4}))["output"]) == 1
+
+
+async def test_image_inputs_leave_room_for_at_most_fifteen_images(replicate: Replicate) -> None:
+    inputs = [data_uri()] * 5
+    body = await replicate.run(
+        {**AUTO, "prompt": counts.ask("variations", 12), "max_images": 10, "image_input": inputs}
     )
-    assert (
-        len((await replicate.run({"size": "1K", "sequential_image_generation": "auto", "max_images": 2}))["output"])
-        == 2
+    assert len(body["output"]) == 10
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(asked=st.integers(1, 15), max_images=st.integers(1, 15), inputs=st.integers(0, 3))
+async def test_counts_follow_the_prompt_for_any_count_and_cap(
+    make_replicate: ReplicateFactory, asked: int, max_images: int, inputs: int
+) -> None:
+    replicate = await make_replicate()
+    input_ = {**AUTO, "prompt": counts.ask("a comic", asked), "max_images": max_images}
+    input_["image_input"] = [data_uri(16, 16)] * inputs
+    body = await replicate.run(input_)
+    if inputs + max_images > 15:
+        assert body["status"] == "failed"
+    else:
+        assert len(body["output"]) == min(asked, max_images)
+
+
+async def test_disabled_sequential_returns_one_image(replicate: Replicate) -> None:
+    body = await replicate.run(
+        {"size": "1K", "sequential_image_generation": "disabled", "max_images": 4, "prompt": counts.ask("fox", 4)}
     )
+    assert len(body["output"]) == 1
+
+
+async def test_the_retired_per_surface_count_setting_is_gone(make_replicate: ReplicateFactory) -> None:
+    with pytest.raises(Exception, match="replicate_auto_image_count"):
+        await make_replicate(replicate_auto_image_count=3)
 
 
 async def test_prompt_is_evidence_in_the_metadata(replicate: Replicate) -> None:

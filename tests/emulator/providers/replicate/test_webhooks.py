@@ -57,7 +57,8 @@ async def test_completed_payload_is_the_prediction_as_get_returns_it(replicate: 
     await replicate.runtime.settle()
     [completed] = bodies(replicate)
     assert completed == await replicate.prediction(body["id"])
-    assert completed["output"][0].startswith("data:image/jpeg;base64,"), "plain-HTTP emulator: data URIs"
+    assert body["output"][0].startswith("data:"), "the sync reply inlined the file"
+    assert completed["output"][0].startswith("http://testserver/files/tmp"), "webhooks carry file URLs, as production"
 
 
 async def test_events_filter_limits_what_is_sent(replicate: Replicate) -> None:
@@ -273,16 +274,55 @@ async def test_undeliverable_webhooks_are_422(replicate: Replicate, webhook: str
 
 
 @pytest.mark.parametrize(
-    "webhook", ["http://hooks.example.com/h", "https://127.0.0.1:9000/h", "https://localhost/h", "https://10.0.0.5/h"]
+    ("webhook", "description"),
+    [
+        ("http://hooks.example.com/h", "webhook must be an HTTPS URL"),
+        ("https://127.0.0.1:9000/h", "webhook must not point to an internal address (127.0.0.1)"),
+        ("https://localhost/h", "webhook must not point to an internal address (localhost)"),
+        ("https://10.0.0.5/h", "webhook must not point to an internal address (10.0.0.5)"),
+        ("https://0x7f000001/h", "webhook must not point to an internal address (0x7f000001)"),
+        (
+            "https://metadata.google.internal/h",
+            "webhook must not point to an internal address (metadata.google.internal)",
+        ),
+    ],
 )
-async def test_strict_mode_requires_https_on_a_public_host(make_replicate: ReplicateFactory, webhook: str) -> None:
+async def test_strict_mode_requires_https_on_a_public_host(
+    make_replicate: ReplicateFactory, webhook: str, description: str
+) -> None:
     replicate = await make_replicate(strict=True)
     response = await replicate.create(webhook=webhook)
     assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["invalid_fields"] == [
-        {"type": "invalid_webhook", "field": "webhook", "description": rules.VALIDATION["templates"]["invalid_webhook"]}
+        {"type": "invalid_webhook", "field": "webhook", "description": description}
     ]
+    assert response.json()["detail"] == f"- webhook: {description}\n"
     assert (await replicate.create(webhook=HOOK)).status_code == 201
+
+
+async def test_strict_mode_names_both_problems_and_both_fields(make_replicate: ReplicateFactory) -> None:
+    replicate = await make_replicate(strict=True)
+    response = await replicate.create(webhook="http://127.1/h", webhook_completed="http://192.168.0.4/done")
+    assert response.status_code == 422
+    fields = [(f["field"], f["description"]) for f in response.json()["invalid_fields"]]
+    assert fields == [
+        ("webhook", "webhook must be an HTTPS URL"),
+        ("webhook", "webhook must not point to an internal address (127.1)"),
+        ("webhook_completed", "webhook_completed must be an HTTPS URL"),
+        ("webhook_completed", "webhook_completed must not point to an internal address (192.168.0.4)"),
+    ]
+    assert (await replicate.get("predictions")).json()["results"] == [], "nothing was created"
+
+
+async def test_the_target_policy_is_read_at_request_time(make_replicate: ReplicateFactory) -> None:
+    replicate = await make_replicate()
+    assert (await replicate.create(webhook="http://127.0.0.1:9/hook")).status_code == 201
+    replicate.runtime.targets.strict = True
+    assert (await replicate.create(webhook="http://127.0.0.1:9/hook")).status_code == 422
+    replicate.runtime.targets.exempt.append("http://127.0.0.1:9/")
+    assert (await replicate.create(webhook="http://127.0.0.1:9/hook")).status_code == 201
+    assert replicate.runtime.journal.entries(surface="replicate")[-1].warnings == []
 
 
 async def test_plain_http_webhooks_work_outside_strict_mode_with_a_warning(replicate: Replicate) -> None:
@@ -290,7 +330,22 @@ async def test_plain_http_webhooks_work_outside_strict_mode_with_a_warning(repli
     await replicate.runtime.settle()
     assert str(replicate.emulator.receiver.requests[0].url) == "http://127.0.0.1:9/hook"
     entry = replicate.runtime.journal.entries(surface="replicate")[0]
-    assert any("HTTPS" in warning for warning in entry.warnings)
+    scheme = "webhook http://127.0.0.1:9/hook is not HTTPS: Replicate accepts only HTTPS webhook URLs"
+    internal = "webhook http://127.0.0.1:9/hook targets the internal host 127.0.0.1: Replicate's servers cannot deliver"
+    lenient = "served here because --strict is off"
+    assert entry.warnings == [f"{scheme} ({lenient})", f"{internal} to it ({lenient})"]
+
+
+async def test_legacy_webhook_completed_targets_follow_the_same_rule(replicate: Replicate) -> None:
+    await replicate.run({"size": "1K"}, webhook_completed="http://hooks.example.com/done")
+    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    assert any(w.startswith("webhook_completed http://hooks.example.com/done is not HTTPS") for w in entry.warnings)
+
+
+async def test_https_webhooks_on_public_hosts_leave_no_warning(replicate: Replicate) -> None:
+    await replicate.run({"size": "1K"}, webhook=HOOK)
+    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    assert entry.warnings == []
 
 
 async def test_the_secret_is_stable_per_seed_and_configurable(make_replicate: ReplicateFactory) -> None:
