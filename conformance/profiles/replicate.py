@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from contracts import counts
 from contracts.replicate import rules
 
 from ..handle import EmulatorHandle
@@ -36,10 +37,22 @@ ASPECTS = ["1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9"]
 
 
 MUTATIONS = [
-    Mutation(("input", "size"), st.text(min_size=1, max_size=6).filter(lambda s: s not in ("1K", "2K", "4K", "custom")), "size enum"),
+    Mutation(
+        ("input", "size"),
+        st.text(min_size=1, max_size=6).filter(lambda s: s not in ("1K", "2K", "4K", "custom")),
+        "size enum",
+    ),
     Mutation(("input", "max_images"), st.integers(max_value=0) | st.integers(min_value=16), "max_images 1..15"),
-    Mutation(("input", "aspect_ratio"), st.text(min_size=1, max_size=6).filter(lambda a: a not in ASPECTS and a != "match_input_image"), "aspect_ratio enum"),
-    Mutation(("input", "sequential_image_generation"), st.text(min_size=1, max_size=8).filter(lambda a: a not in ("disabled", "auto")), "disabled|auto"),
+    Mutation(
+        ("input", "aspect_ratio"),
+        st.text(min_size=1, max_size=6).filter(lambda a: a not in ASPECTS and a != "match_input_image"),
+        "aspect_ratio enum",
+    ),
+    Mutation(
+        ("input", "sequential_image_generation"),
+        st.text(min_size=1, max_size=8).filter(lambda a: a not in ("disabled", "auto")),
+        "disabled|auto",
+    ),
 ]
 
 
@@ -55,7 +68,8 @@ class ReplicateProfile:
         return {"api_key": "r8_conformance"}
 
     def body(self, prompt: str, images: int = 1) -> dict[str, Any]:
-        input_: dict[str, Any] = {"prompt": prompt, "size": "1K"}
+        # `auto` lets the model decide: the prompt asks for the images, `max_images` caps them.
+        input_: dict[str, Any] = {"prompt": counts.ask(prompt, images), "size": "1K"}
         if images > 1:
             input_.update(sequential_image_generation="auto", max_images=images)
         return {"input": input_}
@@ -69,10 +83,35 @@ class ReplicateProfile:
             self._case(number(), "default 2K square"),
             self._case(number(), "long prompt, 1K 21:9", prompt=BOUNDARY_PROMPT, size="1K", aspect_ratio="21:9"),
             self._case(number(), "custom 1024x4096", size="custom", width=1024, height=4096),
-            self._case(number(), "auto sequence of 15", size="1K", sequential_image_generation="auto", max_images=15),
+            self._case(
+                number(),
+                "auto, the prompt asks for 15",
+                prompt=counts.ask("a storyboard", 15),
+                size="1K",
+                sequential_image_generation="auto",
+                max_images=15,
+            ),
+            self._case(
+                number(),
+                "auto, the prompt asks for 3 of at most 8",
+                prompt=counts.ask("a comic", 3),
+                size="1K",
+                sequential_image_generation="auto",
+                max_images=8,
+            ),
+            self._case(
+                number(),
+                "auto, the prompt names no count",
+                prompt="a fox in the snow",
+                size="1K",
+                sequential_image_generation="auto",
+                max_images=4,
+            ),
             self._case(number(), "4K 16:9", size="4K", aspect_ratio="16:9"),
-            self._case(number(), "match_input_image with a 9:16 data URI", aspect_ratio="match_input_image", inline=(180, 320)),
-            self._case(number(), "10 image inputs", image_input=_urls(10), size="1K"),
+            self._case(
+                number(), "match_input_image with a 9:16 data URI", aspect_ratio="match_input_image", inline=(180, 320)
+            ),
+            self._case(number(), "10 image inputs (data URIs)", inline=(64, 48), inputs=10, size="1K"),
         ]
         return mix(boundaries, lambda n: self._random(number, seed, n), count)
 
@@ -82,10 +121,27 @@ class ReplicateProfile:
         cases = [
             Case(number(), "no prompt", {"input": {"size": "2K"}}, violates="prompt required"),
             Case(number(), "size 8K", {"input": {**good, "size": "8K"}}, violates="size enum"),
-            Case(number(), "custom width 4097", {"input": {**good, "size": "custom", "width": 4097, "height": 1024}}, violates="width 1024..4096"),
-            Case(number(), "max_images 16", {"input": {**good, "sequential_image_generation": "auto", "max_images": 16}}, violates="max_images 1..15"),
-            Case(number(), "aspect ratio 5:4", {"input": {**good, "aspect_ratio": "5:4"}}, violates="aspect_ratio enum"),
-            Case(number(), "sequential generation 'always'", {"input": {**good, "sequential_image_generation": "always"}}, violates="disabled|auto"),
+            Case(
+                number(),
+                "custom width 4097",
+                {"input": {**good, "size": "custom", "width": 4097, "height": 1024}},
+                violates="width 1024..4096",
+            ),
+            Case(
+                number(),
+                "max_images 16",
+                {"input": {**good, "sequential_image_generation": "auto", "max_images": 16}},
+                violates="max_images 1..15",
+            ),
+            Case(
+                number(), "aspect ratio 5:4", {"input": {**good, "aspect_ratio": "5:4"}}, violates="aspect_ratio enum"
+            ),
+            Case(
+                number(),
+                "sequential generation 'always'",
+                {"input": {**good, "sequential_image_generation": "always"}},
+                violates="disabled|auto",
+            ),
         ]
         return cases + mutated({"input": good}, MUTATIONS, number, seed, count)
 
@@ -100,23 +156,41 @@ class ReplicateProfile:
     def terminal_job(self, exchange: Exchange) -> str | None:
         return finished_by_status(exchange, TERMINAL)
 
-    def _case(self, case_id: str, title: str, *, prompt: str | None = None, inline: tuple[int, int] | None = None,
-              **fields: Any) -> Case:
+    def _case(
+        self,
+        case_id: str,
+        title: str,
+        *,
+        prompt: str | None = None,
+        inline: tuple[int, int] | None = None,
+        inputs: int = 1,
+        **fields: Any,
+    ) -> Case:
         input_ = {"prompt": prompt or title, **fields}
         first = None
         if inline:
-            input_["image_input"] = [data_uri(*inline)]
+            # Data URIs: public URLs cannot be downloaded offline (a journal warning), and loopback ones are
+            # out of the real provider's reach.
+            input_["image_input"] = [data_uri(*inline)] * inputs
             first = inline
         width, height = rules.output_size(input_, first)
-        expect = Expectation(rules.image_count(input_), width, height, rules.RULES["output"]["format"], input_["prompt"], rules.MODEL_REF)
+        expect = Expectation(
+            rules.image_count(input_), width, height, rules.RULES["output"]["format"], input_["prompt"], rules.MODEL_REF
+        )
         return Case(case_id, title, {"input": input_}, expect)
 
     def _random(self, number: Numbered, seed: int, count: int) -> list[Case]:
         drawn = st.tuples(
             PROMPTS,
             st.one_of(
-                st.builds(lambda s, a: {"size": s, "aspect_ratio": a}, st.sampled_from(["1K", "2K"]), st.sampled_from(ASPECTS)),
-                st.builds(lambda w, h: {"size": "custom", "width": w, "height": h}, st.integers(1024, 2048), st.integers(1024, 2048)),
+                st.builds(
+                    lambda s, a: {"size": s, "aspect_ratio": a}, st.sampled_from(["1K", "2K"]), st.sampled_from(ASPECTS)
+                ),
+                st.builds(
+                    lambda w, h: {"size": "custom", "width": w, "height": h},
+                    st.integers(1024, 2048),
+                    st.integers(1024, 2048),
+                ),
             ),
             st.integers(1, 3),
         )
@@ -125,12 +199,10 @@ class ReplicateProfile:
             fields = dict(size)
             if images > 1:
                 fields.update(sequential_image_generation="auto", max_images=images)
-            cases.append(self._case(number(), f"{size}, {images} image(s)", prompt=prompt, **fields))
+            cases.append(
+                self._case(number(), f"{size}, {images} image(s)", prompt=counts.ask(prompt, images), **fields)
+            )
         return cases
-
-
-def _urls(count: int) -> list[str]:
-    return [f"https://assets.example.com/replicate-{index}.png" for index in range(count)]
 
 
 PROFILE = ReplicateProfile()

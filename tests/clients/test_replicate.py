@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ import standardwebhooks
 
 from clients import AuthenticationError, Canceled, InvalidRequest, InvalidSignature
 from clients.replicate import AsyncReplicateClient, ReplicateClient, ReplicateProvider, verify_webhook
+from contracts.counts import ask
 from emulator import read_metadata
 from tests.clients.support import FAST, Live
-from tests.sdk.live import WebhookSink
+from tests.sdk.live import LiveEmulator, WebhookSink
 from tests.support import image_bytes
 
 # The Standard Webhooks test vector from replicate-python 1.0.7's tests (provider sheet, 5.6).
@@ -34,8 +36,24 @@ def client(live: Live, key: str = "r8_test", **overrides: object) -> ReplicateCl
     return ReplicateClient(key, base_url=live.url("replicate"), **{**FAST, **overrides})
 
 
-def test_data_uri_outputs_are_decoded_into_data(live: Live) -> None:
+@pytest.fixture(scope="module")
+def inline() -> Iterator[Live]:
+    """An emulator that inlines outputs everywhere (`replicate_file_output = "data-uri"`)."""
+    with LiveEmulator(timing="instant", replicate_file_output="data-uri") as server:
+        yield Live(server)
+
+
+def test_polled_outputs_are_file_urls_as_in_production(live: Live) -> None:
     with client(live) as replicate:
+        images = replicate.generate({"input": {"prompt": "a fox", "size": "1K", "aspect_ratio": "16:9"}})
+    [image] = images
+    assert image.url and image.url.startswith(live.server.base + "/files/tmp") and image.data is None
+    data = image.content()
+    assert (read_metadata(data)["width"], read_metadata(data)["height"]) == (1312, 736)
+
+
+def test_data_uri_outputs_are_decoded_into_data(inline: Live) -> None:
+    with client(inline) as replicate:
         images = replicate.generate({"input": {"prompt": "a fox", "size": "1K", "aspect_ratio": "16:9"}})
     [image] = images
     assert image.url is None and image.data is not None
@@ -45,7 +63,14 @@ def test_data_uri_outputs_are_decoded_into_data(live: Live) -> None:
 async def test_url_outputs_are_left_as_urls(other: Live) -> None:
     async with AsyncReplicateClient("good-key", base_url=other.url("replicate"), **FAST) as replicate:
         images = await replicate.generate(
-            {"input": {"prompt": "a fox", "size": "1K", "sequential_image_generation": "auto", "max_images": 2}}
+            {
+                "input": {
+                    "prompt": ask("a fox", 2),
+                    "size": "1K",
+                    "sequential_image_generation": "auto",
+                    "max_images": 3,
+                }
+            }
         )
     assert all(image.url and image.data is None for image in images) and len(images) == 2
     assert {read_metadata(await image.acontent())["job_id"] for image in images} == {
@@ -103,7 +128,7 @@ async def test_uploaded_files_and_local_bytes_become_image_inputs(live: Live, tm
         [image] = await replicate.generate(
             {"input": {"prompt": "a", "size": "1K", "image_input": [url, image_bytes()]}}
         )
-    assert "/v1/files/" in url and read_metadata(image.data or b"")["reference_count"] == 2
+    assert "/v1/files/" in url and read_metadata(await image.acontent())["reference_count"] == 2
     assert live.invalid("replicate") == []
 
 
