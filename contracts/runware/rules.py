@@ -11,11 +11,16 @@ from typing import Any
 
 from .._loader import Violation, load
 from .._text import fill
+from ..counts import Mode, decide
 
 CONTRACT = load("runware")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
 MAX_REFERENCES: int = CONTRACT.schema("common")["$defs"]["referenceImages"]["maxItems"]
 DEFAULT_RESULTS: int = CONTRACT.defaults("imageInference")["numberResults"]
+PROPERTIES: Mapping[str, Any] = CONTRACT.schema("imageInference")["properties"]
+INPUTS: frozenset[str] = frozenset(PROPERTIES["inputs"]["properties"])
+LENIENCY: Mapping[str, Any] = RULES["leniency"]
+TARGETS: Mapping[str, Any] = RULES["targets"]
 
 Size = tuple[int, int]
 _TABLE: dict[Size, None] = {
@@ -42,11 +47,17 @@ def table_sizes() -> list[Size]:
 
 
 def reference_images(task: Mapping[str, Any]) -> list[str]:
-    """`inputs.referenceImages` first, then top-level `referenceImages`; object items give their `image`."""
+    """The task's references, from `inputs.referenceImages` (documented) or top-level `referenceImages` (the 4.5
+    page's examples); a valid task uses one place only. Object items give their `image`."""
     inputs = task.get("inputs")
-    nested = inputs.get("referenceImages", []) if isinstance(inputs, Mapping) else []
-    merged = [*nested, *task.get("referenceImages", [])]
-    return [item["image"] if isinstance(item, Mapping) else item for item in merged]
+    nested = inputs.get("referenceImages") if isinstance(inputs, Mapping) else None
+    found = nested if nested is not None else task.get("referenceImages", [])
+    return [item["image"] if isinstance(item, Mapping) else item for item in found]
+
+
+def references_in_two_places(task: Mapping[str, Any]) -> bool:
+    inputs = task.get("inputs")
+    return "referenceImages" in task and isinstance(inputs, Mapping) and "referenceImages" in inputs
 
 
 def max_sequential_images(task: Mapping[str, Any]) -> int | None:
@@ -56,13 +67,93 @@ def max_sequential_images(task: Mapping[str, Any]) -> int | None:
     return int(value) if value is not None else None
 
 
-def image_count(task: Mapping[str, Any]) -> int:
-    """numberResults x maxSequentialImages: every result yields its full sequence (the documented maximum)."""
-    return int(task.get("numberResults", DEFAULT_RESULTS)) * (max_sequential_images(task) or 1)
+def sequence_cap(task: Mapping[str, Any]) -> int | None:
+    """The most images one generation may make: maxSequentialImages within the references + generated budget;
+    None without sequential generation."""
+    sequential = max_sequential_images(task)
+    if sequential is None:
+        return None
+    room = int(RULES["maxReferencesPlusSequential"]) - len(reference_images(task))
+    return max(1, min(sequential, room))
+
+
+def images_per_result(task: Mapping[str, Any], mode: Mode = "prompt", prompt: str | None = None) -> int:
+    """Images one of the numberResults generations makes: maxSequentialImages is an upper bound ("the model may
+    generate fewer images than requested"), so the prompt decides within it; one without sequential generation.
+    `prompt`: the prompt as the model reads it (the emulator strips its directives), else the task's."""
+    cap = sequence_cap(task)
+    if cap is None:
+        return 1
+    return decide(task["positivePrompt"] if prompt is None else prompt, cap, mode)
+
+
+def image_count(task: Mapping[str, Any], mode: Mode = "prompt", prompt: str | None = None) -> int:
+    """Images a valid task yields: numberResults (exact) generations of images_per_result each."""
+    return int(task.get("numberResults", DEFAULT_RESULTS)) * images_per_result(task, mode, prompt)
 
 
 def check(task: Mapping[str, Any], *, strict_sizes: bool = True) -> list[Violation]:
+    if references_in_two_places(task):
+        return [_violation("referencesInTwoPlaces", "/referenceImages", task["model"])]
     return [*_check_dimensions(task, strict_sizes), *_check_references(task)]
+
+
+def leniency(task: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Journal warnings and notes for a valid task: keys the model's documentation does not list (served and
+    ignored, so warned about), and Runware platform fields the emulator ignores (noted)."""
+    model = task["model"]
+    warnings: list[str] = []
+    notes: list[str] = []
+    for key in task:
+        if key in LENIENCY["ignoredKeys"]:
+            notes.append(fill(LENIENCY["notes"]["ignoredKey"], {"key": key, "model": model}))
+        elif key not in PROPERTIES:
+            warnings.append(_unknown(key, model))
+    inputs = task.get("inputs")
+    if isinstance(inputs, Mapping):
+        warnings += [_unknown(f"inputs.{key}", model) for key in inputs if key not in INPUTS]
+    settings = task.get("providerSettings")
+    if isinstance(settings, Mapping):
+        for provider, values in settings.items():
+            if provider != "bytedance":
+                warnings.append(fill(LENIENCY["warnings"]["otherProvider"], {"provider": provider, "model": model}))
+            elif isinstance(values, Mapping):
+                warnings += [
+                    _bytedance_setting(key, model)
+                    for key in values
+                    if key not in model_rules(model)["bytedanceSettings"]
+                ]
+    return warnings, notes
+
+
+def _unknown(key: str, model: str) -> str:
+    return str(fill(LENIENCY["warnings"]["unknownKey"], {"key": key, "model": model}))
+
+
+def _bytedance_setting(key: str, model: str) -> str:
+    documented = [name for name, spec in RULES["models"].items() if key in spec["bytedanceSettings"]]
+    if not documented:
+        return _unknown(f"providerSettings.bytedance.{key}", model)
+    values = {"key": f"providerSettings.bytedance.{key}", "models": documented, "model": model}
+    return str(fill(LENIENCY["warnings"]["otherModelSetting"], values))
+
+
+def target_warning(parameter: str, kind: str, url: str, host: str | None) -> str:
+    """The journal warning for a webhookURL / uploadEndpoint target served only because --strict is off."""
+    problem = fill(TARGETS["problems"][kind], {"url": url, "host": host})
+    return str(fill(TARGETS["warning"], {"parameter": parameter, "problem": problem, "fact": TARGETS["facts"][kind]}))
+
+
+def target_violation(parameter: str, kind: str, url: str, host: str | None, model: str) -> Violation:
+    """The refusal of a webhookURL / uploadEndpoint target under --strict (and in the harness)."""
+    problem = fill(TARGETS["problems"][kind], {"url": url, "host": host})
+    values = {
+        "parameter": parameter,
+        "Parameter": parameter[:1].upper() + parameter[1:],
+        "anchor": parameter.lower(),
+        "problem": problem,
+    }
+    return _violation("targetRefused", f"/{parameter}", model, **values)
 
 
 def output_size(task: Mapping[str, Any], first_reference: Size | None) -> Size:
@@ -83,7 +174,7 @@ def _violation(rule: str, path: str, for_model: str | None = None, **values: Any
     template = RULES["errors"][rule]
     annotation = {key: fill(value, values) for key, value in template.items()}
     if for_model is not None:
-        annotation["documentation"] = documentation(for_model, template.get("anchor"))
+        annotation["documentation"] = documentation(for_model, annotation.get("anchor"))
     return Violation(path, annotation["message"], f"rule:{rule}", annotation)
 
 
@@ -124,9 +215,7 @@ def _check_pixels(model: str, bounds: Mapping[str, Any], size: Size) -> list[Vio
 
 def _check_references(task: Mapping[str, Any]) -> list[Violation]:
     model = task["model"]
-    count = len(reference_images(task))
-    if count > MAX_REFERENCES:
-        return [_violation("tooManyReferences", "/inputs/referenceImages", model, maxReferences=MAX_REFERENCES, count=count)]
+    count = len(reference_images(task))  # at most MAX_REFERENCES: the schema bounds each place, and one is used
     sequential = max_sequential_images(task)
     limit = RULES["maxReferencesPlusSequential"]
     if sequential is not None and count + sequential > limit:
@@ -159,12 +248,23 @@ def describe() -> list[str]:
         lines.append(f"| {tier} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"- Reference images: at most {MAX_REFERENCES}, counting `inputs.referenceImages` and top-level "
-        "`referenceImages` together.",
+        (
+            f"- Reference images: at most {MAX_REFERENCES}, under `inputs.referenceImages` or top-level "
+            "`referenceImages`; both in one task is `invalidReferenceImages`."
+        ),
         f"- References + `maxSequentialImages` <= {RULES['maxReferencesPlusSequential']}.",
-        "- Images per task: `numberResults` x `maxSequentialImages` (1 when absent).",
-        f"- Without width/height, presets and references take the `{RULES['defaultTier']}` tier at the first "
-        f"reference's nearest aspect ratio ({RULES['defaultAspectRatio']} when unknown).",
+        f"- {RULES['imageCount']['description']}",
+        f"- {RULES['referenceDownload']['description']}",
+        f"- {LENIENCY['description']} Ignored platform fields: "
+        + ", ".join(f"`{key}`" for key in LENIENCY["ignoredKeys"])
+        + ". Provider settings per model: "
+        + "; ".join(f"`{model}` " + ", ".join(spec["bytedanceSettings"]) for model, spec in RULES["models"].items())
+        + ".",
+        f"- {TARGETS['description']}",
+        (
+            f"- Without width/height, presets and references take the `{RULES['defaultTier']}` tier at the first "
+            f"reference's nearest aspect ratio ({RULES['defaultAspectRatio']} when unknown)."
+        ),
     ]
     socket = RULES["websocket"]
     lines.append(
@@ -173,7 +273,11 @@ def describe() -> list[str]:
     )
     lines.append(
         "- Failed generations by failure kind: "
-        + ", ".join(f"`{kind}` -> `{spec['code']}`" for kind, spec in RULES["failures"].items() if isinstance(spec, dict) and kind != "default")
+        + ", ".join(
+            f"`{kind}` -> `{spec['code']}`"
+            for kind, spec in RULES["failures"].items()
+            if isinstance(spec, dict) and kind != "default"
+        )
         + "; other kinds are used as the code."
     )
     lines.append(
@@ -182,7 +286,9 @@ def describe() -> list[str]:
         + "."
     )
     for name, policy in RULES["delivery"].items():
-        lines.append(f"- Delivery `{name}` ({policy['maxAttempts']} attempts, {policy['timeout']} s timeout each): {policy['description']}")
+        lines.append(
+            f"- Delivery `{name}` ({policy['maxAttempts']} attempts, {policy['timeout']} s timeout each): {policy['description']}"
+        )
     return lines
 
 

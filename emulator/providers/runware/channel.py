@@ -185,7 +185,7 @@ class Channel:
                 await self._task(task, position, entry)
         except Exception as exc:  # keep the socket and answer in Runware's shape, as REST does
             logger.exception("unexpected error answering a Runware frame")
-            entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+            entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
             await self.deliver({"errors": [errors.internal().item()]})
 
     async def _authenticate(self, tasks: list[Any], entry: Entry) -> None:

@@ -18,7 +18,8 @@ from urllib.parse import SplitResult, urlsplit
 import anyio
 import orjson
 
-from contracts import Violation, load
+from contracts import Violation, fill, load
+from contracts.addresses import host_of
 from contracts.runware import rules
 from emulator.core import images
 from emulator.core.artifacts import Artifact, StorageFull
@@ -44,6 +45,8 @@ INLINE_THREAD_THRESHOLD = 256 * 1024
 UPLOAD_FIELDS = {"imageUpload": "image", "mediaStorage": "media"}
 MAX_TASKS: int = CONTRACT.schema("request")["maxItems"]
 TASK_TYPES = frozenset(CONTRACT.schema("task")["properties"]["taskType"]["enum"])
+REFERENCE_BYTES: int = rules.RULES["referenceDownload"]["maxBytes"]
+TARGET_PARAMETERS = ("webhookURL", "uploadEndpoint")
 
 
 WEBHOOK_POLICY = RetryPolicy.from_spec(rules.RULES["delivery"]["webhook"])
@@ -109,13 +112,17 @@ class Outcome:
     errors: list[RunwareError] = field(default_factory=list)
     job: Job | None = None
     violations: list[Violation] = field(default_factory=list)
+    # Served only because the emulator is kinder than Runware (the harness fails a client on each) ...
     warnings: list[str] = field(default_factory=list)
+    # ... and everything else worth knowing (ignored fields, directives, emulator bounds).
+    notes: list[str] = field(default_factory=list)
     disconnect: str | None = None
 
     def record(self, entry: Entry, prefix: str) -> None:
-        """Note this task's id, violations and warnings in a journal entry; `prefix` locates the task."""
+        """Note this task's id, violations, warnings and notes in a journal entry; `prefix` locates the task."""
         entry.add_violations({**v.as_dict(), "path": prefix + v.path} for v in self.violations)
         entry.warnings.extend(self.warnings)
+        entry.notes.extend(self.notes)
         if self.task_uuid and self.task_type not in (None, "authentication", "ping"):
             entry.ids.append(self.task_uuid)
 
@@ -181,6 +188,8 @@ class RunwareService:
                 context = self.context(task, api_key, route, outcome)
                 if await self._admitted(context, outcome):
                     self.check(task_type, task)
+                    if task_type == "imageInference":
+                        self.check_leniency(task, outcome)
                     await self._run(task_type, task, base_url, context, outcome)
         except RunwareError as exc:
             outcome.violations = exc.violations
@@ -193,7 +202,7 @@ class RunwareService:
         rules: tuple[Rule, ...] = ()
         if isinstance(prompt, str):
             _, rules, warnings = extract(prompt)
-            outcome.warnings.extend(warnings)
+            outcome.notes.extend(warnings)
         model = task.get("model")
         return Context(
             surface=SURFACE,
@@ -216,11 +225,32 @@ class RunwareService:
             raise errors.overloaded(admission.limited)
         return admission.ok
 
+    def check_leniency(self, task: Mapping[str, Any], outcome: Outcome) -> None:
+        """What a valid imageInference task asks that Runware might not serve: webhook and upload targets under
+        the production rule (refused under --strict, else warned about; the operator's exempt prefixes are
+        silent), and keys its model's documentation does not list (warned about) or that the emulator ignores."""
+        targets = self.runtime.targets  # read per request: the policy changes at run time
+        for parameter in TARGET_PARAMETERS:
+            url = task.get(parameter)
+            if not isinstance(url, str):
+                continue
+            problems = targets.problems(url)
+            if problems and targets.strict:
+                problem = problems[0]
+                violation = rules.target_violation(parameter, problem.kind, url, host_of(url), task["model"])
+                error = errors.from_violation(violation)
+                error.violations = [violation]
+                raise error
+            outcome.warnings += [rules.target_warning(parameter, p.kind, url, host_of(url)) for p in problems]
+        warnings, notes = rules.leniency(task)
+        outcome.warnings += warnings
+        outcome.notes += notes
+
     async def _run(
         self, task_type: str, task: Mapping[str, Any], base_url: str, context: Context, outcome: Outcome
     ) -> None:
         if task_type == "imageInference":
-            job = await self.submit(task, base_url, context)
+            job = await self.submit(task, base_url, context, outcome)
             if task.get("deliveryMethod") == "async":
                 outcome.data.append({"taskType": task_type, "taskUUID": task["taskUUID"]})
             else:
@@ -228,7 +258,7 @@ class RunwareService:
         elif task_type == "getResponse":
             outcome.data, outcome.errors = await self.poll(task["taskUUID"])
         else:
-            outcome.data.append(await self.upload(task_type, task, base_url))
+            outcome.data.append(await self.upload(task_type, task, base_url, outcome))
 
     def check_array(self, tasks: Any) -> list[Any]:
         """The tasks of a request body or frame: a JSON array of 1 to MAX_TASKS items."""
@@ -262,21 +292,28 @@ class RunwareService:
                 del self._tasks[key]
             raise
 
-    async def submit(self, task: Mapping[str, Any], base_url: str, context: Context | None = None) -> Job:
-        """Accept a valid imageInference task and start its job."""
+    async def submit(
+        self, task: Mapping[str, Any], base_url: str, context: Context | None = None, outcome: Outcome | None = None
+    ) -> Job:
+        """Accept a valid imageInference task and start its job; what its references cost in fidelity goes to
+        `outcome`'s warnings and notes."""
         task_uuid = task["taskUUID"]
         with self._claim("imageInference", task_uuid):
-            return await self._submit(task, task_uuid, base_url, context or Context(SURFACE, job=task_uuid))
+            context = context or Context(SURFACE, job=task_uuid)
+            return await self._submit(task, task_uuid, base_url, context, outcome or Outcome(None, None))
 
-    async def _submit(self, task: Mapping[str, Any], task_uuid: str, base_url: str, context: Context) -> Job:
+    async def _submit(
+        self, task: Mapping[str, Any], task_uuid: str, base_url: str, context: Context, outcome: Outcome
+    ) -> Job:
         model = task["model"]
-        references = await self._references(rules.reference_images(task), model, base_url)
+        references = await self._references(rules.reference_images(task), model, base_url, outcome)
         first_size = next((size for size in references if size is not None), None)
         width, height = rules.output_size(task, first_size)
-        count = rules.image_count(task)
+        prompt = extract(task["positivePrompt"])[0]
+        count = rules.image_count(task, self.runtime.image_count, prompt)
         given_seed = task.get("seed")
         template = GenerationSpec.create(
-            prompt=extract(task["positivePrompt"])[0],
+            prompt=prompt,
             provider=SURFACE,
             model=model,
             job_id=task_uuid,
@@ -350,19 +387,29 @@ class RunwareService:
             items += [{"taskType": "imageInference", "taskUUID": task_uuid, "status": "processing"}] * pending
         return items, []
 
-    async def upload(self, task_type: str, task: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+    async def upload(
+        self, task_type: str, task: Mapping[str, Any], base_url: str, outcome: Outcome | None = None
+    ) -> dict[str, Any]:
         task_uuid = task["taskUUID"]
         with self._claim(task_type, task_uuid):
-            return await self._upload(task_type, task, task_uuid, base_url)
+            return await self._upload(task_type, task, task_uuid, base_url, outcome or Outcome(None, None))
 
-    async def _upload(self, task_type: str, task: Mapping[str, Any], task_uuid: str, base_url: str) -> dict[str, Any]:
+    async def _upload(
+        self, task_type: str, task: Mapping[str, Any], task_uuid: str, base_url: str, outcome: Outcome
+    ) -> dict[str, Any]:
         parameter = UPLOAD_FIELDS[task_type]
-        artifact = await self._store_upload(task_type, task[parameter], parameter)
+        artifact = await self._store_upload(task_type, task[parameter], parameter, outcome)
         url = artifact.remote_url or self.runtime.file_url(base_url, artifact)
         if task_type == "imageUpload":
             item = {"taskType": task_type, "taskUUID": task_uuid, "imageUUID": artifact.id, "imageURL": url}
         else:
-            item = {"taskType": task_type, "taskUUID": task_uuid, "operation": "upload", "mediaUUID": artifact.id, "mediaURL": url}
+            item = {
+                "taskType": task_type,
+                "taskUUID": task_uuid,
+                "operation": "upload",
+                "mediaUUID": artifact.id,
+                "mediaURL": url,
+            }
         self._remember(task_uuid, Stored(item))
         return item
 
@@ -446,32 +493,42 @@ class RunwareService:
             context=inference.context,
         )
 
-    async def _references(self, values: list[str], model: str, base_url: str) -> list[tuple[int, int] | None]:
-        inline = sum(len(value) for value in values if not value.startswith(("http://", "https://")))
+    async def _references(
+        self, values: list[str], model: str, base_url: str, outcome: Outcome
+    ) -> list[tuple[int, int] | None]:
+        """The size of each reference as far as the emulator can see it (None: unknown), in order.
+
+        Inline images and stored UUIDs are read as today (big decodes in a worker thread); URLs go through
+        `_linked`. Any reference that cannot be used is `invalidReferenceImages`, as Runware answers."""
+        inline = sum(len(value) for value in values if not _is_url(value))
         try:
             if inline > INLINE_THREAD_THRESHOLD:
-                return await anyio.to_thread.run_sync(self._resolve_all, values, base_url)
-            return self._resolve_all(values, base_url)
+                sizes = await anyio.to_thread.run_sync(self._resolve_all, values)
+            else:
+                sizes = self._resolve_all(values)
+            for position, value in enumerate(values):
+                if _is_url(value):
+                    sizes[position] = await self._linked(position, value, base_url, outcome)
         except images.BrokenImage as exc:
             raise errors.invalid_reference(str(exc), model) from None
+        return sizes
 
-    def _resolve_all(self, values: list[str], base_url: str) -> list[tuple[int, int] | None]:
+    def _resolve_all(self, values: list[str]) -> list[tuple[int, int] | None]:
+        """Sizes of the inline and UUID references (None for URLs, which `_linked` reads); pure CPU work."""
         sizes = []
         for position, value in enumerate(values):
             try:
-                sizes.append(self._resolve(value, base_url))
+                sizes.append(None if _is_url(value) else self._resolve(value))
             except images.BrokenImage as exc:
                 raise images.BrokenImage(f"reference image {position}: {exc}") from None
         return sizes
 
-    def _resolve(self, value: str, base_url: str) -> tuple[int, int] | None:
+    def _resolve(self, value: str) -> tuple[int, int] | None:
         if ANY_UUID.match(value):
             artifact = self.runtime.artifacts.get(value.lower())
             if artifact is None:
                 raise images.BrokenImage(f"no uploaded or generated image has the UUID {value}")
             return _artifact_size(artifact)
-        if value.startswith(("http://", "https://")):
-            return self._resolve_url(value, base_url)
         if images.is_data_uri(value):
             _, data = images.decode_data_uri(value)
         else:
@@ -479,32 +536,52 @@ class RunwareService:
         info = images.inspect(data)
         return info.width, info.height
 
-    def _resolve_url(self, value: str, base_url: str) -> tuple[int, int] | None:
-        parts = _split(value)
+    async def _linked(self, position: int, url: str, base_url: str, outcome: Outcome) -> tuple[int, int] | None:
+        """A URL reference: the emulator's own files are read from its store; anything else goes through
+        `runtime.remote` (loopback URLs downloaded and decoded, internal and reserved hosts unreachable as for
+        Runware's servers, public hosts taken on trust offline), whose warning goes to the journal."""
+        parts = _split(url)
         if parts is None or not parts.hostname:
-            raise images.BrokenImage(f"{value!r} is not a well-formed URL")
+            raise images.BrokenImage(f"reference image {position}: {url!r} is not a well-formed URL")
         local = FILE_PATH.search(parts.path)
         if local and parts.netloc == urlsplit(base_url).netloc:
             artifact = self.runtime.artifacts.get(local.group("id"))
             if artifact is None:
-                raise images.BrokenImage(f"{value} has expired or never existed")
+                raise images.BrokenImage(f"reference image {position}: {url} has expired or never existed")
             return _artifact_size(artifact)
-        return None
+        fetched = await self.runtime.remote.fetch(url, REFERENCE_BYTES)
+        if fetched.status == "unreachable":
+            raise images.BrokenImage(f"reference image {position}: {fetched.detail}")
+        if fetched.warning:
+            outcome.warnings.append(fetched.warning)
+        if fetched.data is None:
+            return None
+        if fetched.too_large:
+            values = {"position": position, "url": url, "maxBytes": REFERENCE_BYTES}
+            outcome.notes.append(str(fill(rules.LENIENCY["notes"]["referenceTooLarge"], values)))
+            return None
+        try:
+            info = await _inspect(fetched.data)
+        except images.BrokenImage as exc:
+            raise images.BrokenImage(f"reference image {position}: {url}: {exc}") from None
+        return info.width, info.height
 
-    async def _store_upload(self, task_type: str, value: str, parameter: str) -> Artifact:
+    async def _store_upload(self, task_type: str, value: str, parameter: str, outcome: Outcome) -> Artifact:
         artifact_id = self.runtime.ids.uuid4()
         ttl = self.artifact_ttl
         store = self.runtime.artifacts
         if ANY_UUID.match(value):
             existing = store.get(value.lower())
             if existing is None:
-                raise errors.invalid_upload(task_type, parameter, f"No uploaded or generated image has the UUID {value}")
+                raise errors.invalid_upload(
+                    task_type, parameter, f"No uploaded or generated image has the UUID {value}"
+                )
             return existing
         if value.startswith(("http://", "https://")):
             parts = _split(value)
             if parts is None or not parts.hostname:
                 raise errors.invalid_upload(task_type, parameter, "The URL is not well formed")
-            return store.add_remote(artifact_id, value, ttl)
+            return await self._store_linked(task_type, value, parameter, artifact_id, outcome)
         try:
             if len(value) > INLINE_THREAD_THRESHOLD:
                 data, info = await anyio.to_thread.run_sync(_decode_upload, value)
@@ -518,6 +595,50 @@ class RunwareService:
             )
         except StorageFull as exc:
             raise errors.storage_full(str(exc)) from None
+
+    async def _store_linked(
+        self, task_type: str, url: str, parameter: str, artifact_id: str, outcome: Outcome
+    ) -> Artifact:
+        """An upload given by URL: read like a reference URL. A loopback image is downloaded and stored; a public
+        one is recorded unread (offline); an unreachable one is refused, as Runware cannot fetch it either."""
+        store = self.runtime.artifacts
+        fetched = await self.runtime.remote.fetch(url, REFERENCE_BYTES)
+        if fetched.status == "unreachable":
+            raise errors.invalid_upload(task_type, parameter, fetched.detail[:1].upper() + fetched.detail[1:])
+        if fetched.warning:
+            outcome.warnings.append(fetched.warning)
+        if fetched.data is None or fetched.too_large:
+            if fetched.too_large:
+                values = {"position": 0, "url": url, "maxBytes": REFERENCE_BYTES}
+                outcome.notes.append(str(fill(rules.LENIENCY["notes"]["referenceTooLarge"], values)))
+            return store.add_remote(artifact_id, url, self.artifact_ttl)
+        try:
+            info = await _inspect(fetched.data)
+        except images.BrokenImage as exc:
+            raise errors.invalid_upload(task_type, parameter, f"{url}: {exc}") from None
+        try:
+            return store.add_blob(
+                artifact_id,
+                fetched.data,
+                info.media_type,
+                info.extension,
+                self.artifact_ttl,
+                width=info.width,
+                height=info.height,
+            )
+        except StorageFull as exc:
+            raise errors.storage_full(str(exc)) from None
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+async def _inspect(data: bytes) -> images.ImageInfo:
+    """Decode an image, off the event loop when it is big."""
+    if len(data) > INLINE_THREAD_THRESHOLD:
+        return await anyio.to_thread.run_sync(images.inspect, data)
+    return images.inspect(data)
 
 
 def _split(url: str) -> SplitResult | None:

@@ -67,7 +67,7 @@ class RestEndpoint:
         except Exception as exc:  # a bug must still look like Runware to the client, and be visible
             logger.exception("unexpected error answering a Runware request")
             if entry is not None:
-                entry.warnings.append(f"emulator error: {type(exc).__name__}: {exc}")
+                entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
             return error_reply(errors.internal())
 
     async def _handle(self, request: Request, entry: Entry | None) -> Response:

@@ -20,9 +20,15 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
-field_values = st.one_of(json_values, st.sampled_from(["bytedance:5@0", "bytedance:seedream@4.5", 2048, 1024, "2K", "async"]))
+field_values = st.one_of(
+    json_values, st.sampled_from(["bytedance:5@0", "bytedance:seedream@4.5", 2048, 1024, "2K", "async"])
+)
 task_like = st.fixed_dictionaries(
-    {"taskType": st.sampled_from(["imageInference", "getResponse", "imageUpload", "mediaStorage", "ping", "authentication", "nope"])},
+    {
+        "taskType": st.sampled_from(
+            ["imageInference", "getResponse", "imageUpload", "mediaStorage", "ping", "authentication", "nope"]
+        )
+    },
     optional={
         "taskUUID": st.one_of(st.just(None), st.uuids(version=4).map(str), st.text(max_size=8)),
         "model": field_values,
@@ -166,14 +172,18 @@ async def test_journal_records_violations_with_paths(emulator: Emulator) -> None
     assert entry.api_key == "test…"
 
 
-@pytest.mark.parametrize("raw", [b'[{"taskType":"imageInference","width":Infinity}]', b'[{"taskType":"imageInference","seed":NaN}]'])
+@pytest.mark.parametrize(
+    "raw", [b'[{"taskType":"imageInference","width":Infinity}]', b'[{"taskType":"imageInference","seed":NaN}]']
+)
 async def test_non_standard_numbers_are_refused(emulator: Emulator, raw: bytes) -> None:
     response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalidJSON"
 
 
-async def test_an_emulator_bug_still_answers_in_runware_shape(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_emulator_bug_still_answers_in_runware_shape(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from emulator.providers.runware.models import RunwareService
 
     async def broken(*args: Any, **kwargs: Any) -> None:
@@ -184,7 +194,7 @@ async def test_an_emulator_bug_still_answers_in_runware_shape(emulator: Emulator
     assert response.status_code == 500
     assert response.json()["errors"][0]["code"] == "internalServerError"
     [entry] = emulator.runtime.journal.entries(surface="runware")
-    assert entry.warnings == ["emulator error: RuntimeError: boom"]
+    assert entry.notes == ["emulator error: RuntimeError: boom"] and entry.warnings == []
 
 
 @pytest.mark.parametrize(
@@ -195,10 +205,14 @@ async def test_an_emulator_bug_still_answers_in_runware_shape(emulator: Emulator
         b'[{"taskType": "imageInference", "positivePrompt": "\\ud800"}]',
         b'[{"taskType": "imageUpload", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "image": "http://[oops/x.png"}]',
         b'[{"taskType": "mediaStorage", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "operation": "upload", "media": "https://[::1"}]',
-        b'[{"taskType": "imageInference", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "model": "bytedance:5@0",'
-        b' "positivePrompt": "x", "width": 2048, "height": 2048, "inputs": {"referenceImages": ["http://[oops/x.png"]}}]',
-        b'[{"taskType": "imageInference", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "model": "bytedance:seedream@4.5",'
-        b' "positivePrompt": "x", "width": 16384, "height": 1024, "outputFormat": "WEBP", "outputType": "base64Data"}]',
+        (
+            b'[{"taskType": "imageInference", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "model": "bytedance:5@0",'
+            b' "positivePrompt": "x", "width": 2048, "height": 2048, "inputs": {"referenceImages": ["http://[oops/x.png"]}}]'
+        ),
+        (
+            b'[{"taskType": "imageInference", "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e", "model": "bytedance:seedream@4.5",'
+            b' "positivePrompt": "x", "width": 16384, "height": 1024, "outputFormat": "WEBP", "outputType": "base64Data"}]'
+        ),
     ],
 )
 async def test_hostile_values_get_a_4xx(emulator: Emulator, raw: bytes) -> None:
@@ -219,7 +233,7 @@ async def test_journal_keeps_a_bounded_number_of_violations(emulator: Emulator) 
     await emulator.runware(*[{"taskType": "imageInference"}] * 100)
     [entry] = emulator.runtime.journal.entries(surface="runware")
     assert len(entry.violations) == 50
-    assert any("more than 50 violations" in warning for warning in entry.warnings)
+    assert any("more than 50 violations" in note for note in entry.notes)
 
 
 async def test_errors_only_setting_drops_successes_from_mixed_replies(make_emulator: EmulatorFactory) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from contracts import counts
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
 from tests.conftest import Emulator, EmulatorFactory
@@ -50,7 +51,9 @@ async def test_seed_page_example_round_trips(emulator: Emulator) -> None:
     assert record["job_id"] == task["taskUUID"] and record["seed"] == 5417
 
 
-@pytest.mark.parametrize("output_type, field", [("URL", "imageURL"), ("dataURI", "imageDataURI"), ("base64Data", "imageBase64Data")])
+@pytest.mark.parametrize(
+    "output_type, field", [("URL", "imageURL"), ("dataURI", "imageDataURI"), ("base64Data", "imageBase64Data")]
+)
 @pytest.mark.parametrize("output_format, pil_format", [("JPG", "JPEG"), ("PNG", "PNG"), ("WEBP", "WEBP")])
 async def test_every_output_type_and_format(
     emulator: Emulator, output_type: str, field: str, output_format: str, pil_format: str
@@ -93,11 +96,14 @@ async def test_random_seeds_replay_with_the_same_emulator_seed(make_emulator: Em
     assert one == two
 
 
-@pytest.mark.parametrize("results, sequential, expected", [(1, None, 1), (1, 1, 1), (1, 4, 4), (3, 5, 15), (20, 15, 300)])
-async def test_image_count_is_number_results_times_max_sequential_images(
-    emulator: Emulator, results: int, sequential: int | None, expected: int
+@pytest.mark.parametrize(
+    "results, sequential, asked, expected",
+    [(1, None, 3, 1), (1, 1, 3, 1), (1, 4, 4, 4), (1, 4, 0, 1), (3, 5, 5, 15), (3, 5, 2, 6), (20, 15, 15, 300)],
+)
+async def test_image_count_is_number_results_times_what_the_prompt_asks_within_max_sequential_images(
+    emulator: Emulator, results: int, sequential: int | None, asked: int, expected: int
 ) -> None:
-    task = inference(numberResults=results, width=1024, height=1024)
+    task = inference(numberResults=results, width=1024, height=1024, positivePrompt=counts.ask("a lighthouse", asked))
     if sequential is not None:
         task["providerSettings"] = {"bytedance": {"maxSequentialImages": sequential}}
     items = (await emulator.runware(task)).json()["data"]
@@ -131,10 +137,19 @@ async def test_url_outputs_render_only_when_downloaded(emulator: Emulator) -> No
     assert emulator.runtime.artifacts.cache.renders == 1
 
 
-async def test_unknown_and_platform_keys_are_tolerated(emulator: Emulator) -> None:
+async def test_unknown_keys_are_served_with_warnings_and_platform_keys_with_notes(emulator: Emulator) -> None:
     task = inference(settings={"x": 1}, routing={"y": 2}, advancedFeatures={}, somethingNew=True)
     task["providerSettings"] = {"bytedance": {"maxSequentialImages": 1, "futureKnob": 3}, "other": {}}
     assert (await emulator.runware(task)).status_code == 200
+    [entry] = emulator.runtime.journal.entries(surface="runware")
+    assert len(entry.warnings) == 3
+    assert all("production may refuse it" in warning and "bytedance:5@0" in warning for warning in entry.warnings)
+    assert [w.split("'")[1] for w in entry.warnings] == [
+        "somethingNew",
+        "providerSettings.bytedance.futureKnob",
+        "providerSettings.other",
+    ]
+    assert [note.split("'")[1] for note in entry.notes] == ["settings", "routing", "advancedFeatures"]
 
 
 async def test_seedream_45_accepts_free_sizes_within_its_pixel_bounds(emulator: Emulator) -> None:

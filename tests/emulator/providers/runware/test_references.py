@@ -41,10 +41,21 @@ async def test_generated_image_uuid_and_url_are_references(emulator: Emulator) -
     assert await reference_count(emulator, [generated["imageUUID"], generated["imageURL"]]) == 2
 
 
-async def test_top_level_and_nested_references_are_merged(emulator: Emulator) -> None:
+async def test_top_level_references_count_like_nested_ones(emulator: Emulator) -> None:
+    assert await reference_count(emulator, [], referenceImages=[data_uri(), data_uri()]) == 2
+
+
+async def test_references_in_both_places_are_refused_not_merged(emulator: Emulator) -> None:
+    # A duplicated referenceImages field got a 400 from production (runware sdk-python PR #142).
     task = inference(inputs={"referenceImages": [data_uri()]}, referenceImages=[data_uri(), data_uri()])
-    [item] = (await emulator.runware(task)).json()["data"]
-    assert read_metadata((await emulator.client.get(item["imageURL"])).content)["reference_count"] == 3
+    response = await emulator.runware(task)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["code"], error["parameter"]) == (
+        "invalidReferenceImages",
+        ["referenceImages", "inputs.referenceImages"],
+    )
+    assert error["documentation"] == "https://runware.ai/docs/models/bytedance-seedream-4-0#request-referenceimages"
 
 
 @pytest.mark.parametrize(
