@@ -57,6 +57,21 @@ def test_both_models_return_sequences_of_the_requested_size(
     assert live.invalid("runware") == []
 
 
+def test_a_sequence_shorter_than_max_sequential_images_ends_the_polling(live: Live) -> None:
+    # Seedream "may generate fewer images than requested": the prompt asks for none, so each result is one image.
+    request = {
+        "model": "bytedance:5@0",
+        "positivePrompt": "a lighthouse at dusk",
+        "width": 1024,
+        "height": 1024,
+        "numberResults": 2,
+        "providerSettings": {"bytedance": {"maxSequentialImages": 4}},
+    }
+    with client(live) as runware:
+        images = runware.generate(request)
+    assert len(images) == 2 and len({image.id for image in images}) == 2
+
+
 @pytest.mark.parametrize("output", ["base64Data", "dataURI"])
 async def test_sync_delivery_is_one_request_with_inline_images(live: Live, output: str) -> None:
     task_uuid = str(uuid.uuid4())
