@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from contracts.counts import ask
 from contracts.wiro import rules
 
 from ..handle import EmulatorHandle
@@ -20,6 +21,7 @@ from .base import (
     Numbered,
     Scenario,
     common_scenarios,
+    data_uri,
     mix,
     mutated,
     sample,
@@ -33,8 +35,18 @@ DEV_PROJECT = {"api_key": "wiro-dev-key", "secret": "wiro-dev-secret"}
 
 MUTATIONS = [
     Mutation(("maxImages",), st.integers(max_value=0) | st.integers(min_value=16), "maxImages 1..15"),
-    Mutation(("size",), st.builds(lambda w, h: f"{w}x{h}", st.integers(1, 8192), st.integers(1, 8192)).filter(lambda s: s not in rules.SIZES), "size enum"),
-    Mutation(("watermark",), st.text(min_size=1, max_size=6).filter(lambda w: w not in ("true", "false")), "watermark true|false"),
+    Mutation(
+        ("size",),
+        st.builds(lambda w, h: f"{w}x{h}", st.integers(1, 8192), st.integers(1, 8192)).filter(
+            lambda s: s not in rules.SIZES
+        ),
+        "size enum",
+    ),
+    Mutation(
+        ("watermark",),
+        st.text(min_size=1, max_size=6).filter(lambda w: w not in ("true", "false")),
+        "watermark true|false",
+    ),
 ]
 
 
@@ -50,7 +62,8 @@ class WiroProfile:
         return dict(DEV_PROJECT)
 
     def body(self, prompt: str, images: int = 1) -> dict[str, Any]:
-        return {"prompt": prompt, "size": "2048x2048", "maxImages": images}
+        # maxImages is only the upper bound: the prompt says how many (the model page's help text).
+        return {"prompt": ask(prompt, images), "size": "2048x2048", "maxImages": images}
 
     def with_webhook(self, body: Mapping[str, Any], url: str) -> dict[str, Any]:
         return {**body, "callbackUrl": url}
@@ -60,9 +73,35 @@ class WiroProfile:
         boundaries = [
             self._case(number(), "seed page defaults"),
             self._case(number(), "2000-character prompt", prompt=BOUNDARY_PROMPT, size="3024x1296"),
-            self._case(number(), "maxImages 15", maxImages=15, size="1440x2560"),
-            self._case(number(), "14 input image URLs + maxImages 1", inputImage=_urls(14)),
-            self._case(number(), "CJK prompt, watermark on", prompt="一只在雪中的红狐狸", watermark="true", size="2560x1440"),
+            self._case(
+                number(),
+                "maxImages 15, the prompt asks for 15",
+                prompt=ask("a lighthouse", 15),
+                maxImages=15,
+                size="1440x2560",
+            ),
+            self._case(
+                number(), "maxImages 5, the prompt asks for no number", prompt="a quiet harbour at dawn", maxImages=5
+            ),
+            self._case(
+                number(), "the prompt asks for 4, maxImages 2 caps it", prompt=ask("paper lanterns", 4), maxImages=2
+            ),
+            self._case(number(), "14 input image files + maxImages 1", inputImage=_files(14)),
+            self._case(
+                number(),
+                "2 input image files, the prompt asks for 3",
+                prompt=ask("a collage", 3),
+                inputImage=_files(2),
+                maxImages=13,
+            ),
+            self._case(
+                number(),
+                "CJK prompt asking for two, watermark on",
+                prompt="一只在雪中的红狐狸，生成两张图片",
+                watermark="true",
+                size="2560x1440",
+                maxImages=3,
+            ),
         ]
         return mix(boundaries, lambda n: self._random(number, seed, n), count)
 
@@ -75,7 +114,12 @@ class WiroProfile:
             Case(number(), "maxImages 16", {**good, "maxImages": 16}, violates="maxImages 1..15"),
             Case(number(), "maxImages 0", {**good, "maxImages": 0}, violates="maxImages 1..15"),
             Case(number(), "15 input images", {**good, "inputImage": _urls(15)}, violates="inputImage <= 14"),
-            Case(number(), "5 references + maxImages 11", {**good, "inputImage": _urls(5), "maxImages": 11}, violates="references + maxImages <= 15"),
+            Case(
+                number(),
+                "5 references + maxImages 11",
+                {**good, "inputImage": _urls(5), "maxImages": 11},
+                violates="references + maxImages <= 15",
+            ),
             Case(number(), "watermark 'maybe'", {**good, "watermark": "maybe"}, violates="watermark true|false"),
         ]
         return cases + mutated(good, MUTATIONS, number, seed, count)
@@ -103,18 +147,41 @@ class WiroProfile:
     def _case(self, case_id: str, title: str, *, prompt: str | None = None, **fields: Any) -> Case:
         body = {"prompt": prompt or title, **fields}
         width, height = rules.dimensions(rules.size(body))
-        return Case(case_id, title, body, Expectation(rules.image_count(body), width, height, "png", body["prompt"], MODEL))
+        return Case(
+            case_id, title, body, Expectation(rules.image_count(body), width, height, "png", body["prompt"], MODEL)
+        )
 
     def _random(self, number: Numbered, seed: int, count: int) -> list[Case]:
-        drawn = st.tuples(PROMPTS, st.sampled_from(rules.SIZES), st.integers(1, 3), st.sampled_from(["true", "false"]))
+        drawn = st.tuples(
+            PROMPTS,
+            st.sampled_from(rules.SIZES),
+            st.integers(1, 4),
+            st.integers(1, 3),
+            st.sampled_from(["true", "false"]),
+        )
         return [
-            self._case(number(), f"{size}, {images} image(s)", prompt=prompt, size=size, maxImages=images, watermark=watermark)
-            for prompt, size, images, watermark in sample(drawn, count, seed)
+            self._case(
+                number(),
+                f"{size}, asks {asked}, maxImages {cap}",
+                prompt=ask(prompt, asked),
+                size=size,
+                maxImages=cap,
+                watermark=watermark,
+            )
+            for prompt, size, asked, cap, watermark in sample(drawn, count, seed)
         ]
 
 
 def _urls(count: int) -> list[str]:
+    """Public URLs, for invalid cases only: the emulator cannot download them offline, so a valid case with them
+    would leave a journal warning (Wiro would download them; here they are taken on trust)."""
     return [f"https://assets.example.com/wiro-{index}.jpg" for index in range(count)]
+
+
+def _files(count: int) -> list[str]:
+    """Local image files, as data URIs (a JSON body cannot carry files): a client sends each as a multipart
+    `inputImage` file part, as the seed's curl sample does, or uploads it with File/Upload and sends the URL."""
+    return [data_uri(24 + index, 16) for index in range(count)]
 
 
 PROFILE = WiroProfile()
