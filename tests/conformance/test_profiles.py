@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -26,7 +27,15 @@ async def submit(emulator: Emulator, provider: str, body: dict[str, Any]) -> boo
         path = "/replicate/v1/models/bytedance/seedream-4/predictions"
         response = await client.post(path, json=body, headers={"Authorization": "Bearer r8_k"})
         return response.status_code == 201
-    response = await client.post("/wiro/v1/Run/bytedance/seedream-v4", json=body, headers=signed_headers())
+    path = "/wiro/v1/Run/bytedance/seedream-v4"
+    images = body.get("inputImage") or []
+    if any(isinstance(image, str) and image.startswith("data:") for image in images):
+        # Wiro's profile carries local files as data URIs; a client sends them as multipart file parts.
+        fields = [(name, (None, str(value))) for name, value in body.items() if name != "inputImage"]
+        parts = [("inputImage", ("ref.png", base64.b64decode(image.partition(",")[2]), "image/png")) for image in images]
+        response = await client.post(path, files=fields + parts, headers=signed_headers())
+    else:
+        response = await client.post(path, json=body, headers=signed_headers())
     return response.status_code == 200 and response.json()["result"] is True
 
 
