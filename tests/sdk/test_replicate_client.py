@@ -21,6 +21,7 @@ from replicate.helpers import FileOutput
 from replicate.pagination import paginate
 from replicate.webhook import InvalidSignatureError
 
+from contracts import counts
 from contracts.replicate import rules
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
@@ -61,6 +62,13 @@ def record(output: FileOutput) -> dict[str, Any]:
     return read_metadata(output.read())
 
 
+def fetched(url: str) -> dict[str, Any]:
+    """The evidence record of an `http:` output, which replicate 1.0.7 hands over as a plain str."""
+    response = httpx.get(url)
+    response.raise_for_status()
+    return read_metadata(response.content)
+
+
 def test_run_sync_path_returns_file_outputs_from_data_uris(client: Client, live: ReplicateLive) -> None:
     output = client.run(MODEL, input={"prompt": "a red fox in fresh snow", "size": "1K", "aspect_ratio": "16:9"})
     assert isinstance(output, list) and len(output) == 1
@@ -84,11 +92,17 @@ def test_module_level_run_with_environment_variables(live: ReplicateLive, monkey
 def test_run_polling_path(client: Client, live: ReplicateLive) -> None:
     output = client.run(
         MODEL,
-        input={"prompt": "polled", "size": "1K", "sequential_image_generation": "auto", "max_images": 3},
+        input={
+            "prompt": counts.ask("polled", 3),
+            "size": "1K",
+            "sequential_image_generation": "auto",
+            "max_images": 5,
+        },
         wait=False,
     )
-    assert [record(item)["index"] for item in output] == [0, 1, 2]
-    assert all(isinstance(item, FileOutput) for item in output), "over plain HTTP, polled outputs are data URIs"
+    # Polled outputs are file URLs, as in production; over plain HTTP the client leaves http: URLs as str.
+    assert all(isinstance(item, str) and item.startswith(f"{live.base}/files/tmp") for item in output)
+    assert [fetched(item)["index"] for item in output] == [0, 1, 2], "the model made the 3 the prompt asked for"
     routes = live.routes()
     # With timing=instant a "Prefer: wait" create would have come back finished; polling proves it was not sent.
     assert routes[0] == CREATE and routes[1:] and set(routes[1:]) == {POLL}
@@ -100,7 +114,9 @@ def test_sync_window_ending_first_falls_back_to_polling(manual: ReplicateLive) -
         future = pool.submit(client.run, MODEL, input={"prompt": "slow", "size": "4K", "aspect_ratio": "3:2"}, wait=1)
         manual.drive_until(future.done)
         output = future.result()
-    meta = record(output[0])
+    # The client polled, and polled outputs are file URLs: over plain HTTP it leaves them as str.
+    assert isinstance(output[0], str)
+    meta = fetched(output[0])
     assert (meta["width"], meta["height"]) == (4992, 3328)
     routes = manual.routes()
     assert routes[0] == CREATE and POLL in routes
@@ -116,9 +132,10 @@ def test_predictions_create_then_wait(client: Client) -> None:
     assert prediction.status == "succeeded"
     assert prediction.metrics["predict_time"] >= 0 and prediction.completed_at
     assert prediction.progress is not None and prediction.progress.percentage == 1.0
+    assert "image_count" not in prediction.metrics
     [item] = prediction.output
-    assert item.startswith("data:image/jpeg;base64,")
-    assert read_metadata(base64.b64decode(item.split(",", 1)[1]))["job_id"] == prediction.id
+    assert item.startswith("http://") and item.endswith(".jpg"), "GET hands out file URLs"
+    assert fetched(item)["job_id"] == prediction.id
 
 
 def test_versioned_runs_fetch_the_version(client: Client, live: ReplicateLive) -> None:
@@ -151,7 +168,8 @@ async def test_async_run(live: ReplicateLive) -> None:
     meta = read_metadata(await output[0].aread())
     assert (meta["width"], meta["height"]) == (736, 1312)
     polled = await client.async_run(MODEL, input={"prompt": "async polled", "size": "1K"}, wait=False)
-    assert read_metadata(await polled[0].aread())["width"] == 1024
+    async with httpx.AsyncClient() as http:
+        assert read_metadata((await http.get(polled[0])).content)["width"] == 1024
     prediction = await client.predictions.async_create(model=MODEL, input={"prompt": "async create", "size": "1K"})
     await prediction.async_wait()
     assert prediction.status == "succeeded"
@@ -205,6 +223,24 @@ def test_run_time_limits_raise_model_error(client: Client) -> None:
         client.run(MODEL, input={"prompt": "x", "image_input": ["https://example.com/a.png"] * 11})
     assert raised.value.prediction.status == "failed"
     assert str(raised.value) == "Too many input images: 11 were given, at most 10 are supported"
+
+
+def test_waits_above_sixty_seconds_are_held_sixty_not_refused(client: Client, live: ReplicateLive) -> None:
+    output = client.run(MODEL, input={"prompt": "long wait", "size": "1K"}, wait=120)
+    assert isinstance(output[0], FileOutput) and record(output[0])["width"] == 1024
+    [entry] = live.runtime.journal.entries(surface="replicate")
+    assert entry.status == 201 and any("held 60 s" in note for note in entry.notes)
+
+
+def test_strict_mode_refuses_a_loopback_webhook_as_a_422(live: ReplicateLive) -> None:
+    client = Client(api_token=TOKEN, base_url=live.base)
+    live.runtime.targets.strict = True
+    try:
+        with pytest.raises(ReplicateError) as raised:
+            client.predictions.create(model=MODEL, input={"prompt": "x"}, webhook="http://127.0.0.1:9/hook")
+    finally:
+        live.runtime.targets.strict = False
+    assert raised.value.status == 422 and "webhook must be an HTTPS URL" in (raised.value.detail or "")
 
 
 def test_use_file_output_false_returns_strings(client: Client) -> None:
@@ -286,12 +322,15 @@ def test_received_webhooks_verify_with_the_client_and_standardwebhooks(live: Rep
         payload = verifier.verify(hook.body, hook.headers)
         assert payload["id"] == prediction.id and payload["version"] == "hidden"
         statuses.append(payload["status"])
-    assert statuses == ["starting", "succeeded"]
-    completed = json.loads(received[-1].body)
+    # "Webhooks may arrive out of order" (Replicate's docs): with instant timing both go out at one instant.
+    assert sorted(statuses) == ["starting", "succeeded"]
+    [last] = [hook for hook in received if json.loads(hook.body)["status"] == "succeeded"]
+    completed = json.loads(last.body)
     assert completed["output"] == client.predictions.get(prediction.id).output
-    tampered = dict(received[-1].headers, **{"webhook-signature": "v1," + base64.b64encode(b"x" * 32).decode()})
+    assert completed["output"][0].startswith(f"{live.base}/files/tmp"), "webhooks carry file URLs"
+    tampered = dict(last.headers, **{"webhook-signature": "v1," + base64.b64encode(b"x" * 32).decode()})
     with pytest.raises(InvalidSignatureError):
-        client.webhooks.validate(headers=tampered, body=received[-1].body.decode(), secret=secret)
+        client.webhooks.validate(headers=tampered, body=last.body.decode(), secret=secret)
 
 
 def _sha(text: str) -> str:
