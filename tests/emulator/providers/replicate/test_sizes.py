@@ -156,11 +156,6 @@ async def test_disabled_sequential_returns_one_image(replicate: Replicate) -> No
     assert len(body["output"]) == 1
 
 
-async def test_the_retired_per_surface_count_setting_is_gone(make_replicate: ReplicateFactory) -> None:
-    with pytest.raises(Exception, match="replicate_auto_image_count"):
-        await make_replicate(replicate_auto_image_count=3)
-
-
 async def test_prompt_is_evidence_in_the_metadata(replicate: Replicate) -> None:
     import hashlib
 
