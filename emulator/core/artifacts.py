@@ -11,6 +11,7 @@ import asyncio
 import functools
 import heapq
 import os
+import re
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,19 @@ from typing import Any
 
 from .clock import Clock
 from .render import GenerationSpec, render
+
+
+# `fixture-<W>x<H>-<png|jpg|webp>`: a reference image of that size, served at /files/<id>.<ext> on demand, so
+# clients and the harness can hand a provider a reference URL it is able to download, without uploading one.
+FIXTURE = re.compile(r"^fixture-(?P<width>[1-9][0-9]{0,4})x(?P<height>[1-9][0-9]{0,4})-(?P<format>png|jpg|webp)$")
+FIXTURE_FORMATS = {"png": "png", "jpg": "jpeg", "webp": "webp"}
+FIXTURE_MAX_PIXELS = 40_000_000
+FIXTURE_TTL = 86_400.0
+
+
+def fixture_id(width: int, height: int, extension: str = "png") -> str:
+    """The artifact id of a reference fixture; its URL is /files/<id>.<extension>."""
+    return f"fixture-{width}x{height}-{extension}"
 
 
 class StorageFull(Exception):
@@ -147,7 +161,40 @@ class ArtifactStore:
         artifact = self._artifacts.get(artifact_id)
         if artifact is not None and artifact.expires_at <= self.clock.now():
             self._remove(artifact_id)
+            artifact = None
+        return artifact if artifact is not None else self._fixture(artifact_id)
+
+    def _fixture(self, artifact_id: str) -> Artifact | None:
+        match = FIXTURE.match(artifact_id)
+        if match is None:
             return None
+        width, height = int(match["width"]), int(match["height"])
+        if width * height > FIXTURE_MAX_PIXELS:
+            return None
+        spec = GenerationSpec.create(
+            prompt=f"reference fixture {width}x{height}",
+            provider="fixture",
+            model="fixture",
+            job_id=artifact_id,
+            index=0,
+            seed=0,
+            width=width,
+            height=height,
+            format=FIXTURE_FORMATS[match["format"]],
+            quality=90,
+            reference_count=0,
+        )
+        # Unpadded, so a fixture weighs what its pixels need and no provider's byte limit trips over it.
+        data = render(spec, realistic_size=False)
+        artifact = Artifact(
+            artifact_id,
+            spec.media_type,
+            spec.extension,
+            self.clock.now() + FIXTURE_TTL,
+            blob=data,
+            info={"width": width, "height": height},
+        )
+        self._add(artifact)
         return artifact
 
     def remove(self, artifact_id: str) -> bool:

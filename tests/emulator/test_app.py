@@ -1,4 +1,7 @@
+import io
+
 import httpx
+from PIL import Image
 
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
@@ -71,3 +74,10 @@ async def test_same_seed_gives_the_same_ids_in_the_same_order(make_emulator: Emu
         tasks = [inference(taskUUID=f"0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4{i}") for i in range(3)]
         runs.append([(await emulator.runware(t)).json()["data"][0]["imageUUID"] for t in tasks])
     assert runs[0] == runs[1]
+
+
+async def test_reference_fixtures_download_from_the_files_route(emulator: Emulator) -> None:
+    response = await emulator.client.get("/files/fixture-120x80-webp.webp")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/webp"
+    assert Image.open(io.BytesIO(response.content)).size == (120, 80)
+    assert (await emulator.client.get("/files/fixture-120x80-webp.png")).status_code == 404

@@ -3,15 +3,25 @@ import tracemalloc
 
 import pytest
 
-from emulator.core.artifacts import ArtifactStore, RenderCache, StorageFull
+from emulator.core.artifacts import ArtifactStore, RenderCache, StorageFull, fixture_id
 from emulator.core.clock import ManualClock
+from emulator.core.images import inspect
 from emulator.core.render import GenerationSpec
 
 
 def spec(index: int = 0, width: int = 64, height: int = 64) -> GenerationSpec:
     return GenerationSpec.create(
-        prompt="p", provider="test", model="m", job_id="j", index=index, seed=1,
-        width=width, height=height, format="jpeg", quality=90, reference_count=0,
+        prompt="p",
+        provider="test",
+        model="m",
+        job_id="j",
+        index=index,
+        seed=1,
+        width=width,
+        height=height,
+        format="jpeg",
+        quality=90,
+        reference_count=0,
     )
 
 
@@ -87,3 +97,23 @@ async def test_remote_artifacts_have_no_bytes(clock: ManualClock) -> None:
     with pytest.raises(LookupError):
         await store.content(artifact)
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "extension", "media"),
+    [(64, 48, "png", "image/png"), (90, 160, "jpg", "image/jpeg"), (300, 20, "webp", "image/webp")],
+)
+def test_reference_fixtures_exist_on_demand_at_their_size(
+    clock: ManualClock, width: int, height: int, extension: str, media: str
+) -> None:
+    store = ArtifactStore(clock)
+    artifact = store.get(fixture_id(width, height, extension))
+    assert artifact is not None and artifact.blob is not None and artifact.media_type == media
+    info = inspect(artifact.blob)
+    assert (info.width, info.height, info.media_type) == (width, height, media)
+    assert store.get(fixture_id(width, height, extension)) is artifact
+
+
+@pytest.mark.parametrize("name", ["fixture-0x10-png", "fixture-10x10-gif", "fixture-7000x7000-png", "fixture-01x5-png"])
+def test_other_fixture_names_are_unknown(clock: ManualClock, name: str) -> None:
+    assert ArtifactStore(clock).get(name) is None
