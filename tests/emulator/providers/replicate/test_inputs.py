@@ -53,6 +53,14 @@ async def test_earlier_outputs_can_be_inputs(make_replicate: ReplicateFactory) -
     assert (record["width"], record["height"]) == (3024, 1296)
 
 
+async def test_the_emulator_s_reference_fixtures_are_read_without_a_warning(replicate: Replicate) -> None:
+    body = await replicate.run({"size": "2K", "image_input": ["http://testserver/files/fixture-900x1600-png.png"]})
+    record = metadata(body["output"][0])
+    assert (record["width"], record["height"]) == (1440, 2560)
+    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    assert entry.warnings == []
+
+
 async def test_images_on_public_hosts_are_taken_on_trust_with_a_warning(replicate: Replicate) -> None:
     url = "https://replicate.delivery/xezq/abc/tmp7cvbut6o.jpg"
     body = await replicate.run({"size": "1K", "image_input": [url]})
