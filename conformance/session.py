@@ -20,6 +20,7 @@ from emulator import NotEvidence, read_metadata
 
 from .adapters.base import Adapter, Failure, GenerateRequest, GenerateResult, ImageResult
 from .events import Evidence
+from .fixtures import resolved
 from .handle import EmulatorHandle
 from .profiles import Case, Profile
 from .recorder import Exchange
@@ -86,7 +87,7 @@ class Session:
             provider=self.profile.provider,
             base_url=self.profile.base_url(self.emulator),
             credentials=self.profile.credentials(),
-            body=dict(body),
+            body=resolved(dict(body), self.emulator.base),
             timeout=timeout,
             webhook_url=webhook_url,
         )

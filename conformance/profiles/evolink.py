@@ -8,8 +8,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from contracts.counts import ask
 from contracts.evolink import rules
 
+from ..fixtures import fixture_url
 from ..handle import EmulatorHandle
 from ..recorder import Exchange
 from .base import (
@@ -21,7 +23,6 @@ from .base import (
     Numbered,
     Scenario,
     common_scenarios,
-    data_uri,
     finished_by_status,
     mix,
     mutated,
@@ -55,7 +56,7 @@ class EvoLinkProfile:
         return {"api_key": "conformance-key"}
 
     def body(self, prompt: str, images: int = 1) -> dict[str, Any]:
-        return {"model": rules.MODEL, "prompt": prompt, "n": images, "size": "1:1", "quality": "1K"}
+        return {"model": rules.MODEL, "prompt": ask(prompt, images), "n": images, "size": "1:1", "quality": "1K"}
 
     def with_webhook(self, body: Mapping[str, Any], url: str) -> dict[str, Any]:
         return {**body, "callback_url": url}
@@ -70,7 +71,9 @@ class EvoLinkProfile:
             self._case(number(), "upper pixel bound 4096x4096", size="4096x4096"),
             self._case(number(), "21:9 at 4K", size="21:9", quality="4K"),
             self._case(number(), "14 reference URLs, n = 1", image_urls=_urls(14)),
-            self._case(number(), "auto size from a 9:16 data-URI reference, CJK prompt", prompt="東京の夜景、ネオン", inline_reference=(180, 320)),
+            self._case(number(), "auto size from a 9:16 reference URL, CJK prompt", prompt="東京の夜景、ネオン", reference=(180, 320)),
+            self._case(number(), "n = 4 and the prompt asks for 3", prompt=ask("a harbour at dawn", 3), n=4, size="1:1", quality="1K"),
+            self._case(number(), "n = 2 and the prompt asks for none", n=2, size="1:1", quality="1K"),
         ]
         return mix(boundaries, lambda n: self._random(number, seed, n), count)
 
@@ -103,12 +106,12 @@ class EvoLinkProfile:
         return finished_by_status(exchange, TERMINAL)
 
     def _case(self, case_id: str, title: str, *, prompt: str | None = None,
-              inline_reference: tuple[int, int] | None = None, **fields: Any) -> Case:
+              reference: tuple[int, int] | None = None, **fields: Any) -> Case:
         body = {"model": rules.MODEL, "prompt": prompt or title, **fields}
-        first = None
-        if inline_reference:
-            body["image_urls"] = [data_uri(*inline_reference)]
-            first = inline_reference
+        first = (64, 64) if fields.get("image_urls") else None  # _urls() gives 64x64 fixtures
+        if reference:
+            body["image_urls"] = [fixture_url(*reference)]
+            first = reference
         width, height = rules.output_size(body, first)
         expect = Expectation(rules.image_count(body), width, height, rules.RULES["output"]["format"], body["prompt"], rules.MODEL)
         return Case(case_id, title, body, expect)
@@ -129,7 +132,7 @@ class EvoLinkProfile:
 
 
 def _urls(count: int) -> list[str]:
-    return [f"https://assets.example.com/evolink-{index}.png" for index in range(count)]
+    return [fixture_url(64, 64)] * count
 
 
 PROFILE = EvoLinkProfile()
