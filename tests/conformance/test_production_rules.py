@@ -104,6 +104,6 @@ async def test_the_same_client_without_the_callback_passes(tmp_path: Path) -> No
 
 
 async def test_a_journal_warning_raised_by_the_client_fails_wire(tmp_path: Path) -> None:
-    result = await verdict(tmp_path, "replicate", {"stream": True}, "wire/valid-001")
+    result = await verdict(tmp_path, "replicate", {"webhook_completed": "https://hooks.example.com/done"}, "wire/valid-001")
     assert result.status == "failed" and "served only because the emulator is lenient" in result.message, result.message
-    assert "stream" in result.message
+    assert "webhook_completed" in result.message

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from contracts.counts import ask
 from emulator.providers.wiro.auth import signature
 from tests.support import contract_errors, inference
 
@@ -94,7 +95,7 @@ class EvoLink(Driver):
     headers = {"Authorization": "Bearer key"}
 
     async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
-        body: dict[str, Any] = {"model": "doubao-seedream-4.0", "prompt": prompt, "n": images, "size": "1:1", "quality": "1K"}
+        body: dict[str, Any] = {"model": "doubao-seedream-4.0", "prompt": ask(prompt, images), "n": images, "size": "1:1", "quality": "1K"}
         if callback:
             body["callback_url"] = callback
         reply = self._reply(await self.client.post("/evolink/v1/images/generations", json=body, headers=self.headers))
@@ -129,7 +130,7 @@ class Wiro(Driver):
         }
 
     async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
-        body: dict[str, Any] = {"prompt": prompt, "size": "2048x2048", "maxImages": images}
+        body: dict[str, Any] = {"prompt": ask(prompt, images), "size": "2048x2048", "maxImages": images}
         if callback:
             body["callbackUrl"] = callback
         response = await self.client.post("/wiro/v1/Run/bytedance/seedream-v4", json=body, headers=self._headers())
@@ -163,7 +164,7 @@ class Replicate(Driver):
     headers = {"Authorization": "Bearer r8_key"}
 
     async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
-        input_: dict[str, Any] = {"prompt": prompt, "size": "1K"}
+        input_: dict[str, Any] = {"prompt": ask(prompt, images), "size": "1K"}
         if images > 1:
             input_.update(sequential_image_generation="auto", max_images=images)
         body: dict[str, Any] = {"input": input_}

@@ -113,6 +113,8 @@ async def test_stalled_job_waits_for_a_manual_advance(emulator: Emulator, driver
 
 
 async def test_fewer_images_than_asked(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+    _, unfaulted = await driver.submit(images=3)
+    assert driver.images(await finish(driver, unfaulted, clock)) == 3
     control(emulator).add_fault(action="fewer_images", surface=name, images=1)
     _, job = await driver.submit(images=3)
     reply = await finish(driver, job, clock)
