@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from clients._retry import RetryPolicy
+from contracts.counts import ask
 from tests.sdk.live import LiveEmulator
 
 WIRO_KEY, WIRO_SECRET = "wiro-dev-key", "wiro-dev-secret"
@@ -166,7 +167,10 @@ class Surface:
         return quick(self.async_(self.key, **self.options(live.url(self.name), **overrides)))
 
     def request(self, prompt: str = "a lighthouse at dusk", images: int = 1) -> dict[str, Any]:
-        """A valid provider-native body asking for `images` images of 2048x2048."""
+        """A valid provider-native body asking for `images` images of 2048x2048 (where the count is an upper bound,
+        the prompt asks for them, as the providers tell their users to)."""
+        if self.name != "runware":
+            prompt = ask(prompt, images)
         if self.name == "runware":
             return {
                 "model": "bytedance:5@0",

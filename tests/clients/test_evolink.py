@@ -8,6 +8,7 @@ import pytest
 
 from clients import AuthenticationError, GenerationFailed, InvalidRequest
 from clients.evolink import AsyncEvoLinkClient, EvoLinkClient
+from contracts.counts import ask
 from emulator import read_metadata
 from tests.clients.support import FAST, Live, Recording
 from tests.support import image_bytes
@@ -22,7 +23,7 @@ def client(live: Live, key: str = "test-key", **overrides: object) -> EvoLinkCli
 def test_the_ratio_and_quality_pick_the_documented_size(live: Live) -> None:
     with client(live) as evolink:
         images = evolink.generate(
-            {"model": "doubao-seedream-4.0", "prompt": "a lantern", "size": "16:9", "quality": "1K", "n": 2}
+            {"model": "doubao-seedream-4.0", "prompt": ask("a lantern", 2), "size": "16:9", "quality": "1K", "n": 2}
         )
     assert [(read_metadata(image.content())["width"], image.id, image.seed) for image in images] == [
         (1280, None, None)
