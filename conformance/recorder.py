@@ -38,6 +38,8 @@ class Exchange:
     response_body: bytes = b""
     finished: float | None = None
     direction: str = "in"
+    # The URL's query string, kept apart from `path` so that reports, which show paths, never show it.
+    query: str = ""
 
     def request_json(self) -> Any:
         return _json(self.request_body)
@@ -98,7 +100,9 @@ class Recorder:
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
-                exchange.response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
+                exchange.response_headers = {
+                    k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])
+                }
             elif message["type"] == "http.response.body":
                 exchange.response_body = _append(exchange.response_body, message.get("body", b""))
                 if not message.get("more_body"):
@@ -129,7 +133,10 @@ class Recorder:
         await self.app(scope, recording_receive, recording_send)
 
     def _open(self, transport: str, method: str, scope: Scope, direction: str = "in") -> Exchange:
-        exchange = Exchange(next(self._seq), transport, method, scope["path"], self.clock(), direction=direction)
+        query = scope.get("query_string", b"").decode("latin-1")
+        exchange = Exchange(
+            next(self._seq), transport, method, scope["path"], self.clock(), direction=direction, query=query
+        )
         self.exchanges.append(exchange)
         return exchange
 

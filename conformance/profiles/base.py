@@ -21,20 +21,27 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from PIL import Image
 
-from ..adapters.base import WEBHOOKS
+from ..adapters.base import WEBHOOKS, WEBSOCKET
 from ..handle import EmulatorHandle
 from ..recorder import Exchange
+from ..webhooks import WebhookSigning
 
 PROMPTS = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=80),
-    st.sampled_from(["一只在雪中的红狐狸", "東京の夜景、ネオン", "a lighthouse at dusk 🌅", "Ünïcödé façade, crème brûlée"]),
+    st.sampled_from(
+        ["一只在雪中的红狐狸", "東京の夜景、ネオン", "a lighthouse at dusk 🌅", "Ünïcödé façade, crème brûlée"]
+    ),
 )
 BOUNDARY_PROMPT = "x" * 2000
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """The images a valid request must come back with, as the placeholders' metadata proves."""
+    """The images a valid request must come back with, as the placeholders' metadata proves.
+
+    The optional fields are what the caller gave beyond size, format, prompt and model; each is compared with
+    what the job ran with when it is set. A profile sets one only where the caller asked for a value and the
+    provider records it in the placeholder's evidence metadata (`emulator.read_metadata`)."""
 
     count: int
     width: int
@@ -42,6 +49,12 @@ class Expectation:
     format: str
     prompt: str
     model: str
+    # The seed of the job's first image (index 0); providers derive the seeds of later images from it.
+    seed: int | None = None
+    # The encoder quality asked for (JPEG and WEBP only: PNG is lossless, its quality proves nothing).
+    quality: int | None = None
+    # How many reference images the caller gave.
+    reference_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,12 @@ class Scenario:
     retry_after: float | None = None
     capability: str | None = None
     min_images: int = 1
+    # One call must leave at most this many jobs: more means the client re-sent a create the provider had
+    # accepted (an ambiguous 5xx, a lost connection, a timeout), which production bills again.
+    max_jobs: int | None = 1
+    # A capability under which the fault cannot happen as written, and why; such clients skip the case.
+    excludes: str | None = None
+    excluded_because: str = ""
 
 
 class Profile(Protocol):
@@ -95,6 +114,20 @@ class Profile(Protocol):
     def terminal_job(self, exchange: Exchange) -> str | None:
         """The job a reply (or server frame) shows finished, if it shows one."""
         ...
+
+    # Optional hooks. Profiles are plain objects loaded by name, so one that lacks a hook gets the safe default
+    # of the module-level function of the same name below; checks call those functions, never the attribute.
+    #
+    #   def webhook_signing(self, emulator: EmulatorHandle) -> WebhookSigning | None
+    #       how the provider signs webhook deliveries (profiles with `signs_webhooks`); default None
+
+
+def webhook_signing(profile: Profile, emulator: EmulatorHandle) -> WebhookSigning | None:
+    """How `profile`'s provider signs webhooks, so the harness can sign a delivery at a timestamp of its choosing
+    (the stale and re-ordered webhook cases); None, and those cases are skipped, when the profile cannot say."""
+    hook = getattr(profile, "webhook_signing", None)
+    signing: WebhookSigning | None = hook(emulator) if callable(hook) else None
+    return signing
 
 
 def sample(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
@@ -192,6 +225,12 @@ def finished_by_status(exchange: Exchange, terminal: frozenset[str]) -> str | No
     return None
 
 
+AMBIGUOUS_HTTP_ONLY = (
+    "the client talks over a WebSocket, where a request has no reply status a gateway could replace: the ambiguous "
+    "fault acts on HTTP replies only"
+)
+
+
 def common_scenarios(provider: str, create: Mapping[str, Any], poll: Mapping[str, Any], facts: str) -> list[Scenario]:
     """The resilience scenarios every surface shares; `create` and `poll` match its two kinds of request."""
     return [
@@ -209,6 +248,25 @@ def common_scenarios(provider: str, create: Mapping[str, Any], poll: Mapping[str
             ({"action": "error", "status": 503, "times": 1, **create},),
             frozenset({"success", "server_error"}),
             f"{facts}: 5xx are transient",
+        ),
+        Scenario(
+            "ambiguous_create",
+            "the create is accepted, then a gateway answers 502",
+            ({"action": "ambiguous", "status": 502, "times": 1, **create},),
+            frozenset({"success", "server_error"}),
+            f"{facts}: a 5xx on a create may come after the provider accepted it; re-sending it bills twice, "
+            "so a client recovers the first job or reports the error",
+            excludes=WEBSOCKET,
+            excluded_because=AMBIGUOUS_HTTP_ONLY,
+        ),
+        Scenario(
+            "ambiguous_drop",
+            "the create is accepted, then the connection drops before the reply",
+            ({"action": "ambiguous", "drop": True, "times": 1, **create},),
+            frozenset({"success", "connection"}),
+            "a connection lost during a create leaves its fate unknown; re-sending it bills twice",
+            excludes=WEBSOCKET,
+            excluded_because=AMBIGUOUS_HTTP_ONLY,
         ),
         Scenario(
             "poll_error",

@@ -7,6 +7,7 @@ import asyncio
 from conformance.adapters import AdapterSpec
 from conformance.checks import CHECKS
 from conformance.events import CaseResult, RunFinished
+from conformance.profiles import load_profile
 from conformance.runner import RunConfig, run
 
 # What each provider's reference client has no API for.
@@ -14,7 +15,10 @@ SKIPPED = {
     "runware": {"lifecycle/cancel", "lifecycle/webhooks", "resilience/duplicate_webhooks", "resilience/socket_drop"},
     "wiro": {"lifecycle/webhooks", "resilience/duplicate_webhooks"},
     "evolink": {"lifecycle/cancel", "lifecycle/webhooks", "resilience/duplicate_webhooks"},
-    "replicate": set(),
+    # Until the Replicate profile can sign a delivery (profiles.base.webhook_signing), two receiver cases wait.
+    "replicate": set()
+    if callable(getattr(load_profile("replicate"), "webhook_signing", None))
+    else {"lifecycle/stale_webhook", "lifecycle/reordered_webhook"},
 }
 
 
@@ -28,7 +32,9 @@ async def results(provider: str) -> tuple[CaseResult, ...]:
 async def test_every_reference_client_is_conformant() -> None:
     # The four runs mostly wait (held jobs, timeouts, Retry-After), so they share the time.
     runs = dict(zip(SKIPPED, await asyncio.gather(*(results(provider) for provider in SKIPPED)), strict=True))
-    failures = {f"{p}: {r.check}/{r.case}": r.message for p, found in runs.items() for r in found if r.status == "failed"}
+    failures = {
+        f"{p}: {r.check}/{r.case}": r.message for p, found in runs.items() for r in found if r.status == "failed"
+    }
     assert failures == {}
     assert {p: {f"{r.check}/{r.case}" for r in found if r.status == "skipped"} for p, found in runs.items()} == SKIPPED
     assert all({r.check for r in found if r.status == "passed"} == set(CHECKS) for found in runs.values())
