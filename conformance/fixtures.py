@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.core.artifacts import fixture_id
+from contracts.fixtures import PLACEHOLDER, fixture_url
 
-PLACEHOLDER = "http://emulator-fixtures.invalid/files/"
-
-
-def fixture_url(width: int, height: int, extension: str = "png") -> str:
-    return f"{PLACEHOLDER}{fixture_id(width, height, extension)}.{extension}"
+__all__ = ["fixture_url", "resolved"]
 
 
 def resolved(value: Any, files_base: str) -> Any:
     """`value` with every fixture placeholder pointing at `files_base` (the emulator's root URL)."""
     if isinstance(value, str):
-        return files_base.rstrip("/") + "/files/" + value[len(PLACEHOLDER) :] if value.startswith(PLACEHOLDER) else value
+        return (
+            files_base.rstrip("/") + "/files/" + value[len(PLACEHOLDER) :] if value.startswith(PLACEHOLDER) else value
+        )
     if isinstance(value, list):
         return [resolved(item, files_base) for item in value]
     if isinstance(value, dict):

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.fixtures import fixture_id
+
 from .clock import Clock
 from .render import GenerationSpec, render
 
@@ -27,11 +29,6 @@ FIXTURE = re.compile(r"^fixture-(?P<width>[1-9][0-9]{0,4})x(?P<height>[1-9][0-9]
 FIXTURE_FORMATS = {"png": "png", "jpg": "jpeg", "webp": "webp"}
 FIXTURE_MAX_PIXELS = 40_000_000
 FIXTURE_TTL = 86_400.0
-
-
-def fixture_id(width: int, height: int, extension: str = "png") -> str:
-    """The artifact id of a reference fixture; its URL is /files/<id>.<extension>."""
-    return f"fixture-{width}x{height}-{extension}"
 
 
 class StorageFull(Exception):

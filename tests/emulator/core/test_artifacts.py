@@ -3,7 +3,8 @@ import tracemalloc
 
 import pytest
 
-from emulator.core.artifacts import ArtifactStore, RenderCache, StorageFull, fixture_id
+from contracts.fixtures import fixture_id
+from emulator.core.artifacts import ArtifactStore, RenderCache, StorageFull
 from emulator.core.clock import ManualClock
 from emulator.core.images import inspect
 from emulator.core.render import GenerationSpec
