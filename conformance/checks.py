@@ -32,6 +32,8 @@ from .session import GRACE, Observation, Session, prompt_digest
 from .webhooks import Received, WebhookSigning, resigned, unsigned
 
 POLL_GAP = 0.1
+# What a client may report for an out-of-contract request, by how the provider refuses it.
+REFUSALS = {"request": ("invalid_request",), "task": ("invalid_request", "generation_failed")}
 TERMINAL_SLACK = 0.02
 # A stale delivery is signed this many seconds beyond the provider's tolerance (clock skew and slow runs aside,
 # it is unambiguously outside); a re-ordered one at half the tolerance, unambiguously inside.
@@ -183,11 +185,10 @@ async def limits(session: Session) -> AsyncIterator[CaseResult]:
             problems.append(
                 f"the client returned {len(seen.result.images)} image(s) for a request outside the contract ({case.violates})"
             )
-        elif seen.result.failure and seen.result.failure.kind != "invalid_request":
-            problems.append(
-                f"expected a validation error, got {seen.result.failure.kind}: {seen.result.failure.message}"
-            )
-        if sent and not rejected and not seen.result.ok:
+        elif seen.result.failure and seen.result.failure.kind not in REFUSALS[case.refused_by]:
+            expected = " or ".join(REFUSALS[case.refused_by])
+            problems.append(f"expected {expected}, got {seen.result.failure.kind}: {seen.result.failure.message}")
+        if case.refused_by == "request" and sent and not rejected and not seen.result.ok:
             problems.append("the client sent the request, the provider did not reject it, yet the client failed")
         how = "refused locally" if not sent else "surfaced the provider's error"
         yield _result(

@@ -88,9 +88,9 @@ class Validator:
 class Contract:
     """Every schema and data file of one provider, e.g. `contracts/runware/*.json`."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, directory: Path | None = None) -> None:
         self.provider = provider
-        self.directory = ROOT / provider
+        self.directory = directory or ROOT / provider
         self._documents: dict[str, dict[str, Any]] = {}
         for path in sorted(self.directory.glob("*.json")):
             self._documents[path.stem] = json.loads(path.read_text(encoding="utf-8"))

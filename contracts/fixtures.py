@@ -18,3 +18,15 @@ def fixture_id(width: int, height: int, extension: str = "png") -> str:
 def fixture_url(width: int, height: int, extension: str = "png") -> str:
     """A fixture on the placeholder host, for contract examples and harness cases."""
     return f"{PLACEHOLDER}{fixture_id(width, height, extension)}.{extension}"
+
+
+def fixture_size(url: str) -> tuple[int, int] | None:
+    """The width and height a fixture URL names (on any host), or None for any other URL."""
+    name = url.rsplit("/", 1)[-1]
+    if not name.startswith("fixture-"):
+        return None
+    try:
+        width, height = name.removeprefix("fixture-").split("-", 1)[0].split("x")
+        return int(width), int(height)
+    except ValueError:
+        return None

@@ -21,6 +21,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from PIL import Image
 
+from contracts.boundaries import Boundary, patched
+
 from ..adapters.base import WEBHOOKS, WEBSOCKET
 from ..handle import EmulatorHandle
 from ..recorder import Exchange
@@ -33,6 +35,9 @@ PROMPTS = st.one_of(
     ),
 )
 BOUNDARY_PROMPT = "x" * 2000
+
+
+Wrap = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class Case:
     body: Mapping[str, Any]
     expect: Expectation | None = None
     violates: str = ""
+    # How the provider refuses an invalid case: "request" (an error reply) or "task" (the job fails later).
+    refused_by: str = "request"
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,80 @@ def _set(body: Mapping[str, Any], path: tuple[str, ...], value: Any) -> dict[str
     copy = dict(body)
     copy[head] = _set(copy.get(head) or {}, tuple(rest), value) if rest else value
     return copy
+
+
+def inside(boundary: Boundary) -> str:
+    """The title of the case just inside a limit (tests find a limit's cases by it)."""
+    return f"{boundary.name} (inside)"
+
+
+def outside(boundary: Boundary) -> str:
+    return f"{boundary.name} (outside)"
+
+
+def outside_cases(
+    boundaries: list[Boundary], base: Mapping[str, Any], number: Numbered, wrap: Wrap = dict
+) -> list[Case]:
+    """One case just outside each limit of the contract."""
+    return [
+        Case(number(), outside(b), wrap(b.apply(base, "outside")), violates=b.name, refused_by=b.refused_by)
+        for b in boundaries
+        if b.outside is not None
+    ]
+
+
+def drawn_outside(
+    boundaries: list[Boundary], base: Mapping[str, Any], number: Numbered, seed: int, count: int, wrap: Wrap = dict
+) -> list[Case]:
+    """`count` cases drawn by hypothesis beyond the contract's limits: each sets one field past one limit."""
+    chosen = [b for b in boundaries if b.outside is not None]
+    if not chosen or count <= 0:
+        return []
+    drawn = st.integers(0, len(chosen) - 1).flatmap(lambda index: st.tuples(st.just(index), beyond(chosen[index])))
+    cases = []
+    for index, patch in sample(drawn, count, seed):
+        boundary = chosen[index]
+        shown = ", ".join(f"{path} = {_shown(value)}" for path, value in patch.items())
+        body = wrap(patched(base, patch))
+        cases.append(Case(number(), shown, body, violates=boundary.name, refused_by=boundary.refused_by))
+    return cases
+
+
+def beyond(boundary: Boundary) -> st.SearchStrategy[Mapping[str, Any]]:
+    """Patches past `boundary` in its own direction; cross-field limits give their one outside patch."""
+    assert boundary.outside is not None
+    if len(boundary.outside) != 1 or not boundary.name.startswith("/") or len(boundary.name.split()) != 3:
+        return st.just(boundary.outside)
+    (path, first), bound = next(iter(boundary.outside.items())), boundary.bound
+    keyword = boundary.keyword
+    if keyword in ("maximum", "exclusiveMaximum") and isinstance(bound, int):
+        values: st.SearchStrategy[Any] = st.integers(first, first + 10**6) | st.integers(min_value=first)
+    elif keyword in ("minimum", "exclusiveMinimum") and isinstance(bound, int):
+        values = st.integers(first - 10**6, first) | st.integers(max_value=first)
+    elif keyword == "maxLength":
+        values = st.integers(len(first), len(first) + 300).map(lambda size: first + "x" * (size - len(first)))
+    elif keyword == "maxItems":
+        values = st.integers(len(first), len(first) + 4).map(lambda size: [first[0]] * size)
+    elif keyword == "enum":
+        values = st.just(first) | enum_outside(list(bound))
+    else:
+        values = st.just(first)
+    return values.map(lambda value: {path: value})
+
+
+def enum_outside(choices: list[Any]) -> st.SearchStrategy[str]:
+    """Text that is none of an enum's choices (letters only, so no other pattern of the field admits it)."""
+    return st.text(st.characters(categories=("Ll", "Lu")), min_size=1, max_size=12).filter(
+        lambda text: text not in choices
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str) and len(value) > 40:
+        return f"{len(value)} characters"
+    if isinstance(value, list) and len(value) > 3:
+        return f"{len(value)} items"
+    return repr(value)
 
 
 def stable_uuid(*parts: Any) -> str:

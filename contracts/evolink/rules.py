@@ -16,11 +16,14 @@ from urllib.parse import urlsplit
 from .._loader import Violation, load
 from .._text import fill
 from ..addresses import host_of, is_internal_host
+from ..boundaries import Boundary, walk
 from ..counts import Mode, decide
+from ..fixtures import fixture_url
 
 CONTRACT = load("evolink")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
-REQUEST: Mapping[str, Any] = CONTRACT.schema("imageGeneration")
+REQUEST_SCHEMA = "imageGeneration"
+REQUEST: Mapping[str, Any] = CONTRACT.schema(REQUEST_SCHEMA)
 DEFAULTS: Mapping[str, Any] = CONTRACT.defaults("imageGeneration")
 MODEL: str = RULES["model"]
 MAX_REFERENCES: int = REQUEST["properties"]["image_urls"]["maxItems"]
@@ -233,6 +236,68 @@ def _violation(rule: str, path: str, **values: Any) -> Violation:
 
 def reference_limit_values() -> dict[str, Any]:
     return _reference_limits()
+
+
+def boundaries() -> list[Boundary]:
+    """Every limit a request can meet: the schema's, then the pixel, aspect, token and reference-file rules."""
+    return [*walk(CONTRACT, REQUEST_SCHEMA), *_size_boundaries(), _token_boundary(), *_reference_boundaries()]
+
+
+def _size_boundaries() -> list[Boundary]:
+    bounds = RULES["pixelSize"]
+    low, high = bounds["minPixels"], bounds["maxPixels"]
+    side = math.isqrt(low - 1) + 1  # the smallest square with at least `low` pixels
+    top = math.isqrt(high)
+    steep = Fraction(bounds["maxAspectRatio"])
+    short = math.isqrt(math.ceil(low / steep) - 1) + 1  # the short side of the steepest shape with enough pixels
+    long = int(short * steep)
+    return [
+        _size("pixels minimum", low, f"{side}x{side}", f"{side}x{side - 1}"),
+        _size("pixels maximum", high, f"{top}x{top}", f"{top + 1}x{top}"),
+        _size("aspect maximum", bounds["maxAspectRatio"], f"{long}x{short}", f"{long + 1}x{short}"),
+        _size("aspect minimum", bounds["minAspectRatio"], f"{short}x{long}", f"{short}x{long + 1}"),
+    ]
+
+
+def _size(what: str, bound: Any, inside: str, outside: str) -> Boundary:
+    keyword = what.split()[1]
+    return Boundary(f"/size {what} {bound}", keyword, bound, {"/size": inside}, {"/size": outside})
+
+
+def _token_boundary() -> Boundary:
+    most = math.floor(TOKENS["maxTokens"] / TOKENS["cjkCharacter"])  # CJK characters, the dearest per character
+    return Boundary(
+        f"/prompt tokens maximum {TOKENS['maxTokens']}",
+        "maximum",
+        TOKENS["maxTokens"],
+        {"/prompt": "灯" * most},
+        {"/prompt": "灯" * (most + 1)},
+    )
+
+
+def _reference_boundaries() -> list[Boundary]:
+    """Limits on the reference files themselves, met with fixtures of the emulator (read when the task is made)."""
+    side = REFERENCES["minSideExclusive"] + 1
+    steep = Fraction(REFERENCES["maxAspectRatio"])
+    square = math.isqrt(REFERENCES["maxPixels"])
+    long = int(side * steep)
+
+    def reference(what: str, bound: Any, inside: tuple[int, int], outside: tuple[int, int]) -> Boundary:
+        keyword = what.split()[1]
+        return Boundary(
+            f"/image_urls/0 {what} {bound}",
+            keyword,
+            bound,
+            {"/image_urls": [fixture_url(*inside)]},
+            {"/image_urls": [fixture_url(*outside)]},
+        )
+
+    return [
+        reference("sides exclusiveMinimum", REFERENCES["minSideExclusive"], (side, side), (side - 1, side - 1)),
+        reference("pixels maximum", REFERENCES["maxPixels"], (square, square), (square + 1, square)),
+        reference("aspect maximum", REFERENCES["maxAspectRatio"], (long, side), (long + 1, side)),
+        reference("aspect minimum", REFERENCES["minAspectRatio"], (side, long), (side, long + 1)),
+    ]
 
 
 def describe() -> list[str]:

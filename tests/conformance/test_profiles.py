@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import base64
+import importlib
 from typing import Any
 
 import pytest
 
+from conformance.fixtures import resolved
 from conformance.profiles import PROVIDERS, load_profile
+from conformance.profiles.base import inside, outside
 from tests.conftest import Emulator
 from tests.emulator.providers.wiro.wiro_support import signed_headers
 
 SEED, EXAMPLES = 7, 6
 
 
+def rules_of(provider: str) -> Any:
+    return importlib.import_module(f"contracts.{provider}.rules")
+
+
 async def submit(emulator: Emulator, provider: str, body: dict[str, Any]) -> bool:
-    """Send a create request as a client would; True when the provider took the job."""
+    """Send a create request as a client would; True when the provider took the job and the job did not fail."""
+    before = {job["id"] for job in emulator.app.state.emulator.jobs(surface=provider)}
+    taken = await _create(emulator, provider, resolved(body, "http://testserver"))
+    await emulator.runtime.settle()
+    failed = [
+        job
+        for job in emulator.app.state.emulator.jobs(surface=provider)
+        if job["id"] not in before and job["state"] == "failed"
+    ]
+    return taken and not failed
+
+
+async def _create(emulator: Emulator, provider: str, body: dict[str, Any]) -> bool:
     client = emulator.client
     if provider == "runware":
         response = await emulator.runware(body)
@@ -32,7 +51,9 @@ async def submit(emulator: Emulator, provider: str, body: dict[str, Any]) -> boo
     if any(isinstance(image, str) and image.startswith("data:") for image in images):
         # Wiro's profile carries local files as data URIs; a client sends them as multipart file parts.
         fields = [(name, (None, str(value))) for name, value in body.items() if name != "inputImage"]
-        parts = [("inputImage", ("ref.png", base64.b64decode(image.partition(",")[2]), "image/png")) for image in images]
+        parts = [
+            ("inputImage", ("ref.png", base64.b64decode(image.partition(",")[2]), "image/png")) for image in images
+        ]
         response = await client.post(path, files=fields + parts, headers=signed_headers())
     else:
         response = await client.post(path, json=body, headers=signed_headers())
@@ -54,12 +75,26 @@ async def test_invalid_cases_are_refused(emulator: Emulator, provider: str) -> N
     assert accepted == []
 
 
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if hasattr(rules_of(p), "boundaries")])
+def test_every_contract_limit_has_a_case_just_inside_and_one_just_outside(provider: str) -> None:
+    """The harness tests clients at every limit the emulator enforces, read from the same contract."""
+    profile = load_profile(provider)
+    valid = {case.title for case in profile.valid_cases(SEED, 0)}
+    invalid = {case.title for case in profile.invalid_cases(SEED, 0)}
+    for boundary in rules_of(provider).boundaries():
+        assert inside(boundary) in valid, boundary.name
+        assert boundary.outside is None or outside(boundary) in invalid, boundary.name
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_cases_are_reproducible_from_the_seed(provider: str) -> None:
     profile = load_profile(provider)
 
     def shapes(seed: int) -> list[Any]:
-        return [(case.title, case.expect) for case in profile.valid_cases(seed, EXAMPLES) + profile.invalid_cases(seed, EXAMPLES)]
+        return [
+            (case.title, case.expect)
+            for case in profile.valid_cases(seed, EXAMPLES) + profile.invalid_cases(seed, EXAMPLES)
+        ]
 
     assert shapes(3) == shapes(3)
     assert shapes(3) != shapes(4)
