@@ -62,11 +62,19 @@ class Session:
     only: Sequence[str] = ()
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=60))
     _valid: dict[str, Observation] = field(default_factory=dict)
+    _previous: dict[str, Any] = field(default_factory=dict)
 
     def production_rules(self) -> None:
-        """Judge under what the real providers enforce: callback targets refused as production refuses them, and
-        image counts decided by the prompt; only the harness's own receivers are exempt (see `receiver`)."""
-        self.emulator.set_policy(strict=True, callback_exempt=[], image_count="prompt")
+        """Judge under what the real providers enforce: callback targets refused as production refuses them, image
+        counts decided by the prompt, and only the harness's own key accepted; the harness's receivers are exempt
+        (see `receiver`). `restore_rules` puts back what the emulator had before."""
+        self._previous = self.emulator.set_policy()
+        keys = [value for name, value in self.profile.credentials().items() if name == "api_key"]
+        self.emulator.set_policy(strict=True, callback_exempt=[], image_count="prompt", api_keys=keys)
+
+    def restore_rules(self) -> None:
+        if self._previous:
+            self.emulator.set_policy(**self._previous)
 
     @contextlib.contextmanager
     def receiver(self, status: int = 200) -> Iterator[WebhookSink]:

@@ -56,6 +56,7 @@ def create_app(
         callback_exempt=settings.callback_exempt,
         image_count=settings.image_count,
         fetch_transport=fetch_transport,
+        api_keys=settings.api_keys,
     )
     emulator = Emulator(settings, runtime, [providers.build(name, runtime, settings) for name in settings.providers])
     _apply_scenario(emulator, settings)

@@ -11,6 +11,7 @@ from contracts.counts import MODES
 
 from .core.faults import Rule
 from .core.jobs import Job, State
+from .core.keys import KeyPolicy
 from .core.limits import Limit
 from .core.runtime import Runtime
 from .providers import Surface
@@ -61,10 +62,16 @@ class Emulator:
             "strict": targets.strict,
             "callback_exempt": list(targets.exempt),
             "image_count": self.runtime.image_count,
+            "api_keys": sorted(self.runtime.keys.accepted),
         }
 
     def set_policy(
-        self, *, strict: bool | None = None, callback_exempt: list[str] | None = None, image_count: str | None = None
+        self,
+        *,
+        strict: bool | None = None,
+        callback_exempt: list[str] | None = None,
+        image_count: str | None = None,
+        api_keys: list[str] | None = None,
     ) -> dict[str, Any]:
         """Switch production rules on or off at run time (the harness judges every case under them)."""
         if image_count is not None and image_count not in MODES:
@@ -75,6 +82,8 @@ class Emulator:
             self.runtime.targets.exempt = [str(prefix) for prefix in callback_exempt]
         if image_count is not None:
             self.runtime.image_count = image_count
+        if api_keys is not None:
+            self.runtime.keys = KeyPolicy.of(str(key) for key in api_keys)
         return self.policy()
 
     def jobs(self, *, surface: str | None = None, state: str | None = None) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from contracts.counts import Mode
 from emulator import __version__
 from emulator.core.faults import FaultError
 from emulator.instance import Emulator
@@ -55,19 +57,21 @@ async def policy(request: Request) -> dict[str, Any]:
     return _emulator(request).policy()
 
 
+class PolicyChange(BaseModel):
+    """Production rules to switch; fields left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strict: StrictBool | None = None
+    callback_exempt: list[StrictStr] | None = Field(default=None, description="URL prefixes served without the rules")
+    image_count: Mode | None = None
+    api_keys: list[StrictStr] | None = Field(default=None, description="the only keys accepted; [] accepts any key")
+
+
 @router.put("/policy")
-async def set_policy(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Change any of `strict` (bool), `callback_exempt` (list of URL prefixes) and `image_count` (prompt or max)."""
-    unknown = sorted(set(body) - {"strict", "callback_exempt", "image_count"})
-    strict, exempt = body.get("strict"), body.get("callback_exempt")
-    if unknown or (strict is not None and not isinstance(strict, bool)):
-        raise HTTPException(422, f"unknown or malformed policy fields: {unknown or ['strict']}")
-    if exempt is not None and not (isinstance(exempt, list) and all(isinstance(item, str) for item in exempt)):
-        raise HTTPException(422, "callback_exempt must be a list of URL prefixes")
-    try:
-        return _emulator(request).set_policy(strict=strict, callback_exempt=exempt, image_count=body.get("image_count"))
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+async def set_policy(request: Request, change: PolicyChange) -> dict[str, Any]:
+    """Change `strict`, `callback_exempt`, `image_count` (prompt or max) or `api_keys` while the emulator runs."""
+    return _emulator(request).set_policy(**change.model_dump(exclude_none=True))
 
 
 @router.post("/reset")

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.fixtures import fixture_id
 
 from .clock import Clock
 from .render import GenerationSpec, render

@@ -18,6 +18,7 @@ from .faults import Context, FaultEngine, Rule
 from .ids import IdSource
 from .jobs import Job, JobEngine, Listener, Overloaded, Plan
 from .journal import Entry, Journal
+from .keys import KeyPolicy
 from .limits import Limit, Limited, Limiter
 from .remote import RemoteImages
 from .targets import TargetPolicy
@@ -51,6 +52,7 @@ class Runtime:
     limits: Limiter
     public_url: str | None = None
     targets: TargetPolicy = field(default_factory=TargetPolicy)
+    keys: KeyPolicy = field(default_factory=KeyPolicy)
     remote: RemoteImages = field(default_factory=RemoteImages)
     image_count: Mode = "prompt"
     _background: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
@@ -75,6 +77,7 @@ class Runtime:
         callback_exempt: tuple[str, ...] = (),
         image_count: Mode = "prompt",
         fetch_transport: httpx.AsyncBaseTransport | None = None,
+        api_keys: tuple[str, ...] = (),
     ) -> Runtime:
         clock = clock or SystemClock()
         faults = FaultEngine(seed)
@@ -92,6 +95,7 @@ class Runtime:
             limits=Limiter(clock, limits),
             public_url=public_url.rstrip("/") if public_url else None,
             targets=TargetPolicy(strict, list(callback_exempt)),
+            keys=KeyPolicy.of(api_keys),
             remote=RemoteImages(fetch_transport),
             image_count=image_count,
         )

@@ -10,6 +10,7 @@ import pytest
 
 from conformance.adapters import AdapterSpec
 from conformance.events import CaseResult, RunFinished
+from conformance.handle import InProcess
 from conformance.runner import RunConfig, run
 
 CLIENT = """
@@ -17,10 +18,11 @@ import json, sys, time
 import httpx
 
 EXTRA = json.loads(sys.argv[1])
+KEY = EXTRA.pop("__key", None)  # a key of the client's own instead of the one it was given
 
 
 def evolink(http, message):
-    base, key = message["base_url"], message["credentials"]["api_key"]
+    base, key = message["base_url"], KEY or message["credentials"]["api_key"]
     headers = {"Authorization": f"Bearer {key}"}
     created = http.post(f"{base}/v1/images/generations", json={**message["body"], **EXTRA}, headers=headers)
     if created.status_code >= 400:
@@ -38,7 +40,7 @@ def evolink(http, message):
 
 
 def replicate(http, message):
-    base, key = message["base_url"], message["credentials"]["api_key"]
+    base, key = message["base_url"], KEY or message["credentials"]["api_key"]
     headers = {"Authorization": f"Bearer {key}"}
     body = {**message["body"], **EXTRA}
     created = http.post(f"{base}/v1/models/bytedance/seedream-4/predictions", json=body, headers=headers)
@@ -104,6 +106,28 @@ async def test_the_same_client_without_the_callback_passes(tmp_path: Path) -> No
 
 
 async def test_a_journal_warning_raised_by_the_client_fails_wire(tmp_path: Path) -> None:
-    result = await verdict(tmp_path, "replicate", {"webhook_completed": "https://hooks.example.com/done"}, "wire/valid-001")
+    result = await verdict(
+        tmp_path, "replicate", {"webhook_completed": "https://hooks.example.com/done"}, "wire/valid-001"
+    )
     assert result.status == "failed" and "served only because the emulator is lenient" in result.message, result.message
     assert "webhook_completed" in result.message
+
+
+async def test_a_client_that_sends_a_key_of_its_own_fails(tmp_path: Path) -> None:
+    """Without --api-key the emulator takes any key; the harness takes only the one it gave the client."""
+    result = await verdict(tmp_path, "evolink", {"__key": "a-stale-key"}, "wire/valid-001")
+    assert result.status == "failed" and "refused the credentials (HTTP 401)" in result.message, result.message
+
+
+async def test_a_lent_emulator_gets_its_own_rules_back_after_the_run(tmp_path: Path) -> None:
+    handle = InProcess.start(timing="fast", seed=3)
+    try:
+        before = handle.set_policy()
+        script = tmp_path / "client.py"
+        script.write_text(CLIENT)
+        adapter = AdapterSpec.parse(f"subprocess:{shlex.join([sys.executable, str(script), '{}'])}")
+        async for _ in run(RunConfig("evolink", adapter, examples=0, only=["wire/valid-001"]), emulator=handle):
+            assert handle.set_policy()["strict"] is True
+        assert handle.set_policy() == before
+    finally:
+        handle.close()

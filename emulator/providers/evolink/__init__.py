@@ -20,7 +20,6 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
         )
     service = EvoLinkService(
         runtime,
-        api_keys=settings.api_keys,
         code_style=settings.evolink_error_codes,
         result_ttl=settings.evolink_result_ttl,
         max_tasks=settings.job_retention,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,13 +86,11 @@ class EvoLinkService:
         self,
         runtime: Runtime,
         *,
-        api_keys: Sequence[str] = (),
         code_style: CodeStyle = "integer",
         result_ttl: float | None = None,
         max_tasks: int = 100_000,
     ) -> None:
         self.runtime = runtime
-        self.api_keys = frozenset(api_keys)
         self.code_style = code_style
         self.result_ttl = float(result_ttl if result_ttl is not None else RULES["resultValiditySeconds"])
         self.max_tasks = max_tasks
@@ -102,7 +100,7 @@ class EvoLinkService:
 
     def authenticate(self, token: str | None, situation: str = "unauthorized") -> str:
         """Any non-empty Bearer token, or one of `--api-key` when given."""
-        if not token or (self.api_keys and token not in self.api_keys):
+        if token is None or not self.runtime.keys.allows(token):
             raise EvoLinkError(situation)
         return token
 

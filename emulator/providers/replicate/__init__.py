@@ -21,7 +21,6 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
     service = ReplicateService(
         runtime,
         prefix=prefix,
-        api_keys=settings.api_keys,
         file_output=settings.replicate_file_output,
         webhook_secret=settings.replicate_webhook_secret,
         emit_aborted=settings.replicate_emit_aborted,

@@ -13,7 +13,7 @@ import mimetypes
 import re
 import string
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -165,7 +165,6 @@ class ReplicateService:
         runtime: Runtime,
         *,
         prefix: str = "",
-        api_keys: Sequence[str] = (),
         file_output: FileOutputMode = "auto",
         webhook_secret: str | None = None,
         emit_aborted: bool = False,
@@ -174,7 +173,6 @@ class ReplicateService:
     ) -> None:
         self.runtime = runtime
         self.prefix = prefix
-        self.api_keys = frozenset(api_keys)
         self.file_output = file_output
         self.emit_aborted = emit_aborted
         self.artifact_ttl = artifact_ttl
@@ -193,7 +191,7 @@ class ReplicateService:
         token = token.strip()
         if scheme.lower() not in ("bearer", "token") or not token:
             raise errors.unauthenticated()
-        if self.api_keys and token not in self.api_keys:
+        if not self.runtime.keys.allows(token):
             raise errors.unauthenticated()
         return token
 

@@ -14,7 +14,6 @@ from .routes import routes
 def surface(runtime: Runtime, settings: Settings) -> Surface:
     service = RunwareService(
         runtime,
-        api_keys=settings.api_keys,
         strict_sizes=settings.runware_strict_sizes,
         webhook_envelope=settings.runware_webhook_envelope,
         mixed_replies=settings.runware_partial_replies == "mixed",

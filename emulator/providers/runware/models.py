@@ -10,7 +10,7 @@ import itertools
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -132,7 +132,6 @@ class RunwareService:
         self,
         runtime: Runtime,
         *,
-        api_keys: Sequence[str] = (),
         strict_sizes: bool = True,
         webhook_envelope: str = "flat",
         mixed_replies: bool = True,
@@ -140,7 +139,6 @@ class RunwareService:
         max_tasks: int = 100_000,
     ) -> None:
         self.runtime = runtime
-        self.api_keys = frozenset(api_keys)
         self.strict_sizes = strict_sizes
         self.webhook_envelope = webhook_envelope
         self.mixed_replies = mixed_replies
@@ -152,7 +150,7 @@ class RunwareService:
     def authenticate(self, api_key: object) -> str:
         if api_key is None or api_key == "":
             raise errors.missing_api_key()
-        if not isinstance(api_key, str) or (self.api_keys and api_key not in self.api_keys):
+        if not isinstance(api_key, str) or not self.runtime.keys.allows(api_key):
             raise errors.invalid_api_key()
         return api_key
 

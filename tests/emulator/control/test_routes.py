@@ -29,7 +29,9 @@ async def test_invalid_rules_are_refused_with_422(emulator: Emulator) -> None:
     response = await emulator.client.post("/_emulator/faults", json={"action": "error", "status": 99})
     assert response.status_code == 422
     assert "status" in response.json()["detail"]
-    assert (await emulator.client.post("/_emulator/faults", content=b"[]", headers={"Content-Type": "application/json"})).status_code == 422
+    assert (
+        await emulator.client.post("/_emulator/faults", content=b"[]", headers={"Content-Type": "application/json"})
+    ).status_code == 422
 
 
 async def test_jobs_show_state_timeline_and_deliveries(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
@@ -43,7 +45,11 @@ async def test_jobs_show_state_timeline_and_deliveries(make_emulator: EmulatorFa
         assert advanced["state"] == expected
     await settle(50)
     detail = (await emulator.client.get(f"/_emulator/jobs/{task['taskUUID']}")).json()
-    assert [event["state"] for event in detail["timeline"] if event["kind"] == "state"] == ["queued", "running", "succeeded"]
+    assert [event["state"] for event in detail["timeline"] if event["kind"] == "state"] == [
+        "queued",
+        "running",
+        "succeeded",
+    ]
     [delivery] = detail["deliveries"]
     assert delivery["url"] == "https://hooks.example/h" and delivery["attempts"][0]["status"] == 200
     assert (await emulator.client.get("/_emulator/jobs/nope")).status_code == 404
@@ -53,7 +59,9 @@ async def test_jobs_show_state_timeline_and_deliveries(make_emulator: EmulatorFa
 async def test_limits_are_set_per_surface(emulator: Emulator) -> None:
     response = await emulator.client.put("/_emulator/limits/runware", json={"requests_per_minute": 1})
     assert response.json() == {"requests_per_minute": 1, "concurrency": None}
-    assert (await emulator.client.get("/_emulator/limits")).json() == {"runware": {"requests_per_minute": 1, "concurrency": None}}
+    assert (await emulator.client.get("/_emulator/limits")).json() == {
+        "runware": {"requests_per_minute": 1, "concurrency": None}
+    }
     assert (await emulator.runware(inference())).status_code == 200
     limited = await emulator.runware(inference())
     assert limited.status_code == 429 and limited.json()["errors"][0]["code"] == "rateLimitExceeded"
@@ -76,7 +84,9 @@ async def test_journal_filters_by_validity_and_status(emulator: Emulator) -> Non
     await emulator.runware(inference(numberResults=0))
     invalid = (await emulator.client.get("/_emulator/journal", params={"valid": "false"})).json()["entries"]
     assert [entry["status"] for entry in invalid] == [400]
-    ok = (await emulator.client.get("/_emulator/journal", params={"status": 200, "surface": "runware"})).json()["entries"]
+    ok = (await emulator.client.get("/_emulator/journal", params={"status": 200, "surface": "runware"})).json()[
+        "entries"
+    ]
     assert len(ok) == 1
 
 
@@ -93,17 +103,44 @@ async def test_stalled_job_is_reported_and_advanceable(make_emulator: EmulatorFa
 
 
 async def test_production_rules_can_be_read_and_switched(emulator: Emulator) -> None:
-    assert (await emulator.client.get("/_emulator/policy")).json() == {"strict": False, "callback_exempt": [], "image_count": "prompt"}
+    assert (await emulator.client.get("/_emulator/policy")).json() == {
+        "strict": False,
+        "callback_exempt": [],
+        "image_count": "prompt",
+        "api_keys": [],
+    }
     changed = await emulator.client.put(
-        "/_emulator/policy", json={"strict": True, "callback_exempt": ["http://127.0.0.1:4100/hooks"], "image_count": "max"}
+        "/_emulator/policy",
+        json={"strict": True, "callback_exempt": ["http://127.0.0.1:4100/hooks"], "image_count": "max"},
     )
-    assert changed.json() == {"strict": True, "callback_exempt": ["http://127.0.0.1:4100/hooks"], "image_count": "max"}
+    assert changed.json() == {
+        "strict": True,
+        "callback_exempt": ["http://127.0.0.1:4100/hooks"],
+        "image_count": "max",
+        "api_keys": [],
+    }
     assert emulator.runtime.targets.strict and emulator.runtime.image_count == "max"
     await emulator.client.post("/_emulator/reset")
     assert (await emulator.client.get("/_emulator/policy")).json()["strict"] is True  # a reset keeps the rules
 
 
 async def test_a_malformed_policy_is_refused_with_422(emulator: Emulator) -> None:
-    for body in ({"strict": "yes"}, {"image_count": "some"}, {"callback_exempt": "http://x"}, {"colour": "red"}):
+    for body in (
+        {"strict": "yes"},
+        {"image_count": "some"},
+        {"callback_exempt": "http://x"},
+        {"colour": "red"},
+        {"api_keys": "k"},
+        {"api_keys": [1]},
+    ):
         assert (await emulator.client.put("/_emulator/policy", json=body)).status_code == 422, body
     assert (await emulator.client.get("/_emulator/policy")).json()["strict"] is False
+
+
+async def test_api_keys_can_be_narrowed_while_the_emulator_runs(emulator: Emulator) -> None:
+    assert (await emulator.runware(inference(), key="any-key")).status_code == 200
+    await emulator.client.put("/_emulator/policy", json={"api_keys": ["the-key"]})
+    assert (await emulator.runware(inference(), key="any-key")).status_code == 401
+    assert (await emulator.runware(inference(), key="the-key")).status_code == 200
+    await emulator.client.put("/_emulator/policy", json={"api_keys": []})
+    assert (await emulator.runware(inference(), key="any-key")).status_code == 200
