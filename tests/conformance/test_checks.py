@@ -182,7 +182,8 @@ def signing_replicate(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def webhook_signing(emulator: Any) -> StandardWebhooks:
         url = f"{profile.base_url(emulator)}/v1/webhooks/default/secret"
-        key = httpx.get(url, headers={"Authorization": "Bearer r8_test"}).raise_for_status().json()["key"]
+        token = profile.credentials()["api_key"]
+        key = httpx.get(url, headers={"Authorization": f"Bearer {token}"}).raise_for_status().json()["key"]
         return StandardWebhooks(key, TOLERANCE)
 
     if not callable(getattr(profile, "webhook_signing", None)):
