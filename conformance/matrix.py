@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import mutants
 from .adapters import ADAPTERS, AdapterSpec
 from .checks import CHECKS
 from .events import CaseResult, RunFinished
@@ -29,29 +30,38 @@ class Cell:
         return self.unavailable is None and all(result.status != "failed" for result in self.results)
 
 
-async def run_matrix(adapters: Sequence[str], checks: Sequence[str], examples: int, seed: int, only: Sequence[str] = ()) -> list[Cell]:
+async def run_matrix(
+    adapters: Sequence[str], checks: Sequence[str], examples: int, seed: int, only: Sequence[str] = ()
+) -> list[Cell]:
     cells = []
     for name in adapters:
         for provider in MATRIX_ADAPTERS[name].providers:
             cell = Cell(name, provider)
             try:
-                async for event in run(RunConfig(provider, AdapterSpec(name), tuple(checks), examples, seed, only=only)):
+                async for event in run(
+                    RunConfig(provider, AdapterSpec(name), tuple(checks), examples, seed, only=only)
+                ):
                     if isinstance(event, RunFinished):
                         cell.results, cell.duration = list(event.results), event.duration
-            except Exception as error:  # one client that cannot start must not hide the others' results
+            except Exception as error:  # noqa: BLE001 - one client that cannot start must not hide the others' results
                 cell.unavailable = f"{type(error).__name__}: {error}"
             cells.append(cell)
     return cells
 
 
-async def write_matrix(out: Path, adapters: Sequence[str], checks: Sequence[str], examples: int, seed: int, only: Sequence[str] = ()) -> int:
+async def write_matrix(
+    out: Path, adapters: Sequence[str], checks: Sequence[str], examples: int, seed: int, only: Sequence[str] = ()
+) -> int:
     cells = await run_matrix(adapters, checks, examples, seed, only)
+    # The mutation table has its own command (`mutate --doc`); keep the results it last wrote there.
+    kept = mutants.section_of(out.read_text(encoding="utf-8")) if out.exists() else None
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(cells, checks, examples, seed), encoding="utf-8")
+    out.write_text(render(cells, checks, examples, seed, kept), encoding="utf-8")
     return sum(not cell.passed for cell in cells)
 
 
-def render(cells: list[Cell], checks: Sequence[str], examples: int, seed: int) -> str:
+def render(cells: list[Cell], checks: Sequence[str], examples: int, seed: int, mutation: str | None = None) -> str:
+    """The page; `mutation` is its mutation-suite section (default: the mutants, without results)."""
     lines = [
         "# Conformance matrix",
         "",
@@ -69,7 +79,11 @@ def render(cells: list[Cell], checks: Sequence[str], examples: int, seed: int) -
         "|---|---|" + "---|" * len(checks) + "---|---|",
     ]
     for cell in cells:
-        lines.append(f"| {cell.adapter} | {cell.provider} | " + " | ".join(_cell(cell, check) for check in checks) + f" | {_verdict(cell)} | {cell.duration:.0f} s |")
+        lines.append(
+            f"| {cell.adapter} | {cell.provider} | "
+            + " | ".join(_cell(cell, check) for check in checks)
+            + f" | {_verdict(cell)} | {cell.duration:.0f} s |"
+        )
     findings = [cell for cell in cells if not cell.passed]
     if findings:
         lines += ["", "## Findings", ""]
@@ -83,6 +97,7 @@ def render(cells: list[Cell], checks: Sequence[str], examples: int, seed: int) -
                 lines.append(f"- `{result.check}/{result.case}` {result.title}: {_one_line(result.message)}")
         lines.append("")
     lines += ["", "Check ids: " + "; ".join(f"`{check}`: {CHECKS[check].title}" for check in checks) + ".", ""]
+    lines += [mutation or mutants.render(), ""]
     return "\n".join(lines)
 
 

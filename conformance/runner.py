@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
 from .adapters import AdapterSpec, load_adapter
@@ -34,13 +34,20 @@ class RunConfig:
             raise ValueError(f"unknown checks: {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
 
 
-async def run(config: RunConfig) -> AsyncIterator[Event]:
-    """The run as events: RunStarted, then per check CheckStarted / CaseFinished... / CheckFinished, then RunFinished."""
+async def run(config: RunConfig, emulator: EmulatorHandle | None = None) -> AsyncGenerator[Event]:
+    """The run as events: RunStarted, then per check CheckStarted / CaseFinished... / CheckFinished, then RunFinished.
+
+    `emulator` lends the run an emulator (started with the config's timing and seed) that outlives it, as the
+    mutation suite does for its many short runs; otherwise the run starts its own, or drives `emulator_url`."""
     started = time.monotonic()
     profile = load_profile(config.provider)
-    emulator: EmulatorHandle = (
-        Remote(config.emulator_url) if config.emulator_url else InProcess.start(timing=config.timing, seed=config.seed)
-    )
+    owned = emulator is None
+    if emulator is None:
+        emulator = (
+            Remote(config.emulator_url)
+            if config.emulator_url
+            else InProcess.start(timing=config.timing, seed=config.seed)
+        )
     adapter = await load_adapter(config.adapter, config.provider)
     session = Session(profile, adapter, emulator, config.seed, config.examples, config.only)
     session.production_rules()
@@ -59,5 +66,7 @@ async def run(config: RunConfig) -> AsyncIterator[Event]:
         passed = bool(results) and all(result.status != "failed" for result in results)
         yield RunFinished(passed, round(time.monotonic() - started, 2), tuple(results))
     finally:
+        session.restore_rules()
         await session.aclose()
-        emulator.close()
+        if owned:
+            emulator.close()

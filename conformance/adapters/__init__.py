@@ -42,7 +42,7 @@ class AdapterSpec:
                 raise ValueError("subprocess needs a command: subprocess:'node client.js'")
             return cls("subprocess", tuple(shlex.split(command)))
         if name not in ADAPTERS:
-            raise ValueError(f"unknown adapter {name!r}; choose one of {', '.join(ADAPTERS)} or subprocess:COMMAND")
+            raise ValueError(f"unknown adapter {name!r}; choose from {', '.join(ADAPTERS)} (as subprocess:COMMAND)")
         return cls(name)
 
 
@@ -89,12 +89,20 @@ async def _subprocess(spec: AdapterSpec, provider: str) -> Adapter:
 
 
 ADAPTERS: dict[str, AdapterInfo] = {
-    "reference": AdapterInfo(("runware", "wiro", "evolink", "replicate"), "the reference clients of this project (clients/)", _reference),
+    "reference": AdapterInfo(
+        ("runware", "wiro", "evolink", "replicate"), "the reference clients of this project (clients/)", _reference
+    ),
     "replicate": AdapterInfo(("replicate",), "the official replicate 1.0.7 Python client", _replicate),
-    "runware-sdk-rest": AdapterInfo(("runware",), "the official runware-sdk 1.8.0, REST transport", _runware_sdk("rest")),
-    "runware-sdk-ws": AdapterInfo(("runware",), "the official runware-sdk 1.8.0, WebSocket transport", _runware_sdk("websocket")),
+    "runware-sdk-rest": AdapterInfo(
+        ("runware",), "the official runware-sdk 1.8.0, REST transport", _runware_sdk("rest")
+    ),
+    "runware-sdk-ws": AdapterInfo(
+        ("runware",), "the official runware-sdk 1.8.0, WebSocket transport", _runware_sdk("websocket")
+    ),
     "runware-legacy": AdapterInfo(("runware",), "the official runware 0.5.24 (WebSocket)", _runware_legacy),
-    "subprocess": AdapterInfo(("runware", "wiro", "evolink", "replicate"), "any client speaking JSON lines (docs/conformance.md)", _subprocess),
+    "subprocess": AdapterInfo(
+        ("runware", "wiro", "evolink", "replicate"), "any client speaking JSON lines (docs/conformance.md)", _subprocess
+    ),
 }
 
 

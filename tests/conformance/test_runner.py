@@ -46,7 +46,9 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-async def events(behaviour: str, only: list[str], checks: tuple[str, ...] = ("wire", "results", "resilience")) -> list[Event]:
+async def events(
+    behaviour: str, only: list[str], checks: tuple[str, ...] = ("wire", "results", "resilience")
+) -> list[Event]:
     config = RunConfig("runware", AdapterSpec("scripted", (behaviour,)), checks=checks, examples=0, only=only)
     return [event async for event in run(config)]
 
@@ -54,7 +56,16 @@ async def events(behaviour: str, only: list[str], checks: tuple[str, ...] = ("wi
 async def test_events_come_in_order_and_only_selected_cases_run(scripted: None) -> None:
     stream = await events("crash", ["results/valid-00[12]"], checks=("wire", "results"))
     kinds = [type(event) for event in stream]
-    assert kinds == [RunStarted, CheckStarted, CheckFinished, CheckStarted, CaseFinished, CaseFinished, CheckFinished, RunFinished]
+    assert kinds == [
+        RunStarted,
+        CheckStarted,
+        CheckFinished,
+        CheckStarted,
+        CaseFinished,
+        CaseFinished,
+        CheckFinished,
+        RunFinished,
+    ]
     finished = stream[-1]
     assert isinstance(finished, RunFinished) and not finished.passed
     assert [result.case for result in finished.results] == ["valid-001", "valid-002"]
@@ -83,14 +94,43 @@ async def test_the_same_seed_gives_the_same_run() -> None:
     adapter = AdapterSpec.parse(f"subprocess:{shlex.join([sys.executable, str(naive)])}")
 
     async def outcome(seed: int) -> list[tuple[object, ...]]:
-        config = RunConfig("runware", adapter, checks=("results", "limits"), examples=2, seed=seed,
-                           only=["results/valid-01[12]", "limits/invalid-01[12]"])
+        config = RunConfig(
+            "runware",
+            adapter,
+            checks=("results", "limits"),
+            examples=2,
+            seed=seed,
+            only=["results/valid-01[12]", "limits/invalid-01[12]"],
+        )
         async for event in run(config):
             if isinstance(event, RunFinished):
-                return [(r.case, r.title, r.status, r.details.get("body"), [image.metadata for image in r.images]) for r in event.results]
+                return [
+                    (r.case, r.title, r.status, r.details.get("body"), [image.metadata for image in r.images])
+                    for r in event.results
+                ]
         raise AssertionError("the run did not finish")
 
     first = await outcome(5)
     assert len(first) == 4 and all(status == "passed" for _, _, status, _, _ in first)
     assert await outcome(5) == first
     assert await outcome(6) != first
+
+
+async def test_a_lent_emulator_serves_several_runs_and_outlives_them(scripted: None) -> None:
+    from conformance.handle import InProcess
+
+    emulator = InProcess.start(timing="fast", seed=0)
+    try:
+        for _ in range(2):
+            config = RunConfig(
+                "runware",
+                AdapterSpec("scripted", ("crash",)),
+                checks=("results",),
+                examples=0,
+                only=["results/valid-001"],
+            )
+            stream = [event async for event in run(config, emulator)]
+            assert isinstance(stream[0], RunStarted) and stream[0].emulator == emulator.base
+        assert emulator.jobs() == []  # still answering
+    finally:
+        emulator.close()
