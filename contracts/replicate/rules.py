@@ -19,7 +19,8 @@ import jsonschema_rs
 
 from .._loader import load
 from .._text import fill
-from ..counts import Mode, decide
+from ..boundaries import Boundary, Patch, example, walk
+from ..counts import Mode, ask, decide
 
 CONTRACT = load("replicate")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
@@ -32,6 +33,10 @@ VALIDATION: Mapping[str, Any] = RULES["validation"]
 WEBHOOK_EVENTS: tuple[str, ...] = tuple(RULES["webhooks"]["events"])
 WEBHOOK_TARGETS: Mapping[str, Any] = RULES["webhookTargets"]
 IMAGE_INPUT: Mapping[str, Any] = RULES["imageInput"]
+REQUEST_SCHEMA = "modelPredictionRequest"
+INPUT: Mapping[str, Any] = CONTRACT.schema("input")
+# Keywords of the contract that describe it for the harness and the docs; the published Cog schema has none.
+ANNOTATIONS = frozenset({"examples", "x-boundary"})
 
 Size = tuple[int, int]
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
@@ -305,6 +310,86 @@ def openapi_schema() -> dict[str, Any]:
     }
 
 
+def boundaries() -> list[Boundary]:
+    """Every limit a prediction request can meet: the schema's (those of `input` richer where the plain patch would
+    not reach them), its webhook events, then the limits Replicate checks only while the model runs."""
+    walked = [_richer(boundary) for boundary in walk(CONTRACT, REQUEST_SCHEMA)]
+    return [*walked, _events_boundary(), *_run_boundaries()]
+
+
+def _richer(boundary: Boundary) -> Boundary:
+    """A walked limit whose plain inside patch the model ignores, made to count: `width`/`height` only apply to a
+    custom size, `max_images` only to `auto` sequential generation (at its maximum the prompt asks for that many,
+    at the cheapest size)."""
+    field = boundary.name.split(" ", 1)[0].rsplit("/", 1)[-1]
+    extra: dict[str, Any] = {}
+    if field in ("width", "height"):
+        extra = {"/input/size": RULES["customSize"]}
+    elif field == "max_images":
+        extra = {"/input/sequential_image_generation": RULES["autoSequential"]}
+        if boundary.keyword == "maximum":
+            prompt = ask(example(CONTRACT, REQUEST_SCHEMA)["input"]["prompt"], boundary.bound)
+            extra |= {"/input/size": _smallest_tier(), "/input/prompt": prompt}
+    if not extra:
+        return boundary
+    return Boundary(
+        boundary.name,
+        boundary.keyword,
+        boundary.bound,
+        {**extra, **boundary.inside},
+        boundary.outside,
+        boundary.refused_by,
+    )
+
+
+def _smallest_tier() -> str:
+    """The size tier with the fewest pixels at the aspect ratio a request without inputs gets."""
+    table: Mapping[str, Mapping[str, list[int]]] = RULES["sizeTable"]
+    return min(table, key=lambda tier: math.prod(table[tier][RULES["fallbackAspectRatio"]]))
+
+
+def _events_boundary() -> Boundary:
+    """The events `webhook_events_filter` may name (an enum on its items, which the walker does not reach)."""
+    reference = CONTRACT.schema(REQUEST_SCHEMA)["properties"]["webhook_events_filter"]["$ref"]
+    node, _ = CONTRACT.resolve(reference, REQUEST_SCHEMA)
+    choices = list(node["items"]["enum"])
+    return Boundary(
+        "/webhook_events_filter/0 enum",
+        "enum",
+        choices,
+        {"/webhook_events_filter": [choices[-1]]},
+        {"/webhook_events_filter": ["not-" + "-".join(choices[:2])]},
+    )
+
+
+def _run_boundaries() -> list[Boundary]:
+    """Limits the schema leaves to run time: the prediction is created, then fails (met with emulator fixtures,
+    which Replicate's model reads like any file)."""
+    reference = INPUT["properties"]["image_input"]["items"]["examples"][0]
+    most, total = RULES["maxImageInputs"], RULES["maxTotalImages"]
+    auto = {"/input/sequential_image_generation": RULES["autoSequential"], "/input/image_input": [reference]}
+
+    def run(name: str, keyword: str, bound: int, inside: Patch, outside: Patch) -> Boundary:
+        return Boundary(name, keyword, bound, inside, outside, refused_by="task")
+
+    return [
+        run(
+            f"/input/image_input maxItems {most}",
+            "maxItems",
+            most,
+            {"/input/image_input": [reference] * most},
+            {"/input/image_input": [reference] * (most + 1)},
+        ),
+        run(
+            f"/input/max_images total maximum {total}",
+            "maximum",
+            total,
+            {**auto, "/input/max_images": total - 1},
+            {**auto, "/input/max_images": total},
+        ),
+    ]
+
+
 def describe() -> list[str]:
     """Markdown lines for the generated contract document."""
     ratios = list(RULES["sizeTable"]["2K"])
@@ -418,7 +503,20 @@ def _number(limit: Any) -> str:
 
 
 def _component(name: str) -> dict[str, Any]:
-    schema = copy.deepcopy(CONTRACT.schema(name))
+    schema: dict[str, Any] = published(CONTRACT.schema(name))
     for key in ("$schema", "$id"):
         schema.pop(key, None)
     return schema
+
+
+def published(node: Any) -> Any:
+    """A contract schema as Cog publishes it: without the harness's annotations (`examples`, `x-boundary`)."""
+    if isinstance(node, list):
+        return [published(item) for item in node]
+    if not isinstance(node, dict):
+        return copy.deepcopy(node)
+    return {
+        key: {name: published(child) for name, child in value.items()} if key == "properties" else published(value)
+        for key, value in node.items()
+        if key not in ANNOTATIONS
+    }
