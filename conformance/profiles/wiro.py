@@ -7,23 +7,24 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from contracts.boundaries import example
 from contracts.counts import ask
 from contracts.wiro import rules
 
 from ..handle import EmulatorHandle
 from ..recorder import Exchange
 from .base import (
-    BOUNDARY_PROMPT,
     PROMPTS,
     Case,
     Expectation,
-    Mutation,
     Numbered,
     Scenario,
     common_scenarios,
     data_uri,
+    drawn_outside,
+    inside,
     mix,
-    mutated,
+    outside_cases,
     sample,
 )
 
@@ -32,22 +33,12 @@ MODEL = f"{rules.MODEL['owner']}/{rules.MODEL['project']}"
 TERMINAL = frozenset(rules.LIFECYCLE["terminal"])
 DEV_PROJECT = {"api_key": "wiro-dev-key", "secret": "wiro-dev-secret"}
 
-
-MUTATIONS = [
-    Mutation(("maxImages",), st.integers(max_value=0) | st.integers(min_value=16), "maxImages 1..15"),
-    Mutation(
-        ("size",),
-        st.builds(lambda w, h: f"{w}x{h}", st.integers(1, 8192), st.integers(1, 8192)).filter(
-            lambda s: s not in rules.SIZES
-        ),
-        "size enum",
-    ),
-    Mutation(
-        ("watermark",),
-        st.text(min_size=1, max_size=6).filter(lambda w: w not in ("true", "false")),
-        "watermark true|false",
-    ),
-]
+BASE = example(rules.CONTRACT, rules.REQUEST_SCHEMA)
+PROPERTIES = rules.RUN["properties"]
+# A reference the emulator reads as its own file (a fixture), as the contract's example names it.
+REFERENCE = PROPERTIES["inputImage"]["items"]["examples"][0]
+# References + maxImages may not pass this (the model page).
+ROOM = rules.RULES["maxReferencesPlusImages"]
 
 
 class WiroProfile:
@@ -63,22 +54,20 @@ class WiroProfile:
 
     def body(self, prompt: str, images: int = 1) -> dict[str, Any]:
         # maxImages is only the upper bound: the prompt says how many (the model page's help text).
-        return {"prompt": ask(prompt, images), "size": "2048x2048", "maxImages": images}
+        return {**BASE, "prompt": ask(prompt, images), "size": rules.size(BASE), "maxImages": images}
 
     def with_webhook(self, body: Mapping[str, Any], url: str) -> dict[str, Any]:
         return {**body, "callbackUrl": url}
 
     def valid_cases(self, seed: int, count: int) -> list[Case]:
         number = Numbered("valid")
-        boundaries = [
-            self._case(number(), "seed page defaults"),
-            self._case(number(), "2000-character prompt", prompt=BOUNDARY_PROMPT, size="3024x1296"),
+        limits = [self._expected(number(), inside(b), b.apply(BASE, "inside")) for b in rules.boundaries()]
+        others = [
             self._case(
                 number(),
-                "maxImages 15, the prompt asks for 15",
-                prompt=ask("a lighthouse", 15),
-                maxImages=15,
-                size="1440x2560",
+                "maxImages at its maximum, the prompt asks for as many",
+                prompt=ask("a lighthouse", rules.MAX_IMAGES),
+                maxImages=rules.MAX_IMAGES,
             ),
             self._case(
                 number(), "maxImages 5, the prompt asks for no number", prompt="a quiet harbour at dawn", maxImages=5
@@ -86,43 +75,42 @@ class WiroProfile:
             self._case(
                 number(), "the prompt asks for 4, maxImages 2 caps it", prompt=ask("paper lanterns", 4), maxImages=2
             ),
-            self._case(number(), "14 input image files + maxImages 1", inputImage=_files(14)),
             self._case(
                 number(),
-                "2 input image files, the prompt asks for 3",
+                "as many input image files as allowed, as multipart file parts",
+                inputImage=_files(rules.MAX_INPUT_IMAGES),
+            ),
+            self._case(
+                number(),
+                "2 input image files, the prompt asks for 3, maxImages fills the room left",
                 prompt=ask("a collage", 3),
                 inputImage=_files(2),
-                maxImages=13,
+                maxImages=ROOM - 2,
             ),
             self._case(
                 number(),
                 "CJK prompt asking for two, watermark on",
                 prompt="一只在雪中的红狐狸，生成两张图片",
                 watermark="true",
-                size="2560x1440",
                 maxImages=3,
             ),
         ]
-        return mix(boundaries, lambda n: self._random(number, seed, n), count)
+        return mix(limits + others, lambda n: self._random(number, seed, n), count)
 
     def invalid_cases(self, seed: int, count: int) -> list[Case]:
         number = Numbered("invalid")
-        good = {"prompt": "a paper lantern", "size": "2048x2048"}
-        cases = [
-            Case(number(), "no prompt", {"size": "2048x2048"}, violates="prompt required"),
-            Case(number(), "a size outside the 8 values", {**good, "size": "1024x1024"}, violates="size enum"),
-            Case(number(), "maxImages 16", {**good, "maxImages": 16}, violates="maxImages 1..15"),
-            Case(number(), "maxImages 0", {**good, "maxImages": 0}, violates="maxImages 1..15"),
-            Case(number(), "15 input images", {**good, "inputImage": _urls(15)}, violates="inputImage <= 14"),
+        boundaries = rules.boundaries()
+        limits = outside_cases(boundaries, BASE, number)
+        others = [
+            Case(number(), "no prompt", {k: v for k, v in BASE.items() if k != "prompt"}, violates="prompt required"),
             Case(
                 number(),
-                "5 references + maxImages 11",
-                {**good, "inputImage": _urls(5), "maxImages": 11},
-                violates="references + maxImages <= 15",
+                "one input image file more than allowed, as multipart file parts",
+                {**BASE, "inputImage": _files(rules.MAX_INPUT_IMAGES + 1)},
+                violates=f"/inputImage maxItems {rules.MAX_INPUT_IMAGES}",
             ),
-            Case(number(), "watermark 'maybe'", {**good, "watermark": "maybe"}, violates="watermark true|false"),
         ]
-        return cases + mutated(good, MUTATIONS, number, seed, count)
+        return limits + others + drawn_outside(boundaries, BASE, number, seed, count)
 
     def scenarios(self) -> list[Scenario]:
         create = {"surface": "wiro", "route": "POST /v1/Run/*"}
@@ -145,37 +133,42 @@ class WiroProfile:
         return None
 
     def _case(self, case_id: str, title: str, *, prompt: str | None = None, **fields: Any) -> Case:
-        body = {"prompt": prompt or title, **fields}
+        return self._expected(case_id, title, {**BASE, "prompt": prompt or title, **fields})
+
+    def _expected(self, case_id: str, title: str, body: Mapping[str, Any]) -> Case:
         width, height = rules.dimensions(rules.size(body))
-        return Case(
-            case_id, title, body, Expectation(rules.image_count(body), width, height, "png", body["prompt"], MODEL)
+        references = body.get("inputImage")
+        expect = Expectation(
+            rules.image_count(body),
+            width,
+            height,
+            rules.MODEL["outputFormat"],
+            body["prompt"],
+            MODEL,
+            # Wiro records the references a task ran with; the caller's count must reach it.
+            reference_count=len(references) if references is not None else None,
         )
+        return Case(case_id, title, body, expect)
 
     def _random(self, number: Numbered, seed: int, count: int) -> list[Case]:
-        drawn = st.tuples(
-            PROMPTS,
-            st.sampled_from(rules.SIZES),
-            st.integers(1, 4),
-            st.integers(1, 3),
-            st.sampled_from(["true", "false"]),
-        )
-        return [
-            self._case(
-                number(),
-                f"{size}, asks {asked}, maxImages {cap}",
-                prompt=ask(prompt, asked),
-                size=size,
-                maxImages=cap,
-                watermark=watermark,
+        drawn = st.integers(0, rules.MAX_INPUT_IMAGES).flatmap(
+            lambda references: st.tuples(
+                PROMPTS,
+                st.sampled_from(rules.SIZES),
+                st.integers(rules.MIN_IMAGES, 4),
+                st.integers(rules.MIN_IMAGES, max(rules.MIN_IMAGES, min(3, ROOM - references))),
+                st.sampled_from(PROPERTIES["watermark"]["enum"]),
+                st.just(references),
             )
-            for prompt, size, asked, cap, watermark in sample(drawn, count, seed)
-        ]
-
-
-def _urls(count: int) -> list[str]:
-    """Public URLs, for invalid cases only: the emulator cannot download them offline, so a valid case with them
-    would leave a journal warning (Wiro would download them; here they are taken on trust)."""
-    return [f"https://assets.example.com/wiro-{index}.jpg" for index in range(count)]
+        )
+        cases = []
+        for prompt, size, asked, cap, watermark, references in sample(drawn, count, seed):
+            fields: dict[str, Any] = {"size": size, "maxImages": cap, "watermark": watermark}
+            if references:
+                fields["inputImage"] = [REFERENCE] * references
+            title = f"{size}, asks {asked}, maxImages {cap}, {references} reference(s)"
+            cases.append(self._case(number(), title, prompt=ask(prompt, asked), **fields))
+        return cases
 
 
 def _files(count: int) -> list[str]:

@@ -13,12 +13,14 @@ from typing import Any
 
 from .._loader import Violation, load
 from .._text import fill
+from ..boundaries import Boundary, walk
 from ..counts import Mode, decide
 
 CONTRACT = load("wiro")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
-RUN: Mapping[str, Any] = CONTRACT.schema("run")
-DEFAULTS: Mapping[str, Any] = CONTRACT.defaults("run")
+REQUEST_SCHEMA = "run"
+RUN: Mapping[str, Any] = CONTRACT.schema(REQUEST_SCHEMA)
+DEFAULTS: Mapping[str, Any] = CONTRACT.defaults(REQUEST_SCHEMA)
 SIZES: list[str] = RUN["properties"]["size"]["enum"]
 MAX_INPUT_IMAGES: int = RUN["properties"]["inputImage"]["maxItems"]
 MAX_IMAGES: int = RUN["properties"]["maxImages"]["maximum"]
@@ -107,6 +109,42 @@ def check(request: Mapping[str, Any]) -> list[Violation]:
             {"references": references, "maxImages": count, "limit": limit},
         )
     ]
+
+
+def boundaries() -> list[Boundary]:
+    """Every limit a Run can meet: the schema's, then `maxImages` as a whole number and references + images.
+
+    Not here: the 100 MiB file limit (no fixture weighs that much; File/Upload and the multipart decoder test it)
+    and `x-nonce`'s 64-bit range (a header the client makes, not a request field the caller gives)."""
+    return [*walk(CONTRACT, REQUEST_SCHEMA), _whole_images(), _references_plus_images()]
+
+
+def _whole_images() -> Boundary:
+    """`maxImages` is a number that must be whole (`multipleOf`): an integral float is a count, a fraction is not."""
+    node = RUN["properties"]["maxImages"]
+    step = node["multipleOf"]
+    return Boundary(
+        f"/maxImages multipleOf {step}",
+        "multipleOf",
+        step,
+        {"/maxImages": float(MIN_IMAGES + step)},
+        {"/maxImages": MIN_IMAGES + step / 2},
+    )
+
+
+def _references_plus_images() -> Boundary:
+    """References + `maxImages` at most `maxReferencesPlusImages`, met with the fewest references that keep both
+    `maxImages` values within the schema's own range (so only the cross-field rule tells them apart)."""
+    limit = RULES["maxReferencesPlusImages"]
+    references = max(1, limit - MAX_IMAGES + 1)
+    given = [RUN["properties"]["inputImage"]["items"]["examples"][0]] * references
+    return Boundary(
+        f"/maxImages plus references maximum {limit}",
+        "maximum",
+        limit,
+        {"/inputImage": given, "/maxImages": limit - references},
+        {"/inputImage": given, "/maxImages": limit - references + 1},
+    )
 
 
 def statuses() -> list[str]:
