@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .adapters import ADAPTERS, AdapterSpec, AdapterUnavailable
 from .checks import CHECKS
-from .events import RunFinished
+from .events import CaseResult, RunFinished
 from .matrix import MATRIX_ADAPTERS, write_matrix
 from .mutants import MUTANTS, Outcome, applicable, mutate, write_section
 from .mutants import render as render_mutants
@@ -183,17 +183,21 @@ async def _mutate(
     for provider in providers:
         mutants = applicable(provider, chosen)
         print(f"{provider}: {len(mutants)} mutant(s), seed {seed}", flush=True)
-        result = await mutate(provider, chosen, seed=seed, baseline=baseline, report=_print_outcome)
-        if result.baseline_failures:
-            print(f"  the unbroken client fails {len(result.baseline_failures)} owning case(s); they kill no mutant:")
-            for case in result.baseline_failures:
-                print(f"    {case.check}/{case.case}: {' '.join(case.message.split())}")
+        result = await mutate(
+            provider, chosen, seed=seed, baseline=baseline, report=_print_outcome, report_baseline=_print_baseline
+        )
         print(f"mutation score {result.score()}\n", flush=True)
         runs.append(result)
     if doc is not None:
         write_section(Path(doc), render_mutants(runs, seed))
         print(f"wrote the mutation table into {doc}")
     return EXIT_CONFORMANT if runs and all(result.passed for result in runs) else EXIT_NOT_CONFORMANT
+
+
+def _print_baseline(failures: list[CaseResult]) -> None:
+    print(f"  the unbroken client fails {len(failures)} owning case(s); they kill no mutant:")
+    for case in failures:
+        print(f"    {case.check}/{case.case}: {' '.join(case.message.split())}", flush=True)
 
 
 def _print_outcome(outcome: Outcome) -> None:

@@ -15,6 +15,7 @@ The patches work on the client classes, so mutants run one at a time in this pro
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import math
 import time
@@ -41,7 +42,7 @@ from .adapters import AdapterSpec
 from .checks import CHECKS
 from .events import CaseFinished, CaseResult, RunFinished
 from .handle import InProcess
-from .profiles import PROVIDERS
+from .profiles import PROVIDERS, load_profile
 from .runner import RunConfig, run
 
 Patch = Callable[[str], contextlib.AbstractContextManager[None]]
@@ -259,6 +260,14 @@ def _wiro_pexit_as_number() -> contextlib.AbstractContextManager[Any]:
     return _wrap(WiroProvider, "progress", mutate)
 
 
+REFERENCE_FIELDS: dict[str, Callable[[type[Provider]], contextlib.AbstractContextManager[Any]]] = {
+    "runware": _without(("referenceImages", "inputs")),
+    "wiro": _without(("inputImage",)),
+    "evolink": _without(("image_urls",)),
+    "replicate": _without(("image_input",), nested="input"),
+}
+
+
 def _embellished_prompt(field: str, nested: str | None = None) -> Patch:
     """The create adds words of its own to the caller's prompt (in Replicate's `input`)."""
 
@@ -366,6 +375,25 @@ MUTANTS: tuple[Mutant, ...] = (
         "the create removes the size fields (Runware width/height/resolution, Wiro and EvoLink size, Replicate "
         "size/aspect_ratio/width/height)",
         lambda provider: SIZE_FIELDS[provider](CLASSES[provider]),
+    ),
+    Mutant(
+        "drop-quality",
+        "drops the caller's output quality",
+        ("runware",),
+        "results",
+        ("valid-*",),
+        "RunwareProvider.create removes `outputQuality` from the task",
+        _each(_without(("outputQuality",))),
+    ),
+    Mutant(
+        "drop-references",
+        "drops the caller's reference images",
+        ALL,
+        "results",
+        ("valid-*",),
+        "the create removes the references (Runware referenceImages and inputs, Wiro inputImage, EvoLink "
+        "image_urls, Replicate image_input)",
+        lambda provider: REFERENCE_FIELDS[provider](CLASSES[provider]),
     ),
     Mutant(
         "embellish-prompt",
@@ -546,7 +574,9 @@ class ProviderRun:
     def score(self) -> str:
         total = len(self.outcomes)
         share = f"{100 * self.killed / total:.0f} %" if total else "n/a"
-        return f"{self.provider}: {self.killed}/{total} mutants killed ({share}) in {self.duration:.0f} s"
+        failing = len(self.baseline_failures)
+        baseline = f"; the unbroken client fails {failing} owning case(s)" if failing else ""
+        return f"{self.provider}: {self.killed}/{total} mutants killed ({share}) in {self.duration:.0f} s{baseline}"
 
 
 async def mutate(
@@ -556,8 +586,10 @@ async def mutate(
     seed: int = 0,
     baseline: bool = True,
     report: Callable[[Outcome], None] | None = None,
+    report_baseline: Callable[[list[CaseResult]], None] | None = None,
 ) -> ProviderRun:
-    """Run the baseline, then every applicable mutant, against one emulator kept for the whole provider."""
+    """Run the baseline, then every applicable mutant, against one emulator kept for the whole provider;
+    `report_baseline` hears the baseline's failures before the mutants run, `report` each mutant's outcome."""
     started = time.monotonic()
     mutants = applicable(provider, chosen)
     result = ProviderRun(provider)
@@ -567,6 +599,8 @@ async def mutate(
             checks = tuple(check for check in CHECKS if any(m.check == check for m in mutants))
             only = tuple(dict.fromkeys(pattern for m in mutants for pattern in m.only))
             result.baseline = await _results(_config(provider, checks, only, seed), emulator)
+        if report_baseline is not None and result.baseline_failures:
+            report_baseline(result.baseline_failures)
         # A case the unbroken client already fails proves nothing about a mutant: it cannot kill one.
         failing = {(case.check, case.case) for case in result.baseline_failures}
         for mutant in mutants:
@@ -587,20 +621,36 @@ async def _kill(
     started = time.monotonic()
     try:
         with mutant.patch(provider):
-            config = _config(provider, (mutant.check,), mutant.only, seed)
-            async with contextlib.aclosing(run(config, emulator)) as events:
-                async for event in events:
-                    if not isinstance(event, CaseFinished) or (event.result.check, event.result.case) in failing:
-                        continue
-                    if event.result.status == "failed":
-                        outcome.killed_by = event.result
-                        break
-                    if event.result.status == "skipped":
-                        outcome.skipped.append(event.result)
+            for step in _steps(mutant, provider, seed):
+                config = _config(provider, (mutant.check,), (step,), seed)
+                async with contextlib.aclosing(run(config, emulator)) as events:
+                    async for event in events:
+                        if not isinstance(event, CaseFinished) or (event.result.check, event.result.case) in failing:
+                            continue
+                        if event.result.status == "failed":
+                            outcome.killed_by = event.result
+                            break
+                        if event.result.status == "skipped":
+                            outcome.skipped.append(event.result)
+                if outcome.killed:
+                    break
     except Exception as error:  # noqa: BLE001 - a mutant that breaks the harness itself is reported, not raised
         outcome.error = f"{type(error).__name__}: {error}"
     outcome.duration = time.monotonic() - started
     return outcome
+
+
+def _steps(mutant: Mutant, provider: str, seed: int) -> list[str]:
+    """The mutant's owning cases one by one where the profile can name them, in the harness's order: `wire` and
+    `results` run every case they are given before judging any, so one case per run is what lets a mutant stop
+    at its first failing case."""
+    profile = load_profile(provider)
+    cases = [*profile.valid_cases(seed, 0), *profile.invalid_cases(seed, 0)]
+    named = [f"{mutant.check}/{case.id}" for case in cases]
+    steps: list[str] = []
+    for pattern in mutant.only:
+        steps += [case for case in named if fnmatch.fnmatchcase(case, pattern)] or [pattern]
+    return list(dict.fromkeys(steps))
 
 
 async def _results(config: RunConfig, emulator: InProcess) -> list[CaseResult]:
