@@ -7,18 +7,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 from .._loader import Violation, load
 from .._text import fill
-from ..counts import Mode, decide
+from ..boundaries import Boundary, Patch, example, walk
+from ..counts import Mode, ask, decide
 
 CONTRACT = load("runware")
 RULES: Mapping[str, Any] = CONTRACT.data("rules")
+REQUEST_SCHEMA = "imageInference"
 MAX_REFERENCES: int = CONTRACT.schema("common")["$defs"]["referenceImages"]["maxItems"]
-DEFAULT_RESULTS: int = CONTRACT.defaults("imageInference")["numberResults"]
-PROPERTIES: Mapping[str, Any] = CONTRACT.schema("imageInference")["properties"]
+DEFAULT_RESULTS: int = CONTRACT.defaults(REQUEST_SCHEMA)["numberResults"]
+PROPERTIES: Mapping[str, Any] = CONTRACT.schema(REQUEST_SCHEMA)["properties"]
+SEQUENTIAL: Mapping[str, Any] = PROPERTIES["providerSettings"]["properties"]["bytedance"]["properties"][
+    "maxSequentialImages"
+]
 INPUTS: frozenset[str] = frozenset(PROPERTIES["inputs"]["properties"])
+# The smallest valid task, and a reference image Runware reads without a journal warning (a data URI).
+_EXAMPLE = example(CONTRACT, REQUEST_SCHEMA)
+_REFERENCE: str = CONTRACT.schema("common")["$defs"]["referenceImages"]["items"]["examples"][0]
 LENIENCY: Mapping[str, Any] = RULES["leniency"]
 TARGETS: Mapping[str, Any] = RULES["targets"]
 
@@ -230,6 +239,148 @@ def _check_references(task: Mapping[str, Any]) -> list[Violation]:
             )
         ]
     return []
+
+
+def boundaries() -> list[Boundary]:
+    """Every limit a task can meet under production rules, each just inside and just outside: the schema's (its
+    model-bound enums moved to a model that serves them), then the 4.0 size table's extremes, the 4.5 pixel, side
+    and aspect bounds, references + maxSequentialImages, and references in one place."""
+    return [
+        *(_servable(boundary) for boundary in walk(CONTRACT, REQUEST_SCHEMA)),
+        *(found for model in RULES["models"] for found in _size_boundaries(model)),
+        _sequence_boundary(),
+        _places_boundary(),
+    ]
+
+
+def smallest_size(model: str) -> Size:
+    """The size of fewest pixels `model` serves (the squarest one, for pixel bounds)."""
+    spec = model_rules(model)
+    if spec["dimensions"] == "table":
+        return min(table_sizes(), key=lambda size: size[0] * size[1])
+    side = math.isqrt(spec["minPixels"] - 1) + 1
+    return side, side
+
+
+def _servable(boundary: Boundary) -> Boundary:
+    """`boundary`, with its inside (and, where needed, outside) moved to a model that serves the value when the
+    example task's model does not: `resolution` presets and model-specific provider settings."""
+    path = boundary.name.split(" ", 1)[0]
+    setting = path.removeprefix("/providerSettings/bytedance/")
+    if path == "/model":
+        model = boundary.inside[path]
+        return _replace(boundary, {**_on(model), path: model}, boundary.outside)
+    if path == "/resolution":
+        model = next(name for name, spec in RULES["models"].items() if spec["resolutionPresets"])
+        preset = boundary.inside[path]
+        width, height = output_size({"resolution": preset}, None)  # the size the preset gives, so both agree
+        moved = {**_on(model), "/width": width, "/height": height}
+        assert boundary.outside is not None
+        return _replace(boundary, {**moved, path: preset}, {**moved, path: boundary.outside[path]})
+    if setting != path and setting not in model_rules(_EXAMPLE["model"])["bytedanceSettings"]:
+        model = next(name for name, spec in RULES["models"].items() if setting in spec["bytedanceSettings"])
+        return _replace(boundary, {**_on(model), **boundary.inside}, boundary.outside)
+    return boundary
+
+
+def _on(model: str) -> dict[str, Any]:
+    """A patch moving the example task to `model`, at the smallest size it serves."""
+    width, height = smallest_size(model)
+    return {"/model": model, "/width": width, "/height": height}
+
+
+def _replace(boundary: Boundary, inside: Patch, outside: Patch | None) -> Boundary:
+    return Boundary(boundary.name, boundary.keyword, boundary.bound, inside, outside, boundary.refused_by)
+
+
+def _size_boundaries(model: str) -> list[Boundary]:
+    spec = model_rules(model)
+    if spec["dimensions"] == "table":
+        return _table_boundaries(model)
+    low, high, top = spec["minPixels"], spec["maxPixels"], spec["maxSide"]
+    side = smallest_size(model)[0]
+    square = math.isqrt(high)
+    steep = Fraction(spec["maxAspectRatio"])
+    flat = Fraction(spec["minAspectRatio"])
+    short = math.isqrt(math.ceil(low / steep) - 1) + 1  # the short side of the steepest shape with enough pixels
+    narrow = math.ceil(top / steep)  # the other side of the longest one within the aspect bound
+    return [
+        _size(model, "pixels minimum", low, (side, side), (side, side - 1)),
+        _size(model, "pixels maximum", high, (square, square), (square + 1, square)),
+        _size(
+            model,
+            "aspect maximum",
+            spec["maxAspectRatio"],
+            (int(short * steep), short),
+            (int(short * steep) + 1, short),
+        ),
+        _size(
+            model, "aspect minimum", spec["minAspectRatio"], (short, int(short / flat)), (short, int(short / flat) + 1)
+        ),
+        _size(model, "side maximum", top, (top, narrow), (top + 1, narrow)),
+    ]
+
+
+def _table_boundaries(model: str) -> list[Boundary]:
+    """A table has no bounds of its own: its extreme pairs are served, and one pixel beyond each is not."""
+    sizes = table_sizes()
+    fewest = min(sizes, key=lambda size: size[0] * size[1])
+    most = max(sizes, key=lambda size: size[0] * size[1])
+    widest = max(sizes, key=lambda size: Fraction(*size))
+    tallest = min(sizes, key=lambda size: Fraction(*size))
+
+    def pair(what: str, inside: Size, outside: Size) -> Boundary:
+        return _size(model, f"table {what}", f"{inside[0]}x{inside[1]}", inside, outside)
+
+    return [
+        pair("pixels minimum", fewest, (fewest[0], fewest[1] - 1)),
+        pair("pixels maximum", most, (most[0] + 1, most[1])),
+        pair("aspect maximum", widest, (widest[0] + 1, widest[1])),
+        pair("aspect minimum", tallest, (tallest[0], tallest[1] + 1)),
+    ]
+
+
+def _size(model: str, what: str, bound: Any, inside: Size, outside: Size) -> Boundary:
+    keyword = what.split()[-1]
+
+    def patch(size: Size) -> dict[str, Any]:
+        return {"/model": model, "/width": size[0], "/height": size[1]}
+
+    return Boundary(f"/width {model} {what} {bound}", keyword, bound, patch(inside), patch(outside))
+
+
+def _sequence_boundary() -> Boundary:
+    """References + maxSequentialImages: the fewest references that let maxSequentialImages (within its own
+    schema bound) cross the budget; the prompt asks for the whole sequence, so inside the model makes all of it."""
+    limit = RULES["maxReferencesPlusSequential"]
+    references = max(1, limit + 1 - SEQUENTIAL["maximum"])
+    at = "/providerSettings/bytedance/maxSequentialImages"
+
+    def patch(sequential: int) -> dict[str, Any]:
+        return {
+            "/positivePrompt": ask(_EXAMPLE["positivePrompt"], sequential),
+            "/inputs/referenceImages": [_REFERENCE] * references,
+            at: sequential,
+        }
+
+    return Boundary(
+        f"{at} references+sequential maximum {limit}",
+        "maximum",
+        limit,
+        patch(limit - references),
+        patch(limit + 1 - references),
+    )
+
+
+def _places_boundary() -> Boundary:
+    """Reference images in one place: at the top level or under inputs, never both."""
+    return Boundary(
+        "/referenceImages places maximum 1",
+        "maximum",
+        1,
+        {"/referenceImages": [_REFERENCE]},
+        {"/referenceImages": [_REFERENCE], "/inputs/referenceImages": [_REFERENCE]},
+    )
 
 
 def describe() -> list[str]:

@@ -24,9 +24,9 @@ async def results(provider: str, flags: str, only: list[str]) -> dict[str, CaseR
 
 
 DEFECTS = [
-    ("runware", "--long-prompt", "wire/valid-002", "/positivePrompt"),
+    ("runware", "--long-prompt", "wire/valid-004", "/positivePrompt"),  # /positivePrompt maxLength 2000 (inside)
     ("runware", "--ignore-retry-after", "resilience/rate_limit", "after a 429 that said Retry-After: 1"),
-    ("runware", "--stop-polling-early", "results/valid-003", "expected 20 image(s), got"),
+    ("runware", "--stop-polling-early", "results/valid-009", "expected 20 image(s), got"),  # numberResults 20
     ("runware", "--drop-last", "results/valid-001", "expected 1 image(s), got 0"),
     ("runware", "--ignore-timeout", "resilience/stalled_job", "the client hangs"),
     ("wiro", "--bad-signature", "wire/valid-001", "the provider refused the credentials (HTTP 401)"),
