@@ -1,8 +1,8 @@
 """Runware REST (`POST https://api.runware.ai/v1`) for Seedream 4.0 (`bytedance:5@0`) and 4.5
 (`bytedance:seedream@4.5`).
 
-`generate(task)` sends one `imageInference` task. Unless the task asks for `deliveryMethod: "sync"`
-it goes out async and `getResponse` is polled until every expected image (numberResults x
+`generate(task)` sends one `imageInference` task. Unless the task names a `deliveryMethod` it
+goes out async and `getResponse` is polled until every expected image (numberResults x
 maxSequentialImages) is `success`, or until no item is `processing` any more: Seedream "may
 generate fewer images than requested", and then the client returns what arrived. Error items
 raise. A task's `taskUUID` makes its create idempotent (a re-sent UUID answers `conflictTaskUUID`),
@@ -126,8 +126,9 @@ def _task(request: Mapping[str, Any]) -> dict[str, Any]:
     task = dict(request)
     task.setdefault("taskType", "imageInference")
     task.setdefault("taskUUID", str(uuid.uuid4()))
-    if task.get("deliveryMethod") != "sync":
-        task["deliveryMethod"] = "async"
+    # A task that names no delivery method goes out async and is polled; one that names any is sent as written, so
+    # an invalid value meets Runware's validation instead of being silently replaced.
+    task.setdefault("deliveryMethod", "async")
     if isinstance(task.get("referenceImages"), list):
         task["referenceImages"] = [inline(image) for image in task["referenceImages"]]
     inputs = task.get("inputs")

@@ -100,6 +100,17 @@ def test_an_invalid_task_is_invalid_request_with_runware_s_code_and_message(live
     assert len(live.journal("runware")) == 1  # refused at create: no poll
 
 
+def test_an_invalid_delivery_method_is_sent_as_written_and_refused(live: Live) -> None:
+    """The client defaults an absent deliveryMethod; it never replaces one the caller gave (the harness's limits
+    check fails a client that silently alters an out-of-contract request)."""
+    recording = Recording()
+    task = {"model": "bytedance:5@0", "positivePrompt": "x", "width": 1024, "height": 1024, "deliveryMethod": "soon"}
+    with client(live, transport=recording) as runware, pytest.raises(InvalidRequest) as caught:
+        runware.generate(task)
+    assert caught.value.code == "invalidDeliveryMethod"
+    assert [sent["deliveryMethod"] for sent in sent_tasks(recording)] == ["soon"]
+
+
 def test_a_failed_sync_task_is_generation_failed_not_invalid_request(live: Live) -> None:
     request = {
         "model": "bytedance:5@0",
