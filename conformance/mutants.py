@@ -5,9 +5,9 @@ passes a broken variant, a mutant that *survives*, cannot see that defect. Here 
 and the suite is the harness. Each mutant below plants one defect a real client could have into the reference
 client of `clients/`, as a small patch applied while one run lasts, and names the check that owns the defect
 and the cases of that check that must catch it. `seedream-conformance mutate --provider P` first runs the
-unbroken client on those cases (a baseline that must pass, or no kill means anything), then each mutant that
-applies to P, stopping at the first failing case: the mutant is killed by that case. The mutation score is the
-share of mutants killed; the suite passes at 100 %.
+unbroken client on those cases (the baseline: a case it already fails cannot kill a mutant, and fails the
+suite), then each mutant that applies to P, one owning case per run until one fails: the mutant is killed by
+that case. The mutation score is the share of mutants killed; the suite passes at 100 % with a clean baseline.
 
 The patches work on the client classes, so mutants run one at a time in this process, never in parallel.
 """
