@@ -25,8 +25,10 @@ GENERIC_HEADERS = frozenset(
 class WebhookSigning(Protocol):
     """How a provider signs its webhook deliveries (a profile supplies it; see `profiles.base.webhook_signing`)."""
 
-    # Seconds a delivery's timestamp may differ from the receiver's clock, as the provider's documentation says.
-    tolerance: float
+    @property
+    def tolerance(self) -> float:
+        """Seconds a delivery's timestamp may differ from the receiver's clock, as the provider documents."""
+        ...
 
     def sign(self, body: bytes, timestamp: int, message_id: str) -> dict[str, str]:
         """The signing headers of a delivery of `body` sent at `timestamp` (Unix seconds) as message `message_id`."""

@@ -121,7 +121,13 @@ class EvoLinkProfile:
         first = next(filter(None, map(fixture_size, body.get("image_urls") or [])), None)
         width, height = rules.output_size(body, first)
         expect = Expectation(
-            rules.image_count(body), width, height, rules.RULES["output"]["format"], body["prompt"], rules.MODEL
+            rules.image_count(body),
+            width,
+            height,
+            rules.RULES["output"]["format"],
+            body["prompt"],
+            rules.MODEL,
+            reference_count=len(body["image_urls"]) if "image_urls" in body else None,
         )
         return Case(case_id, title, body, expect)
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -20,6 +21,7 @@ from contracts.replicate import rules
 from ..fixtures import fixture_url
 from ..handle import EmulatorHandle
 from ..recorder import Exchange
+from ..webhooks import StandardWebhooks, WebhookSigning
 from .base import (
     PROMPTS,
     Case,
@@ -65,6 +67,16 @@ class ReplicateProfile:
 
     def credentials(self) -> dict[str, str]:
         return {"api_key": "r8_conformance"}
+
+    def webhook_signing(self, emulator: EmulatorHandle) -> WebhookSigning:
+        """Standard Webhooks with the secret the API hands out, as a client would fetch it."""
+        response = httpx.get(
+            f"{self.base_url(emulator)}/v1/webhooks/default/secret",
+            headers={"Authorization": f"Bearer {self.credentials()['api_key']}"},
+            timeout=10,
+        )
+        signing = rules.RULES["webhooks"]["signing"]
+        return StandardWebhooks(response.raise_for_status().json()["key"], tolerance=signing["toleranceSeconds"])
 
     def body(self, prompt: str, images: int = 1) -> dict[str, Any]:
         # `auto` lets the model decide: the prompt asks for the images, `max_images` caps them.

@@ -58,6 +58,9 @@ async def _fail(rule: Rule, scope: Scope, send: Send, entry: Entry) -> None:
         if abort is None:
             raise ConnectionResetError("connection reset by an ambiguous fault rule")
         abort()
+        # Nothing reaches the client any more; answering anyway keeps the server from logging a broken app.
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
         return
     entry.status = rule.status
     body = GATEWAY_PAGE.format(status=rule.status).encode()
