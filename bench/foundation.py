@@ -129,8 +129,20 @@ async def over_http(factory: str, seconds: float, connections: int) -> float:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", f"bench.foundation:{factory}", "--port", str(port),
-         "--log-level", "warning", "--no-access-log", "--http", "httptools"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"bench.foundation:{factory}",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--http",
+            "httptools",
+        ],
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
     try:
@@ -150,11 +162,20 @@ async def over_http(factory: str, seconds: float, connections: int) -> float:
                 payload = body(str(uuid.uuid4()))
                 writer.write(
                     b"POST /runware/v1 HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer k\r\n"
-                    b"Content-Type: application/json\r\nContent-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload
+                    b"Content-Type: application/json\r\nContent-Length: "
+                    + str(len(payload)).encode()
+                    + b"\r\n\r\n"
+                    + payload
                 )
                 head = await reader.readuntil(b"\r\n\r\n")
                 assert head.startswith(b"HTTP/1.1 200"), head[:80]
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+                length = int(
+                    next(
+                        line.split(b":")[1]
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                )
                 await reader.readexactly(length)
                 done += 1
             writer.close()
@@ -180,17 +201,26 @@ def render_figures(repeat: int) -> list[tuple[str, float, float]]:
     rows = []
     for fmt, pil in (("jpeg", "JPEG"), ("png", "PNG"), ("webp", "WEBP")):
         spec = GenerationSpec.create(
-            prompt=PROMPT, provider="runware", model="bytedance:5@0", job_id=str(uuid.uuid4()), index=0,
-            seed=5417, width=4096, height=4096, format=fmt, quality=95, reference_count=0,
+            prompt=PROMPT,
+            provider="runware",
+            model="bytedance:5@0",
+            job_id=str(uuid.uuid4()),
+            index=0,
+            seed=5417,
+            width=4096,
+            height=4096,
+            format=fmt,
+            quality=95,
+            reference_count=0,
         )
 
-        def raw() -> None:
+        def raw(pil: str = pil) -> None:
             options: dict[str, Any] = {"compress_level": 1} if pil == "PNG" else {"quality": 95}
             if pil == "WEBP":
                 options["method"] = 0
             Image.new("RGB", (4096, 4096), (90, 120, 150)).save(io.BytesIO(), pil, **options)
 
-        rows.append((pil, timed(lambda: render(spec), repeat), timed(raw, repeat)))
+        rows.append((pil, timed(lambda spec=spec: render(spec), repeat), timed(raw, repeat)))
     return rows
 
 
@@ -242,7 +272,9 @@ async def main() -> None:
     print(f"  ratio emulator/bare {emulator_rps / bare_rps:9.2f}")
     http_emulator = await over_http("emulator_factory", args.seconds, args.connections)
     http_bare = await over_http("bare_factory", args.seconds, args.connections)
-    print(f"Same, over HTTP on loopback (uvicorn, {args.connections} keep-alive connections, {args.seconds:.0f} s each)")
+    print(
+        f"Same, over HTTP on loopback (uvicorn, {args.connections} keep-alive connections, {args.seconds:.0f} s each)"
+    )
     print(f"  emulator            {http_emulator:9.0f} req/s")
     print(f"  bare Starlette      {http_bare:9.0f} req/s")
     print(f"  ratio emulator/bare {http_emulator / http_bare:9.2f}")

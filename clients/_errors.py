@@ -1,17 +1,17 @@
 """The exceptions every reference client raises.
 
-    ClientError                  provider, the provider's own code and message, HTTP status, Retry-After
-    ├── InvalidRequest           a 4xx the caller has to fix, or a request refused before it was sent
-    ├── AuthenticationError      401 / 403; Wiro's project authorization errors
-    ├── QuotaExceeded            402; Wiro code 97 ("Insufficient balance")
-    ├── RateLimited              429 (Wiro: code 96) still refused after the retries
-    ├── ServerError              5xx still failing after the retries, or on a create that is never retried
-    ├── ConnectionFailed         transport errors (refused, reset, timed out) still failing after the retries
-    ├── GenerationFailed         the job ran and failed
-    ├── Canceled                 the job was canceled
-    ├── PollTimeout              the job did not finish within the client's `timeout`
-    ├── DownloadFailed           an image URL could not be fetched
-    └── InvalidSignature         a webhook delivery failed verification
+ClientError                  provider, the provider's own code and message, HTTP status, Retry-After
+├── InvalidRequest           a 4xx the caller has to fix, or a request refused before it was sent
+├── AuthenticationError      401 / 403; Wiro's project authorization errors
+├── QuotaExceeded            402; Wiro code 97 ("Insufficient balance")
+├── RateLimited              429 (Wiro: code 96) still refused after the retries
+├── ServerError              5xx still failing after the retries, or on a create that is never retried
+├── ConnectionFailed         transport errors (refused, reset, timed out) still failing after the retries
+├── GenerationFailed         the job ran and failed
+├── Canceled                 the job was canceled
+├── PollTimeout              the job did not finish within the client's `timeout`
+├── DownloadFailed           an image URL could not be fetched
+└── InvalidSignature         a webhook delivery failed verification
 """
 
 from __future__ import annotations

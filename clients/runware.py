@@ -98,7 +98,11 @@ class RunwareProvider(Provider):
         problem = next((p for p in problems if _same(p.get("taskUUID"), job_id)), problems[0] if problems else {})
         message = str(problem.get("message") or fallback_message(response, body))
         return self.status_error(
-            response, body, message=message, code=problem.get("code"), job_id=job_id,
+            response,
+            body,
+            message=message,
+            code=problem.get("code"),
+            job_id=job_id,
             cls=_error_class(response.status_code, problem, during_job),
         )
 

@@ -182,8 +182,14 @@ class WiroClient(SyncClient[WiroProvider]):
     ) -> None:
         self._secret = secret
         super().__init__(
-            api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval, transport=transport, http=http,
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            transport=transport,
+            http=http,
         )
 
     def _new_provider(self, api_key: str, base_url: str | None) -> WiroProvider:
@@ -220,8 +226,14 @@ class AsyncWiroClient(AsyncClient[WiroProvider]):
     ) -> None:
         self._secret = secret
         super().__init__(
-            api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval, transport=transport, http=http,
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            transport=transport,
+            http=http,
         )
 
     def _new_provider(self, api_key: str, base_url: str | None) -> WiroProvider:
@@ -304,4 +316,3 @@ def _form_value(value: Any) -> str:
 
 def _output(output: Mapping[str, Any]) -> Image:
     return Image(url=output["url"], data=None, id=output.get("id"), provider="wiro")
-

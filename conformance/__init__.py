@@ -12,13 +12,37 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "run": "runner", "RunConfig": "runner", "CHECKS": "checks", "AdapterSpec": "adapters",
-    "Adapter": "adapters", "GenerateRequest": "adapters", "GenerateResult": "adapters", "ImageResult": "adapters",
-    "Failure": "adapters", "WebhookVerdict": "adapters", "AdapterUnavailable": "adapters", "InProcess": "handle",
-    "Remote": "handle", "EmulatorServer": "server",
+    "run": "runner",
+    "RunConfig": "runner",
+    "CHECKS": "checks",
+    "AdapterSpec": "adapters",
+    "Adapter": "adapters",
+    "GenerateRequest": "adapters",
+    "GenerateResult": "adapters",
+    "ImageResult": "adapters",
+    "Failure": "adapters",
+    "WebhookVerdict": "adapters",
+    "AdapterUnavailable": "adapters",
+    "InProcess": "handle",
+    "Remote": "handle",
+    "EmulatorServer": "server",
 }
-__all__ = ["CHECKS", "Adapter", "AdapterSpec", "AdapterUnavailable", "EmulatorServer", "Failure", "GenerateRequest",
-           "GenerateResult", "ImageResult", "InProcess", "Remote", "RunConfig", "WebhookVerdict", "run"]
+__all__ = [
+    "CHECKS",
+    "Adapter",
+    "AdapterSpec",
+    "AdapterUnavailable",
+    "EmulatorServer",
+    "Failure",
+    "GenerateRequest",
+    "GenerateResult",
+    "ImageResult",
+    "InProcess",
+    "Remote",
+    "RunConfig",
+    "WebhookVerdict",
+    "run",
+]
 
 
 def __getattr__(name: str) -> Any:

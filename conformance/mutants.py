@@ -634,7 +634,7 @@ async def _kill(
                             outcome.skipped.append(event.result)
                 if outcome.killed:
                     break
-    except Exception as error:  # noqa: BLE001 - a mutant that breaks the harness itself is reported, not raised
+    except Exception as error:
         outcome.error = f"{type(error).__name__}: {error}"
     outcome.duration = time.monotonic() - started
     return outcome

@@ -7,6 +7,7 @@ other processes (official SDKs in their own virtualenvs, clients in other langua
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -126,10 +127,8 @@ class EmulatorServer:
 
     def stop(self) -> None:
         if self._loop is not None and self.thread.is_alive():
-            try:
+            with contextlib.suppress(Exception):  # the loop may already be going down; closing is best effort
                 self.call(self.emulator.runtime.aclose())
-            except Exception:  # the loop may already be going down; closing is best effort
-                pass
         self.server.should_exit = True
         self.thread.join(timeout=15)
 

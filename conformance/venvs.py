@@ -32,7 +32,15 @@ def python_for(name: str, *requirements: str, under: Path | None = None) -> Path
         if not marker.exists() or json.loads(marker.read_text()) != list(requirements):
             venv.EnvBuilder(clear=True, with_pip=True).create(home)
             subprocess.run(
-                [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+                [
+                    str(home / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    *requirements,
+                ],
                 check=True,
             )
             marker.write_text(json.dumps(list(requirements)))

@@ -47,9 +47,7 @@ class Validator:
         self.contract = contract
         self.name = name
         self.schema = contract.schema(name)
-        self._compiled = jsonschema_rs.validator_for(
-            self.schema, registry=contract.registry, validate_formats=True
-        )
+        self._compiled = jsonschema_rs.validator_for(self.schema, registry=contract.registry, validate_formats=True)
 
     def is_valid(self, instance: Any) -> bool:
         try:
@@ -128,9 +126,7 @@ class Contract:
             node = node[int(part)] if isinstance(node, list) else node[part]
         return node, name
 
-    def walk(
-        self, node: Any, document: str, path: Sequence[str | int]
-    ) -> tuple[Any, Mapping[str, Any] | None, str]:
+    def walk(self, node: Any, document: str, path: Sequence[str | int]) -> tuple[Any, Mapping[str, Any] | None, str]:
         """Follow an evaluation path through `$ref`s; return the final node and the nearest annotation."""
         annotation = node.get(ANNOTATION) if isinstance(node, dict) else None
         for part in path:

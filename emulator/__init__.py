@@ -7,8 +7,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-from .app import create_app  # noqa: E402
-from .core.render import GenerationSpec, NotEvidence, read_metadata  # noqa: E402
-from .settings import Settings  # noqa: E402
+from .app import create_app
+from .core.render import GenerationSpec, NotEvidence, read_metadata
+from .settings import Settings
 
 __all__ = ["GenerationSpec", "NotEvidence", "Settings", "__version__", "create_app", "read_metadata"]

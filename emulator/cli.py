@@ -32,9 +32,7 @@ def parser() -> argparse.ArgumentParser:
         help="serve every surface under its own prefix (all, the default) or one surface at the root",
     )
     serve.add_argument("--public-url", dest="public_url", help="base of the URLs the emulator hands out")
-    serve.add_argument(
-        "--timing", choices=("instant", "fast", "realistic"), help="how long jobs take (default fast)"
-    )
+    serve.add_argument("--timing", choices=("instant", "fast", "realistic"), help="how long jobs take (default fast)")
     serve.add_argument("--seed", type=int, help="seed for ids, random seeds and faults (default: random, printed)")
     serve.add_argument(
         "--api-key",
@@ -78,7 +76,20 @@ def parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("host", "port", "provider", "public_url", "timing", "seed", "log_level", "tls", "tls_dir", "strict", "image_count", "scenario")
+        for name in (
+            "host",
+            "port",
+            "provider",
+            "public_url",
+            "timing",
+            "seed",
+            "log_level",
+            "tls",
+            "tls_dir",
+            "strict",
+            "image_count",
+            "scenario",
+        )
     }
     if args.api_keys:
         overrides["api_keys"] = tuple(args.api_keys)
@@ -145,7 +156,10 @@ async def _announce(server: uvicorn.Server, app, tls_files: TlsFiles | None = No
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     scheme = "https" if tls_files else "http"
     base = app.state.emulator.runtime.public_url or f"{scheme}://{host}:{port}"
-    print(f"Seedream emulator {__version__}: timing {settings.timing}, seed {app.state.emulator.runtime.ids.seed}", flush=True)
+    print(
+        f"Seedream emulator {__version__}: timing {settings.timing}, seed {app.state.emulator.runtime.ids.seed}",
+        flush=True,
+    )
     for surface in app.state.emulator.surfaces:
         for label, url in surface.endpoints(base + settings.prefix(surface.name)):
             print(f"  {surface.title:<10} {label:<10} {url}", flush=True)

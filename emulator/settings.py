@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 ENV_PREFIX = "SEEDREAM_EMULATOR_"
 SURFACE_ORDER = ("runware", "wiro", "evolink", "replicate")
-PROVIDERS = tuple(name for name in SURFACE_ORDER if (Path(__file__).parent / "providers" / name / "__init__.py").exists())
+PROVIDERS = tuple(
+    name for name in SURFACE_ORDER if (Path(__file__).parent / "providers" / name / "__init__.py").exists()
+)
 
 
 class SettingsError(ValueError):
@@ -40,8 +42,12 @@ class Settings:
     max_body_mb: int = 64
     journal_size: int = 10_000
     strict: bool = False
-    callback_exempt: tuple[str, ...] = ()  # URL prefixes served without the production callback rules (the harness's receiver)
-    image_count: Literal["prompt", "max"] = "prompt"  # group generations: as many as the prompt asks (capped), or the cap
+    callback_exempt: tuple[
+        str, ...
+    ] = ()  # URL prefixes served without the production callback rules (the harness's receiver)
+    image_count: Literal["prompt", "max"] = (
+        "prompt"  # group generations: as many as the prompt asks (capped), or the cap
+    )
     tls: bool = False
     tls_dir: str | None = None
     wiro_projects: tuple[str, ...] = ()

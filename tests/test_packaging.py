@@ -17,7 +17,12 @@ def test_wheel_ships_every_contract_document(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in (ROOT / "contracts").rglob("*.json"):
         assert schema.relative_to(ROOT).as_posix() in names
-    assert {"emulator/cli.py", "conformance/cli.py", "clients/__init__.py", "conformance/adapters/runners/runware_sdk.py"} <= names
+    assert {
+        "emulator/cli.py",
+        "conformance/cli.py",
+        "clients/__init__.py",
+        "conformance/adapters/runners/runware_sdk.py",
+    } <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "seedream-emulator = emulator.cli:main" in text

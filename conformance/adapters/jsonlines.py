@@ -34,7 +34,9 @@ READY_TIMEOUT = 60.0
 
 
 class SubprocessAdapter:
-    def __init__(self, command: Sequence[str], *, name: str, provider: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, command: Sequence[str], *, name: str, provider: str, env: Mapping[str, str] | None = None
+    ) -> None:
         self.command = list(command)
         self.name = name
         self.provider = provider
@@ -60,7 +62,12 @@ class SubprocessAdapter:
         return _result(await self._call({"op": "wait", "job_id": job_id, **request.as_json()}))
 
     async def verify_webhook(self, request: GenerateRequest, headers: Mapping[str, str], body: bytes) -> WebhookVerdict:
-        message = {"op": "verify_webhook", **request.as_json(), "headers": dict(headers), "body_base64": base64.b64encode(body).decode()}
+        message = {
+            "op": "verify_webhook",
+            **request.as_json(),
+            "headers": dict(headers),
+            "body_base64": base64.b64encode(body).decode(),
+        }
         reply = await self._call(message)
         return WebhookVerdict(reply.get("accepted") is True, str(reply.get("reason", "")))
 
@@ -143,7 +150,12 @@ def _result(reply: Mapping[str, Any]) -> GenerateResult:
     failure = reply.get("failure")
     if isinstance(failure, dict):
         return GenerateResult(
-            failure=Failure(str(failure.get("kind", "crash")), str(failure.get("message", "")), failure.get("code"), failure.get("exception")),
+            failure=Failure(
+                str(failure.get("kind", "crash")),
+                str(failure.get("message", "")),
+                failure.get("code"),
+                failure.get("exception"),
+            ),
             job_id=reply.get("job_id"),
         )
     images = []

@@ -24,7 +24,9 @@ class ReplicateSdkAdapter:
         return await asyncio.to_thread(self._generate, request)
 
     async def start(self, request: GenerateRequest) -> str:
-        prediction = await asyncio.to_thread(lambda: _client(request).predictions.create(model=MODEL, **_params(request.body)))
+        prediction = await asyncio.to_thread(
+            lambda: _client(request).predictions.create(model=MODEL, **_params(request.body))
+        )
         return str(prediction.id)
 
     async def cancel(self, request: GenerateRequest, job_id: str) -> None:
@@ -39,7 +41,9 @@ class ReplicateSdkAdapter:
         def verify() -> WebhookVerdict:
             client = _client(request)
             try:
-                client.webhooks.validate(headers=dict(headers), body=body.decode(), secret=client.webhooks.default.secret())
+                client.webhooks.validate(
+                    headers=dict(headers), body=body.decode(), secret=client.webhooks.default.secret()
+                )
             except WebhookValidationError as error:
                 return WebhookVerdict(False, str(error))
             return WebhookVerdict(True)
@@ -95,9 +99,12 @@ def _failure(error: Exception) -> Failure:
     if isinstance(error, ReplicateError):
         status = error.status or 0
         kind = (
-            "auth" if status in (401, 403)
-            else "rate_limited" if status == 429
-            else "server_error" if status >= 500
+            "auth"
+            if status in (401, 403)
+            else "rate_limited"
+            if status == 429
+            else "server_error"
+            if status >= 500
             else "invalid_request"
         )
         return Failure(kind, f"{error.title}: {error.detail}", status, "ReplicateError")

@@ -18,7 +18,9 @@ class ConsoleReporter:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self._write(f"seedream-conformance: {event.adapter} against {event.provider} (seed {event.seed}, emulator {event.emulator})\n")
+            self._write(
+                f"seedream-conformance: {event.adapter} against {event.provider} (seed {event.seed}, emulator {event.emulator})\n"
+            )
         elif isinstance(event, CheckStarted):
             self._write(f"{event.check.id:<11} ")
         elif isinstance(event, CaseFinished):

@@ -52,13 +52,19 @@ class HtmlReporter(Collecting):
         rows = []
         for check in checks:
             mine = [result for result in self.results if result.check == check.id]
-            counts = {status: sum(result.status == status for result in mine) for status in ("passed", "failed", "skipped")}
+            counts = {
+                status: sum(result.status == status for result in mine) for status in ("passed", "failed", "skipped")
+            }
             rows.append(
                 f"<tr><td><a href='#{check.id}'>{check.id}</a></td><td>{escape(check.title)}</td>"
                 + "".join(f"<td class={status}>{count}</td>" for status, count in counts.items())
                 + "</tr>"
             )
-        return "<table><tr><th>check</th><th>what it asks</th><th>passed</th><th>failed</th><th>skipped</th></tr>" + "".join(rows) + "</table>"
+        return (
+            "<table><tr><th>check</th><th>what it asks</th><th>passed</th><th>failed</th><th>skipped</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
 
     def _check(self, check: CheckInfo) -> str:
         rows = "".join(_row(result) for result in self.results if result.check == check.id)
@@ -76,7 +82,9 @@ def _row(result: CaseResult) -> str:
     if result.images:
         body += _thumbnails(result.images)
     if result.status == "failed":
-        body += _disclosure("details", result.details, opened=True) + _disclosure("traffic", result.exchanges, opened=True)
+        body += _disclosure("details", result.details, opened=True) + _disclosure(
+            "traffic", result.exchanges, opened=True
+        )
     elif result.details:
         body += _disclosure("details", result.details, opened=False)
     return (
@@ -91,7 +99,11 @@ def _thumbnails(images: list[Evidence]) -> str:
         caption = image.problem or (
             f"{image.metadata['width']}x{image.metadata['height']} {image.metadata['format']}" if image.metadata else ""
         )
-        picture = f"<img alt='image {index}' src='{escape(image.thumbnail)}'>" if image.thumbnail else "<div>(no picture)</div>"
+        picture = (
+            f"<img alt='image {index}' src='{escape(image.thumbnail)}'>"
+            if image.thumbnail
+            else "<div>(no picture)</div>"
+        )
         figures.append(f"<figure>{picture}<figcaption>{index}: {escape(caption)}</figcaption></figure>")
     more = f"<figure>+{len(images) - THUMBNAILS_PER_CASE} more</figure>" if len(images) > THUMBNAILS_PER_CASE else ""
     return f"<div class=thumbs>{''.join(figures)}{more}</div>"

@@ -18,9 +18,15 @@ class JUnitReporter(Collecting):
         ET.ElementTree(self.document(finished)).write(self.path, encoding="utf-8", xml_declaration=True)
 
     def document(self, finished: RunFinished) -> ET.Element:
-        name = f"seedream-conformance {self.started.adapter} {self.started.provider}" if self.started else "seedream-conformance"
+        name = (
+            f"seedream-conformance {self.started.adapter} {self.started.provider}"
+            if self.started
+            else "seedream-conformance"
+        )
         root = ET.Element("testsuites", name=name, time=f"{finished.duration:.3f}")
-        checks = [check.id for check in self.started.checks] if self.started else sorted({r.check for r in self.results})
+        checks = (
+            [check.id for check in self.started.checks] if self.started else sorted({r.check for r in self.results})
+        )
         for check in checks:
             cases = [result for result in self.results if result.check == check]
             suite = ET.SubElement(
@@ -39,10 +45,18 @@ class JUnitReporter(Collecting):
 
 
 def _testcase(suite: ET.Element, result: CaseResult) -> None:
-    case = ET.SubElement(suite, "testcase", classname=suite.get("name", ""), name=_safe(f"{result.case}: {result.title}"), time=f"{result.duration:.3f}")
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=suite.get("name", ""),
+        name=_safe(f"{result.case}: {result.title}"),
+        time=f"{result.duration:.3f}",
+    )
     if result.status == "failed":
         failure = ET.SubElement(case, "failure", message=_safe(result.message), type="conformance")
-        traffic = json.dumps({"details": result.details, "exchanges": result.exchanges}, indent=2, ensure_ascii=False, default=str)
+        traffic = json.dumps(
+            {"details": result.details, "exchanges": result.exchanges}, indent=2, ensure_ascii=False, default=str
+        )
         failure.text = _safe(traffic)
     elif result.status == "skipped":
         ET.SubElement(case, "skipped", message=_safe(result.message))

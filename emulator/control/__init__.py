@@ -10,7 +10,9 @@ from .routes import router
 
 
 def control_app(emulator: Any) -> FastAPI:
-    app = FastAPI(title="Seedream emulator control plane", docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="Seedream emulator control plane", docs_url="/docs", redoc_url=None, openapi_url="/openapi.json"
+    )
     app.state.emulator = emulator
     app.include_router(router)
     return app

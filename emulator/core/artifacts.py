@@ -17,10 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from .clock import Clock
 from .render import GenerationSpec, render
-
 
 # `fixture-<W>x<H>-<png|jpg|webp>`: a reference image of that size, served at /files/<id>.<ext> on demand, so
 # clients and the harness can hand a provider a reference URL it is able to download, without uploading one.

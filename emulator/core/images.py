@@ -54,7 +54,9 @@ def inspect(data: bytes, allowed: tuple[str, ...] = ("jpeg", "png", "webp")) -> 
     except Exception as exc:  # Pillow raises many types for hostile input; all mean "not an image".
         raise BrokenImage(f"the image cannot be decoded ({type(exc).__name__})") from exc
     if kind not in allowed:
-        raise BrokenImage(f"{kind.upper()} images are not supported; use one of {', '.join(a.upper() for a in allowed)}")
+        raise BrokenImage(
+            f"{kind.upper()} images are not supported; use one of {', '.join(a.upper() for a in allowed)}"
+        )
     return ImageInfo(kind, width, height, len(data))
 
 

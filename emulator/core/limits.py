@@ -64,8 +64,14 @@ class Limiter:
     def reserve(self, surface: str, key: str | None) -> None:
         """Raise Limited when the key already runs as many jobs as its concurrency limit allows."""
         limit = self.limits.get(surface)
-        if limit is not None and limit.concurrency is not None and self._running[(surface, key or "")] >= limit.concurrency:
-            raise Limited(f"more than {limit.concurrency} jobs at once for this key", 1.0, concurrency=limit.concurrency)
+        if (
+            limit is not None
+            and limit.concurrency is not None
+            and self._running[(surface, key or "")] >= limit.concurrency
+        ):
+            raise Limited(
+                f"more than {limit.concurrency} jobs at once for this key", 1.0, concurrency=limit.concurrency
+            )
 
     def track(self, surface: str, key: str | None, job: Job) -> None:
         slot = (surface, key or "")

@@ -103,10 +103,7 @@ def read_metadata(data: bytes) -> dict[str, object]:
     """The JSON record embedded by `render`; raises `NotEvidence` for any other bytes."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            if image.format == "PNG":
-                raw = image.info.get(METADATA_KEY)
-            else:
-                raw = image.getexif().get(EXIF_IMAGE_DESCRIPTION)
+            raw = image.info.get(METADATA_KEY) if image.format == "PNG" else image.getexif().get(EXIF_IMAGE_DESCRIPTION)
     except (OSError, ValueError, SyntaxError) as exc:
         raise NotEvidence(f"not a readable image: {exc}") from exc
     if not isinstance(raw, (str, bytes)):

@@ -117,7 +117,9 @@ class Runtime:
         if decision.latency > 0:
             await self.clock.sleep_until(self.clock.now() + decision.latency)
         if decision.disconnect is not None or decision.error is not None:
-            return Admission(error=decision.error, disconnect=decision.disconnect.disconnect if decision.disconnect else None)
+            return Admission(
+                error=decision.error, disconnect=decision.disconnect.disconnect if decision.disconnect else None
+            )
         try:
             self.limits.admit(context.surface, context.api_key)
         except Limited as exc:

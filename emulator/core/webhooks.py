@@ -151,7 +151,13 @@ class WebhookDispatcher:
         return delivery
 
     def _new(
-        self, surface: str, url: str, method: str, event: str, job_id: str | None, body: bytes,
+        self,
+        surface: str,
+        url: str,
+        method: str,
+        event: str,
+        job_id: str | None,
+        body: bytes,
         headers: Mapping[str, str] | None,
     ) -> Delivery:
         delivery = Delivery(

@@ -70,13 +70,23 @@ def runware(http, message):
     wanted = task.get("numberResults", 1)
 
     def step(early):
-        body = send(http, "POST", url, json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=headers)
+        body = send(
+            http, "POST", url, json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=headers
+        )
         if body.get("errors"):
             raise Failed("generation_failed", json.dumps(body["errors"]))
         items = [item for item in body.get("data", []) if item.get("status") == "success"]
-        if early or len(items) >= wanted or (body.get("data") and all(i.get("status") == "success" for i in body["data"])):
-            return [{"url": item.get("imageURL") or item.get("imageDataURI")} if "imageBase64Data" not in item
-                    else {"base64": item["imageBase64Data"]} for item in items]
+        if (
+            early
+            or len(items) >= wanted
+            or (body.get("data") and all(i.get("status") == "success" for i in body["data"]))
+        ):
+            return [
+                {"url": item.get("imageURL") or item.get("imageDataURI")}
+                if "imageBase64Data" not in item
+                else {"base64": item["imageBase64Data"]}
+                for item in items
+            ]
         return None
 
     return poll_until(time.monotonic() + message["timeout"], step)
@@ -109,7 +119,9 @@ def wiro(http, message):
 def replicate(http, message):
     headers = {"Authorization": f"Bearer {message['credentials']['api_key']}"}
     base = message["base_url"]
-    prediction = send(http, "POST", f"{base}/v1/models/bytedance/seedream-4/predictions", json=message["body"], headers=headers)
+    prediction = send(
+        http, "POST", f"{base}/v1/models/bytedance/seedream-4/predictions", json=message["body"], headers=headers
+    )
 
     def step(early):
         current = send(http, "GET", f"{base}/v1/predictions/{prediction['id']}", headers=headers)
@@ -130,10 +142,16 @@ def verify(http, message):
         return True
     headers = {name.lower(): value for name, value in message["headers"].items()}
     body = base64.b64decode(message["body_base64"]).decode()
-    secret = send(http, "GET", f"{message['base_url']}/v1/webhooks/default/secret",
-                  headers={"Authorization": f"Bearer {message['credentials']['api_key']}"})["key"]
+    secret = send(
+        http,
+        "GET",
+        f"{message['base_url']}/v1/webhooks/default/secret",
+        headers={"Authorization": f"Bearer {message['credentials']['api_key']}"},
+    )["key"]
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{body}".encode()
-    digest = base64.b64encode(hmac.new(base64.b64decode(secret.removeprefix("whsec_")), signed, hashlib.sha256).digest()).decode()
+    digest = base64.b64encode(
+        hmac.new(base64.b64decode(secret.removeprefix("whsec_")), signed, hashlib.sha256).digest()
+    ).decode()
     return any(part.split(",", 1)[-1] == digest for part in headers["webhook-signature"].split())
 
 
@@ -151,7 +169,10 @@ def answer(http, message):
 
 def main():
     capabilities = ["webhooks"] if "--accept-any-webhook" in FLAGS or "--webhooks" in FLAGS else []
-    print(json.dumps({"ready": True, "name": "naive " + " ".join(sorted(FLAGS)), "capabilities": capabilities}), flush=True)
+    print(
+        json.dumps({"ready": True, "name": "naive " + " ".join(sorted(FLAGS)), "capabilities": capabilities}),
+        flush=True,
+    )
     with httpx.Client(timeout=30) as http:
         for line in sys.stdin:
             message = json.loads(line)

@@ -12,8 +12,14 @@ import pytest
 
 from conformance.handle import InProcess
 
-TASK = {"taskType": "imageInference", "taskUUID": "6f1c0b6e-4d5e-4c8a-9d7e-0b1c2d3e4f50", "model": "bytedance:5@0",
-        "positivePrompt": "a lighthouse", "width": 2048, "height": 2048}
+TASK = {
+    "taskType": "imageInference",
+    "taskUUID": "6f1c0b6e-4d5e-4c8a-9d7e-0b1c2d3e4f50",
+    "model": "bytedance:5@0",
+    "positivePrompt": "a lighthouse",
+    "width": 2048,
+    "height": 2048,
+}
 
 
 def create(emulator: InProcess) -> httpx.Response:
@@ -43,8 +49,11 @@ def test_marker_sets_timing_and_faults(seedream_emulator: InProcess) -> None:
 @pytest.mark.seedream(provider="evolink")
 def test_single_provider_serves_at_the_root(seedream_emulator: InProcess) -> None:
     assert seedream_emulator.url("evolink") == seedream_emulator.base
-    reply = httpx.post(seedream_emulator.base + "/v1/images/generations", json={"model": "doubao-seedream-4.0", "prompt": "p"},
-                       headers={"Authorization": "Bearer k"})
+    reply = httpx.post(
+        seedream_emulator.base + "/v1/images/generations",
+        json={"model": "doubao-seedream-4.0", "prompt": "p"},
+        headers={"Authorization": "Bearer k"},
+    )
     assert reply.status_code == 200 and reply.json()["status"] == "pending"
 
 
@@ -56,7 +65,8 @@ def test_recorded_traffic_is_visible(seedream_emulator: InProcess) -> None:
 
 
 def test_installed_plugin_reaches_a_client_project(tmp_path: Path) -> None:
-    (tmp_path / "test_client.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_client.py").write_text(
+        textwrap.dedent("""
         import httpx, pytest
 
         @pytest.mark.seedream(timing="instant")
@@ -64,7 +74,14 @@ def test_installed_plugin_reaches_a_client_project(tmp_path: Path) -> None:
             url = seedream_emulator.url("replicate") + "/v1/models/bytedance/seedream-4/predictions"
             reply = httpx.post(url, json={"input": {"prompt": "p"}}, headers={"Authorization": "Bearer r8_x", "Prefer": "wait"})
             assert reply.json()["status"] == "succeeded"
-    """))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    """)
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert "1 passed" in done.stdout, done.stdout + done.stderr

@@ -20,23 +20,48 @@ from conformance.events import (
 from conformance.reports import ConsoleReporter, HtmlReporter, JUnitReporter
 
 THUMBNAIL = "data:image/jpeg;base64,/9j/AAAA"
-EXCHANGE = {"seq": 3, "method": "POST", "path": "/runware/v1", "status": 400, "request": '[{"x": "\x00"}]', "response": "{}"}
+EXCHANGE = {
+    "seq": 3,
+    "method": "POST",
+    "path": "/runware/v1",
+    "status": 400,
+    "request": '[{"x": "\x00"}]',
+    "response": "{}",
+}
 
 
 def stream(*, failing: bool) -> list[Event]:
     wire, results = CHECKS["wire"], CHECKS["results"]
     passed = CaseResult("wire", "valid-001", "4.0 square", "passed", duration=0.5)
     broken = CaseResult(
-        "wire", "valid-002", "2000-character prompt", "failed" if failing else "passed",
-        "<script>alert(1)</script> /positivePrompt is too long\x07", 1.25, {"requests": 1}, [EXCHANGE],
+        "wire",
+        "valid-002",
+        "2000-character prompt",
+        "failed" if failing else "passed",
+        "<script>alert(1)</script> /positivePrompt is too long\x07",
+        1.25,
+        {"requests": 1},
+        [EXCHANGE],
     )
-    image = CaseResult("results", "valid-001", "4.0 square", "passed", images=[Evidence(THUMBNAIL, {"width": 2048, "height": 2048, "format": "jpeg"})])
+    image = CaseResult(
+        "results",
+        "valid-001",
+        "4.0 square",
+        "passed",
+        images=[Evidence(THUMBNAIL, {"width": 2048, "height": 2048, "format": "jpeg"})],
+    )
     skipped = CaseResult("results", "valid-002", "no images", "skipped", "the client offers no cancellation")
     everything = (passed, broken, image, skipped)
     return [
         RunStarted("runware", "reference", 0, (wire, results), "http://127.0.0.1:9"),
-        CheckStarted(wire), CaseFinished(passed), CaseFinished(broken), CheckFinished(wire, 1 + (not failing), int(failing), 0),
-        CheckStarted(results), CaseFinished(image), CaseFinished(skipped), CheckFinished(results, 1, 0, 1),
+        CheckStarted(wire),
+        CaseFinished(passed),
+        CaseFinished(broken),
+        CheckFinished(wire, 1 + (not failing), int(failing), 0),
+        CheckStarted(results),
+        CaseFinished(image),
+        CaseFinished(skipped),
+        CheckFinished(results, 1, 0, 1),
         RunFinished(not failing, 3.5, everything),
     ]
 

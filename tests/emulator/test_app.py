@@ -12,7 +12,10 @@ from tests.support import inference
 async def test_health_lists_every_surface_url(emulator: Emulator) -> None:
     body = (await emulator.client.get("/_emulator/health")).json()
     assert body["status"] == "ok"
-    assert body["surfaces"]["runware"] == {"REST": "http://testserver/runware/v1", "WebSocket": "ws://testserver/runware/v1"}
+    assert body["surfaces"]["runware"] == {
+        "REST": "http://testserver/runware/v1",
+        "WebSocket": "ws://testserver/runware/v1",
+    }
     assert body["seed"] == 1 and body["timing"] == "instant"
 
 
@@ -67,7 +70,9 @@ async def test_journal_endpoint_filters_entries(emulator: Emulator) -> None:
     assert entries[0]["violations"][0]["path"] == "/0/numberResults"
 
 
-async def test_same_seed_gives_the_same_ids_in_the_same_order(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+async def test_same_seed_gives_the_same_ids_in_the_same_order(
+    make_emulator: EmulatorFactory, clock: ManualClock
+) -> None:
     runs = []
     for _ in range(2):
         emulator = await make_emulator(seed=77)

@@ -12,11 +12,33 @@ from emulator.cli import parser, settings_from
 
 def test_serve_flags_have_the_public_names() -> None:
     args = parser().parse_args(
-        ["serve", "--host", "0.0.0.0", "--port", "9001", "--provider", "runware", "--public-url", "http://e:9001",
-         "--timing", "instant", "--seed", "5", "--api-key", "a", "--api-key", "b"]
+        [
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9001",
+            "--provider",
+            "runware",
+            "--public-url",
+            "http://e:9001",
+            "--timing",
+            "instant",
+            "--seed",
+            "5",
+            "--api-key",
+            "a",
+            "--api-key",
+            "b",
+        ]
     )
     settings = settings_from(args)
-    assert (settings.host, settings.port, settings.provider, settings.public_url) == ("0.0.0.0", 9001, "runware", "http://e:9001")
+    assert (settings.host, settings.port, settings.provider, settings.public_url) == (
+        "0.0.0.0",
+        9001,
+        "runware",
+        "http://e:9001",
+    )
     assert (settings.timing, settings.seed, settings.api_keys) == ("instant", 5, ("a", "b"))
 
 
@@ -30,7 +52,10 @@ def test_serve_starts_prints_every_surface_and_answers_health() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "emulator", "serve", "--port", "0", "--seed", "11", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         lines = []
@@ -62,7 +87,9 @@ def test_a_bad_scenario_stops_the_server_with_a_message_not_a_traceback(tmp_path
     scenario.write_text('[[faults]]\naction = "explode"\n')
     result = subprocess.run(
         [sys.executable, "-m", "emulator", "serve", "--port", "0", "--scenario", str(scenario)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "faults[0]" in result.stderr and "Traceback" not in result.stderr
@@ -71,7 +98,9 @@ def test_a_bad_scenario_stops_the_server_with_a_message_not_a_traceback(tmp_path
 def test_a_bad_wiro_project_stops_the_server_with_a_message() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "emulator", "serve", "--port", "0", "--wiro-project", "no-secret"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "wiro" in result.stderr.lower()

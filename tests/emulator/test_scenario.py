@@ -39,7 +39,9 @@ async def test_toml_scenario_sets_keys_limits_timing_and_faults(tmp_path: Path) 
     assert emulator.runtime.limits.limits["runware"].requests_per_minute == 100
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         statuses = [
-            (await client.post("/runware/v1", json=[inference()], headers={"Authorization": "Bearer ci-key"})).status_code
+            (
+                await client.post("/runware/v1", json=[inference()], headers={"Authorization": "Bearer ci-key"})
+            ).status_code
             for _ in range(3)
         ]
         assert statuses == [503, 503, 200]

@@ -51,6 +51,7 @@ def drop_mid_task(live: LiveEmulator, clock: ManualClock) -> str:
     Returns the task's UUID. The job's clock is manual, so the task is still queued when the drop
     happens; the SDK must reconnect and recover to get its images.
     """
+
     def task_seen() -> str | None:
         for entry in live.runtime.journal.entries(surface="runware"):
             if entry.transport == "ws" and entry.ids:

@@ -13,17 +13,40 @@ pytestmark = pytest.mark.sdk
 
 # adapter, provider, cases that must pass, (case that must fail, why)
 EXPECTED = [
-    ("replicate", "replicate", ["wire/valid-001", "results/valid-006", "lifecycle/cancel", "lifecycle/forged_webhook"],
-     ("resilience/stalled_job", "the client hangs")),
+    (
+        "replicate",
+        "replicate",
+        ["wire/valid-001", "results/valid-006", "lifecycle/cancel", "lifecycle/forged_webhook"],
+        ("resilience/stalled_job", "the client hangs"),
+    ),
     # A shorter sequence than maxSequentialImages is fine for runware-sdk 1.8.0 (it waits for numberResults items);
     # over REST it re-sends a create whose 502 hid an accepted task and fails on conflictTaskUUID, and over the
     # socket it cannot take a frame above 1 MiB (a 4K base64 image), so it hangs.
-    ("runware-sdk-rest", "runware", ["wire/valid-001", "results/valid-009", "limits/invalid-001", "resilience/rate_limit",
-                                     "resilience/fewer_images"], ("resilience/ambiguous_create", "got invalid_request")),
-    ("runware-sdk-ws", "runware", ["results/valid-001", "limits/invalid-004", "resilience/fewer_images"],
-     ("results/valid-039", "the client hangs")),
+    (
+        "runware-sdk-rest",
+        "runware",
+        [
+            "wire/valid-001",
+            "results/valid-009",
+            "limits/invalid-001",
+            "resilience/rate_limit",
+            "resilience/fewer_images",
+        ],
+        ("resilience/ambiguous_create", "got invalid_request"),
+    ),
+    (
+        "runware-sdk-ws",
+        "runware",
+        ["results/valid-001", "limits/invalid-004", "resilience/fewer_images"],
+        ("results/valid-039", "the client hangs"),
+    ),
     # runware 0.5.24 waits for numberResults images, so it cuts a sequence: 1 reference + 14 sequential images.
-    ("runware-legacy", "runware", ["results/valid-003", "limits/invalid-003"], ("results/valid-035", "expected 14 image(s), got 1")),
+    (
+        "runware-legacy",
+        "runware",
+        ["results/valid-003", "limits/invalid-003"],
+        ("results/valid-035", "expected 14 image(s), got 1"),
+    ),
 ]
 
 

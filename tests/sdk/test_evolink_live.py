@@ -34,8 +34,14 @@ def wait_for(condition: Any, timeout: float = 10) -> None:
 def test_create_poll_download_and_callback_over_real_sockets(receiver: WebhookSink) -> None:
     with LiveEmulator(timing="instant") as live, httpx.Client(base_url=f"{live.base}/evolink") as client:
         headers = {"Authorization": "Bearer live-key"}
-        payload = {"model": "doubao-seedream-4.0", "prompt": "generate 2 images of kites", "n": 2, "size": "4:3",
-                   "quality": "1K", "callback_url": receiver.url}
+        payload = {
+            "model": "doubao-seedream-4.0",
+            "prompt": "generate 2 images of kites",
+            "n": 2,
+            "size": "4:3",
+            "quality": "1K",
+            "callback_url": receiver.url,
+        }
         task = client.post("/v1/images/generations", json=payload, headers=headers).json()
         assert task["status"] == "pending"
         wait_for(lambda: client.get(f"/v1/tasks/{task['id']}", headers=headers).json()["status"] == "completed")
@@ -45,7 +51,12 @@ def test_create_poll_download_and_callback_over_real_sockets(receiver: WebhookSi
         assert received.headers["content-type"] == "application/json"
         for index, url in enumerate(done["results"]):
             record = read_metadata(httpx.get(url).content)
-            assert (record["job_id"], record["index"], record["width"], record["height"]) == (task["id"], index, 1152, 864)
+            assert (record["job_id"], record["index"], record["width"], record["height"]) == (
+                task["id"],
+                index,
+                1152,
+                864,
+            )
         [entry] = [e for e in live.runtime.journal.entries(surface="evolink") if e.route.startswith("POST")]
         assert len(entry.warnings) == 2, "plain HTTP and loopback: both noted as fidelity warnings"
 

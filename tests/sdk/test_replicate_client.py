@@ -299,9 +299,11 @@ def test_tls_url_mode_puts_urls_in_sync_replies_too(tmp_path: Path, monkeypatch:
 
 def test_tls_without_trusting_the_ca_fails_verification(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    with ReplicateLive(tls_dir=tmp_path, timing="instant") as server:
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-            Client(api_token=TOKEN, base_url=server.base).accounts.current()
+    with (
+        ReplicateLive(tls_dir=tmp_path, timing="instant") as server,
+        pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        Client(api_token=TOKEN, base_url=server.base).accounts.current()
 
 
 def test_received_webhooks_verify_with_the_client_and_standardwebhooks(live: ReplicateLive) -> None:

@@ -32,7 +32,19 @@ def outcomes(python: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     reference.write_bytes(image_bytes(160, 90, "PNG"))
     cases = [
         {"name": "sync_40", "task": fields(t2i(seed=5417, providerSettings={"bytedance": {"maxSequentialImages": 1}}))},
-        {"name": "sync_45", "task": fields(t2i("bytedance:seedream@4.5", width=2048, height=2048, numberResults=2, includeCost=True, resolution=None))},
+        {
+            "name": "sync_45",
+            "task": fields(
+                t2i(
+                    "bytedance:seedream@4.5",
+                    width=2048,
+                    height=2048,
+                    numberResults=2,
+                    includeCost=True,
+                    resolution=None,
+                )
+            ),
+        },
         {"name": "async_poll", "task": fields(t2i(numberResults=2)), "poll": True},
         {"name": "base64_4k", "task": fields(t2i(width=4096, height=4096, outputType="base64Data"))},
         {"name": "data_uri_4k", "task": fields(t2i(width=4096, height=4096, outputType="dataURI"))},

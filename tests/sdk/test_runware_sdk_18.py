@@ -17,7 +17,10 @@ pytestmark = pytest.mark.sdk
 SCRIPT = "runware_sdk_18.py"
 CASES = [
     {"name": "async_40", "task": t2i(seed=5417, providerSettings={"bytedance": {"maxSequentialImages": 1}})},
-    {"name": "sync_45", "task": t2i("bytedance:seedream@4.5", numberResults=2, includeCost=True, deliveryMethod="sync")},
+    {
+        "name": "sync_45",
+        "task": t2i("bytedance:seedream@4.5", numberResults=2, includeCost=True, deliveryMethod="sync"),
+    },
     {"name": "base64_4k", "task": t2i(width=4096, height=4096, outputType="base64Data", deliveryMethod="sync")},
     {"name": "data_uri_4k", "task": t2i(width=4096, height=4096, outputType="dataURI", deliveryMethod="sync")},
     {"name": "upload_reference", "task": t2i("bytedance:seedream@4.5"), "upload": data_uri(160, 90)},
@@ -34,7 +37,12 @@ def python() -> Any:
 @pytest.fixture(scope="module", params=["websocket", "rest"])
 def outcomes(request: pytest.FixtureRequest, python: Any) -> Iterator[tuple[str, dict[str, Any], LiveEmulator]]:
     with LiveEmulator(timing="fast") as live:
-        payload = {"rest": f"{live.base}/runware/v1", "ws": f"{live.ws_base}/runware/v1", "transport": request.param, "cases": CASES}
+        payload = {
+            "rest": f"{live.base}/runware/v1",
+            "ws": f"{live.ws_base}/runware/v1",
+            "transport": request.param,
+            "cases": CASES,
+        }
         yield request.param, run_script(python, SCRIPT, payload), live
 
 
@@ -112,7 +120,12 @@ def test_async_task_recovers_from_an_abrupt_drop(python: Any) -> None:
     clock = ManualClock()
     with LiveEmulator(clock=clock, timing="realistic") as live:
         case = {"name": "dropped", "task": t2i(seed=77), "timeout_ms": 60_000}
-        payload = {"rest": f"{live.base}/runware/v1", "ws": f"{live.ws_base}/runware/v1", "transport": "websocket", "cases": [case]}
+        payload = {
+            "rest": f"{live.base}/runware/v1",
+            "ws": f"{live.ws_base}/runware/v1",
+            "transport": "websocket",
+            "cases": [case],
+        }
         process = start_script(python, SCRIPT, payload)
         task_uuid = drop_mid_task(live, clock)
         result = finish(process, timeout=90)

@@ -87,7 +87,13 @@ async def main() -> None:
         try:
             reply = await runner.generate(message)
         except Exception as error:  # anything else the SDK raises is a crash to report
-            reply = {"failure": {"kind": "crash", "message": f"{type(error).__name__}: {error}", "exception": type(error).__name__}}
+            reply = {
+                "failure": {
+                    "kind": "crash",
+                    "message": f"{type(error).__name__}: {error}",
+                    "exception": type(error).__name__,
+                }
+            }
         print(json.dumps({"id": message["id"], **reply}), flush=True)
 
 

@@ -74,14 +74,23 @@ async def main() -> None:
     reader = asyncio.StreamReader(limit=512 * 2**20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     capabilities = ["websocket"] if sys.argv[1] == "websocket" else []
-    print(json.dumps({"ready": True, "name": f"runware-sdk-1.8.0-{sys.argv[1]}", "capabilities": capabilities}), flush=True)
+    print(
+        json.dumps({"ready": True, "name": f"runware-sdk-1.8.0-{sys.argv[1]}", "capabilities": capabilities}),
+        flush=True,
+    )
     try:
         while line := await reader.readline():
             message = json.loads(line)
             try:
                 reply = await runner.generate(message)
             except Exception as error:  # anything the SDK raises outside RunwareError is a crash to report
-                reply = {"failure": {"kind": "crash", "message": f"{type(error).__name__}: {error}", "exception": type(error).__name__}}
+                reply = {
+                    "failure": {
+                        "kind": "crash",
+                        "message": f"{type(error).__name__}: {error}",
+                        "exception": type(error).__name__,
+                    }
+                }
             print(json.dumps({"id": message["id"], **reply}), flush=True)
     finally:
         await runner.close()

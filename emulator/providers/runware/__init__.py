@@ -33,7 +33,9 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
     return Surface(
         SURFACE,
         "Runware",
-        routes(service, sessions, max_body=settings.max_body_mb * 2**20, batch_results=settings.runware_ws_batch_results),
+        routes(
+            service, sessions, max_body=settings.max_body_mb * 2**20, batch_results=settings.runware_ws_batch_results
+        ),
         endpoints,
         reset=reset,
         service=service,

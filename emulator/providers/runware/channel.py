@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +77,9 @@ class Sessions:
 class Channel:
     """One WebSocket connection."""
 
-    def __init__(self, websocket: WebSocket, service: RunwareService, sessions: Sessions, *, max_frame: int, batch_results: bool) -> None:
+    def __init__(
+        self, websocket: WebSocket, service: RunwareService, sessions: Sessions, *, max_frame: int, batch_results: bool
+    ) -> None:
         self.websocket = websocket
         self.service = service
         self.sessions = sessions
@@ -236,6 +239,10 @@ class Channel:
             self._streams.add(stream)
             stream.add_done_callback(self._streams.discard)
 
+    def _progressed(self, sent: int) -> Callable[[Job], bool]:
+        """Whether a job has news for a stream that has sent `sent` images: finished, or (unbatched) a new image."""
+        return lambda job: job.state.terminal or (not self.batch_results and job.outputs_ready > sent)
+
     async def _stream(self, job: Job, session: Session | None) -> None:
         """Send a sync task's images as they finish (one frame each), then its error if it failed.
 
@@ -243,7 +250,7 @@ class Channel:
         inference = job.data
         sent = 0
         while True:
-            await self.service.runtime.jobs.wait(job, lambda j: j.state.terminal or (not self.batch_results and j.outputs_ready > sent))
+            await self.service.runtime.jobs.wait(job, self._progressed(sent))
             # Read together: a job may finish while a large frame is being sent below.
             finished, ready = job.state.terminal, job.outputs_ready
             items = [await self.service.result_item(inference, index) for index in range(sent, ready)]
@@ -274,4 +281,3 @@ class Channel:
         if self.session is not None:
             entry.api_key = mask_key(self.session.api_key)
         return entry
-

@@ -127,13 +127,15 @@ def body_too_large(limit: int) -> RunwareError:
 
 
 def frame_too_large(limit: int) -> RunwareError:
-    return RunwareError("invalidRequestBody", f"The frame is larger than the {limit} characters this emulator accepts.", status=413)
+    return RunwareError(
+        "invalidRequestBody", f"The frame is larger than the {limit} characters this emulator accepts.", status=413
+    )
 
 
 def not_authenticated() -> RunwareError:
     return RunwareError(
         "missingApiKey",
-        "Authenticate first: send [{\"taskType\": \"authentication\", \"apiKey\": ...}] before other tasks.",
+        'Authenticate first: send [{"taskType": "authentication", "apiKey": ...}] before other tasks.',
         status=401,
         parameter="apiKey",
         type="string",

@@ -34,9 +34,7 @@ logger = logging.getLogger(__name__)
 YIELD_EVERY = 16
 
 
-def reply(
-    data: list[dict[str, Any]], failures: list[RunwareError], status: int = 200
-) -> Response:
+def reply(data: list[dict[str, Any]], failures: list[RunwareError], status: int = 200) -> Response:
     body: dict[str, Any] = {}
     if data or not failures:
         body["data"] = data
@@ -149,5 +147,3 @@ def _api_key(request: Request, tasks: list[Any]) -> object:
         if isinstance(task, dict) and task.get("taskType") == "authentication":
             return task.get("apiKey")
     return bearer_token(request)
-
-

@@ -298,7 +298,7 @@ async def _form(headers: Headers, raw: bytes, *, multipart: bool) -> list[tuple[
         parser = FormParser(headers, stream(), max_part_size=rules.UPLOAD_MAX_BYTES)
     try:
         form = await parser.parse()
-    except Exception:  # noqa: BLE001 - any malformed multipart (boundary, headers, sizes) is Wiro's "invalid", never a 500
+    except Exception:
         raise errors.parameters_invalid() from None
     pairs: list[tuple[str, str | Upload]] = []
     try:

@@ -16,7 +16,9 @@ async def test_the_job_is_created_but_the_reply_is_a_gateway_error(make_emulator
     headers = {"Authorization": "Bearer test-key"}
     reply = await emulator.client.post("/v1", json=[task], headers=headers)
     assert reply.status_code == 502 and reply.headers["content-type"] == "text/html" and "502" in reply.text
-    assert emulator.runtime.jobs.get(task["taskUUID"]) is not None, "the provider accepted the task before the gateway failed"
+    assert emulator.runtime.jobs.get(task["taskUUID"]) is not None, (
+        "the provider accepted the task before the gateway failed"
+    )
     (entry,) = emulator.runtime.journal.entries(surface="runware")
     assert entry.status == 502 and "became a gateway's 502" in entry.notes[0]
     again = await emulator.client.post("/v1", json=[task], headers=headers)
@@ -36,7 +38,9 @@ async def test_a_dropped_connection_after_the_job_was_created(make_emulator: Emu
 async def test_a_refused_request_keeps_its_own_reply(make_emulator: EmulatorFactory) -> None:
     emulator = await make_emulator(provider="runware")
     rule = emulator.app.state.emulator.add_fault(action="ambiguous", surface="runware", times=1)
-    reply = await emulator.client.post("/v1", json=[inference(positivePrompt="")], headers={"Authorization": "Bearer k"})
+    reply = await emulator.client.post(
+        "/v1", json=[inference(positivePrompt="")], headers={"Authorization": "Bearer k"}
+    )
     assert reply.status_code == 400 and rule.fired == 0
 
 

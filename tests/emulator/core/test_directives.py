@@ -8,7 +8,9 @@ def test_prompts_without_directives_are_left_alone() -> None:
 
 
 def test_each_directive_becomes_a_rule_and_leaves_the_prompt() -> None:
-    clean, rules, warnings = extract("a cat [[emulator:fail=content_policy]] on a mat [[emulator:latency=1.5s;images=2]]")
+    clean, rules, warnings = extract(
+        "a cat [[emulator:fail=content_policy]] on a mat [[emulator:latency=1.5s;images=2]]"
+    )
     assert clean == "a cat on a mat"
     assert warnings == []
     assert [(rule.action, rule.failure, rule.seconds, rule.images) for rule in rules] == [
@@ -19,7 +21,9 @@ def test_each_directive_becomes_a_rule_and_leaves_the_prompt() -> None:
 
 
 def test_error_with_retry_after_and_ranges_and_webhook_delays() -> None:
-    _, rules, _ = extract("[[emulator:error=429;retry-after=5s]][[emulator:latency=1s..3s]][[emulator:webhook=delay:500ms]]")
+    _, rules, _ = extract(
+        "[[emulator:error=429;retry-after=5s]][[emulator:latency=1s..3s]][[emulator:webhook=delay:500ms]]"
+    )
     error, latency, webhook = rules
     assert (error.action, error.status, error.retry_after) == ("error", 429, 5.0)
     assert (latency.seconds, latency.seconds_max) == (1.0, 3.0)

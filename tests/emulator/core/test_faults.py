@@ -8,8 +8,17 @@ CONTEXT = Context("runware", "POST /v1", model="bytedance:5@0", job="job-1", pro
 
 def test_every_match_field_must_agree() -> None:
     assert Match().matches(CONTEXT)
-    assert Match(surface="runware", route="POST *", model="bytedance:5@0", job="job-1", prompt="red", api_key="key-a").matches(CONTEXT)
-    for field, value in [("surface", "wiro"), ("route", "GET *"), ("model", "x"), ("job", "job-2"), ("prompt", "blue"), ("api_key", "key-b")]:
+    assert Match(
+        surface="runware", route="POST *", model="bytedance:5@0", job="job-1", prompt="red", api_key="key-a"
+    ).matches(CONTEXT)
+    for field, value in [
+        ("surface", "wiro"),
+        ("route", "GET *"),
+        ("model", "x"),
+        ("job", "job-2"),
+        ("prompt", "blue"),
+        ("api_key", "key-b"),
+    ]:
         assert not Match(**{field: value}).matches(CONTEXT)
 
 
@@ -81,7 +90,9 @@ def test_directives_fire_before_rules_and_only_for_their_request() -> None:
 
 
 def test_rules_round_trip_through_dicts() -> None:
-    rule = Rule.from_dict({"action": "error", "status": 503, "retry_after": 2, "surface": "evolink", "match": {"prompt": "x"}})
+    rule = Rule.from_dict(
+        {"action": "error", "status": 503, "retry_after": 2, "surface": "evolink", "match": {"prompt": "x"}}
+    )
     assert rule.match == Match(surface="evolink", prompt="x")
     again = Rule.from_dict({key: value for key, value in rule.as_dict().items() if key not in ("matched", "fired")})
     assert again.match == rule.match and again.retry_after == 2

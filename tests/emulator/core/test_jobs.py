@@ -152,4 +152,3 @@ async def test_unfinished_jobs_are_bounded(clock: ManualClock) -> None:
     clock.advance(5)
     engine.get("a")
     engine.create("c", "test", Plan(1.0, (1.0,)))
-

@@ -37,5 +37,7 @@ def test_a_flood_of_violations_is_capped_and_noted_without_blaming_the_client_tw
     entry = Journal().open(0.0, "http", "POST", "/x")
     entry.add_violations({"path": f"/{index}", "message": "bad"} for index in range(MAX_VIOLATIONS + 10))
     assert len(entry.violations) == MAX_VIOLATIONS
-    assert entry.warnings == [] and entry.notes == [f"more than {MAX_VIOLATIONS} violations; the rest were not recorded"]
+    assert entry.warnings == [] and entry.notes == [
+        f"more than {MAX_VIOLATIONS} violations; the rest were not recorded"
+    ]
     assert entry.as_dict()["notes"] == entry.notes

@@ -9,8 +9,17 @@ from emulator.core.render import GenerationSpec, read_metadata, render
 
 def spec(fmt: str, quality: int = 95, size: int = 1024) -> GenerationSpec:
     return GenerationSpec.create(
-        prompt="p", provider="t", model="m", job_id="j", index=0, seed=1,
-        width=size, height=size, format=fmt, quality=quality, reference_count=0,
+        prompt="p",
+        provider="t",
+        model="m",
+        job_id="j",
+        index=0,
+        seed=1,
+        width=size,
+        height=size,
+        format=fmt,
+        quality=quality,
+        reference_count=0,
     )
 
 

@@ -53,8 +53,18 @@ def test_image_has_requested_size_format_and_readable_record(
 def test_metadata_carries_every_field_the_harness_checks() -> None:
     record = read_metadata(render(spec()))
     assert set(record) == {
-        "emulator", "provider", "model", "job_id", "index", "seed", "width", "height",
-        "format", "quality", "prompt_sha256", "reference_count",
+        "emulator",
+        "provider",
+        "model",
+        "job_id",
+        "index",
+        "seed",
+        "width",
+        "height",
+        "format",
+        "quality",
+        "prompt_sha256",
+        "reference_count",
     }
 
 

@@ -3,7 +3,9 @@ from emulator.core.runtime import Runtime
 
 
 def test_public_url_overrides_the_request_origin() -> None:
-    assert Runtime.create(seed=1, public_url="https://e.example/").base_url("http://127.0.0.1:8000") == "https://e.example"
+    assert (
+        Runtime.create(seed=1, public_url="https://e.example/").base_url("http://127.0.0.1:8000") == "https://e.example"
+    )
     assert Runtime.create(seed=1).base_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000"
 
 

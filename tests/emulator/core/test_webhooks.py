@@ -21,7 +21,11 @@ async def test_a_2xx_answer_delivers_on_the_first_attempt(clock: ManualClock) ->
     receiver = Receiver()
     hook = dispatcher(clock, receiver)
     delivery = hook.send(
-        surface="test", url="https://hooks.example/a", body=b'{"x":1}', policy=RetryPolicy(), event="done",
+        surface="test",
+        url="https://hooks.example/a",
+        body=b'{"x":1}',
+        policy=RetryPolicy(),
+        event="done",
         headers={"Content-Type": "application/json"},
     )
     await run_until_done(clock, hook)
@@ -40,7 +44,7 @@ async def test_failed_attempts_are_retried_on_the_policy_schedule(clock: ManualC
     await run_until_done(clock, hook, step=0.25)
     assert delivery.state == "delivered"
     assert [a.status for a in delivery.attempts] == [500, 503, 404, 200]
-    gaps = [round(b.at - a.at, 2) for a, b in zip(delivery.attempts, delivery.attempts[1:])]
+    gaps = [round(b.at - a.at, 2) for a, b in zip(delivery.attempts, delivery.attempts[1:], strict=False)]
     assert gaps == [0.25, 0.5, 1.0]
     await hook.aclose()
 
@@ -53,7 +57,7 @@ async def test_delivery_gives_up_after_the_last_attempt(clock: ManualClock) -> N
     await run_until_done(clock, hook, step=0.5)
     assert delivery.state == "failed"
     assert len(delivery.attempts) == 4
-    gaps = [round(b.at - a.at, 2) for a, b in zip(delivery.attempts, delivery.attempts[1:])]
+    gaps = [round(b.at - a.at, 2) for a, b in zip(delivery.attempts, delivery.attempts[1:], strict=False)]
     assert gaps == [1, 2, 4]
     await hook.aclose()
 
@@ -69,7 +73,10 @@ async def test_network_errors_are_logged_and_retried(clock: ManualClock) -> None
 
     hook = WebhookDispatcher(clock, transport=httpx.MockTransport(flaky))
     delivery = hook.send(
-        surface="test", url="https://hooks.example/a", body=b"{}", policy=RetryPolicy(max_attempts=2, initial_delay=1),
+        surface="test",
+        url="https://hooks.example/a",
+        body=b"{}",
+        policy=RetryPolicy(max_attempts=2, initial_delay=1),
         event="done",
     )
     await run_until_done(clock, hook, step=0.5)
@@ -84,8 +91,12 @@ async def test_signer_headers_are_computed_for_each_attempt(clock: ManualClock) 
     hook = dispatcher(clock, receiver)
     signatures = iter(["sig-1", "sig-2"])
     hook.send(
-        surface="test", url="https://hooks.example/a", body=b"{}", event="done",
-        policy=RetryPolicy(max_attempts=2, initial_delay=1), signer=lambda delivery, body: {"x-sig": next(signatures)},
+        surface="test",
+        url="https://hooks.example/a",
+        body=b"{}",
+        event="done",
+        policy=RetryPolicy(max_attempts=2, initial_delay=1),
+        signer=lambda delivery, body: {"x-sig": next(signatures)},
     )
     await run_until_done(clock, hook, step=0.5)
     assert [r.headers["x-sig"] for r in receiver.requests] == ["sig-1", "sig-2"]
@@ -109,7 +120,9 @@ def test_jitter_spreads_delays_within_bounds() -> None:
 @pytest.mark.parametrize("url", ["http://127.0.0.1:99999/hook", "http://exa mple.com/", "http://a\x00b/"])
 async def test_unusable_urls_fail_each_attempt_with_a_recorded_error(clock: ManualClock, url: str) -> None:
     hook = WebhookDispatcher(clock)
-    delivery = hook.send(surface="test", url=url, body=b"{}", policy=RetryPolicy(max_attempts=2, initial_delay=1), event="done")
+    delivery = hook.send(
+        surface="test", url=url, body=b"{}", policy=RetryPolicy(max_attempts=2, initial_delay=1), event="done"
+    )
     await run_until_done(clock, hook, step=0.5)
     assert delivery.state == "failed"
     assert [bool(a.error) for a in delivery.attempts] == [True, True]
@@ -124,14 +137,18 @@ async def test_delivery_faults_drop_duplicate_and_delay(clock: ManualClock) -> N
     hook = WebhookDispatcher(clock, transport=httpx.MockTransport(receiver), faults=faults)
     context = Context("test", job="j1")
     faults.add({"action": "webhook", "webhook": "drop", "times": 1})
-    dropped = hook.send(surface="test", url="https://h.example/", body=b"1", policy=RetryPolicy(), event="e", context=context)
+    dropped = hook.send(
+        surface="test", url="https://h.example/", body=b"1", policy=RetryPolicy(), event="e", context=context
+    )
     assert dropped.state == "dropped"
     faults.reset()
     faults.add({"action": "webhook", "webhook": "duplicate", "times": 1})
     hook.send(surface="test", url="https://h.example/", body=b"2", policy=RetryPolicy(), event="e", context=context)
     faults.reset()
     faults.add({"action": "webhook", "webhook": "delay", "seconds": 10, "times": 1})
-    delayed = hook.send(surface="test", url="https://h.example/", body=b"3", policy=RetryPolicy(), event="e", context=context)
+    delayed = hook.send(
+        surface="test", url="https://h.example/", body=b"3", policy=RetryPolicy(), event="e", context=context
+    )
     start = clock.now()
     await run_until_done(clock, hook, step=1)
     assert [r.content for r in receiver.requests] == [b"2", b"2", b"3"]
@@ -148,7 +165,9 @@ async def test_reordered_delivery_waits_for_the_next_one_of_its_job(clock: Manua
     faults.add({"action": "webhook", "webhook": "reorder", "times": 1})
     context = Context("test", job="j1")
     hook.send(surface="test", url="https://h.example/", body=b"first", policy=RetryPolicy(), event="e", context=context)
-    hook.send(surface="test", url="https://h.example/", body=b"second", policy=RetryPolicy(), event="e", context=context)
+    hook.send(
+        surface="test", url="https://h.example/", body=b"second", policy=RetryPolicy(), event="e", context=context
+    )
     await run_until_done(clock, hook, step=1)
     assert [r.content for r in receiver.requests] == [b"second", b"first"]
     await hook.aclose()
@@ -162,7 +181,14 @@ async def test_a_held_delivery_goes_out_alone_after_its_hold(clock: ManualClock)
     hook = WebhookDispatcher(clock, transport=httpx.MockTransport(receiver), faults=faults)
     faults.add({"action": "webhook", "webhook": "reorder"})
     start = clock.now()
-    held = hook.send(surface="test", url="https://h.example/", body=b"only", policy=RetryPolicy(), event="e", context=Context("test", job="j"))
+    held = hook.send(
+        surface="test",
+        url="https://h.example/",
+        body=b"only",
+        policy=RetryPolicy(),
+        event="e",
+        context=Context("test", job="j"),
+    )
     await run_until_done(clock, hook, step=1)
     assert held.state == "delivered" and held.attempts[0].at - start >= 30
     await hook.aclose()

@@ -30,7 +30,9 @@ class Driver(ABC):
         self.client = client
 
     @abstractmethod
-    async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
+    async def submit(
+        self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None
+    ) -> tuple[Reply, str | None]:
         """Create a job; the reply and the job's id."""
 
     @abstractmethod
@@ -61,7 +63,9 @@ class Driver(ABC):
 class Runware(Driver):
     surface = "runware"
 
-    async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
+    async def submit(
+        self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None
+    ) -> tuple[Reply, str | None]:
         task = inference(positivePrompt=prompt, deliveryMethod="async", numberResults=images, width=1024, height=1024)
         if callback:
             task["webhookURL"] = callback
@@ -94,8 +98,16 @@ class EvoLink(Driver):
     surface = "evolink"
     headers = {"Authorization": "Bearer key"}
 
-    async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
-        body: dict[str, Any] = {"model": "doubao-seedream-4.0", "prompt": ask(prompt, images), "n": images, "size": "1:1", "quality": "1K"}
+    async def submit(
+        self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None
+    ) -> tuple[Reply, str | None]:
+        body: dict[str, Any] = {
+            "model": "doubao-seedream-4.0",
+            "prompt": ask(prompt, images),
+            "n": images,
+            "size": "1:1",
+            "quality": "1K",
+        }
         if callback:
             body["callback_url"] = callback
         reply = self._reply(await self.client.post("/evolink/v1/images/generations", json=body, headers=self.headers))
@@ -105,7 +117,9 @@ class EvoLink(Driver):
         return self._reply(await self.client.get(f"/evolink/v1/tasks/{job}", headers=self.headers))
 
     def state(self, reply: Reply) -> str:
-        return {"pending": "queued", "processing": "running", "completed": "succeeded"}.get(reply.body["status"], "failed")
+        return {"pending": "queued", "processing": "running", "completed": "succeeded"}.get(
+            reply.body["status"], "failed"
+        )
 
     def images(self, reply: Reply) -> int:
         return len(reply.body.get("results", []))
@@ -129,7 +143,9 @@ class Wiro(Driver):
             "x-signature": signature("wiro-dev-key", "wiro-dev-secret", nonce),
         }
 
-    async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
+    async def submit(
+        self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None
+    ) -> tuple[Reply, str | None]:
         body: dict[str, Any] = {"prompt": ask(prompt, images), "size": "2048x2048", "maxImages": images}
         if callback:
             body["callbackUrl"] = callback
@@ -138,7 +154,9 @@ class Wiro(Driver):
         return reply, reply.body.get("taskid") if isinstance(reply.body, dict) else None
 
     async def poll(self, job: str) -> Reply:
-        return self._reply(await self.client.post("/wiro/v1/Task/Detail", json={"taskid": job}, headers=self._headers()))
+        return self._reply(
+            await self.client.post("/wiro/v1/Task/Detail", json={"taskid": job}, headers=self._headers())
+        )
 
     def state(self, reply: Reply) -> str:
         record = reply.body["tasklist"][0]
@@ -156,21 +174,30 @@ class Wiro(Driver):
 
     def is_error(self, reply: Reply) -> bool:
         body = reply.body
-        return isinstance(body, dict) and body.get("result") is False and isinstance(body.get("errors"), list) and bool(body["errors"])
+        return (
+            isinstance(body, dict)
+            and body.get("result") is False
+            and isinstance(body.get("errors"), list)
+            and bool(body["errors"])
+        )
 
 
 class Replicate(Driver):
     surface = "replicate"
     headers = {"Authorization": "Bearer r8_key"}
 
-    async def submit(self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None) -> tuple[Reply, str | None]:
+    async def submit(
+        self, prompt: str = "a lighthouse", *, images: int = 1, callback: str | None = None
+    ) -> tuple[Reply, str | None]:
         input_: dict[str, Any] = {"prompt": ask(prompt, images), "size": "1K"}
         if images > 1:
             input_.update(sequential_image_generation="auto", max_images=images)
         body: dict[str, Any] = {"input": input_}
         if callback:
             body.update(webhook=callback, webhook_events_filter=["completed"])
-        response = await self.client.post("/replicate/v1/models/bytedance/seedream-4/predictions", json=body, headers=self.headers)
+        response = await self.client.post(
+            "/replicate/v1/models/bytedance/seedream-4/predictions", json=body, headers=self.headers
+        )
         reply = self._reply(response)
         return reply, reply.body.get("id") if response.status_code == 201 else None
 
@@ -178,7 +205,9 @@ class Replicate(Driver):
         return self._reply(await self.client.get(f"/replicate/v1/predictions/{job}", headers=self.headers))
 
     def state(self, reply: Reply) -> str:
-        return {"starting": "queued", "processing": "running", "succeeded": "succeeded"}.get(reply.body["status"], "failed")
+        return {"starting": "queued", "processing": "running", "succeeded": "succeeded"}.get(
+            reply.body["status"], "failed"
+        )
 
     def images(self, reply: Reply) -> int:
         return len(reply.body.get("output") or [])
@@ -187,7 +216,10 @@ class Replicate(Driver):
         return reply.body["error"]
 
     def is_error(self, reply: Reply) -> bool:
-        return reply.headers.get("content-type", "").startswith("application/problem+json") and {"detail", "status"} <= set(reply.body)
+        return reply.headers.get("content-type", "").startswith("application/problem+json") and {
+            "detail",
+            "status",
+        } <= set(reply.body)
 
 
 DRIVERS: dict[str, type[Driver]] = {"runware": Runware, "evolink": EvoLink, "wiro": Wiro, "replicate": Replicate}

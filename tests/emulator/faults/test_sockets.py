@@ -32,8 +32,12 @@ async def closed(socket: websockets.ClientConnection) -> ConnectionClosed:
     return info.value
 
 
-@pytest.mark.parametrize("mode, kind, code", [("close", ConnectionClosedOK, 1000), ("abrupt", ConnectionClosedError, None)])
-async def test_runware_socket_closes_as_the_rule_says(live: LiveEmulator, mode: str, kind: type, code: int | None) -> None:
+@pytest.mark.parametrize(
+    "mode, kind, code", [("close", ConnectionClosedOK, 1000), ("abrupt", ConnectionClosedError, None)]
+)
+async def test_runware_socket_closes_as_the_rule_says(
+    live: LiveEmulator, mode: str, kind: type, code: int | None
+) -> None:
     live.app.state.emulator.add_fault(action="disconnect", surface="runware", route="WS *", disconnect=mode, times=1)
     async with websockets.connect(f"{live.ws_base}/runware/v1", max_size=None) as socket:
         await socket.send(json.dumps([{"taskType": "authentication", "apiKey": "k"}]))

@@ -54,7 +54,9 @@ async def finish(driver: Driver, job: str, clock: ManualClock) -> Any:
     raise AssertionError(f"job {job} never finished: {reply.body}")
 
 
-async def test_error_rule_answers_the_surface_error_with_retry_after(emulator: Emulator, driver: Driver, name: str) -> None:
+async def test_error_rule_answers_the_surface_error_with_retry_after(
+    emulator: Emulator, driver: Driver, name: str
+) -> None:
     control(emulator).add_fault(action="error", surface=name, route="POST *", status=429, retry_after=3, times=2)
     for _ in range(2):
         reply, _ = await driver.submit()
@@ -74,7 +76,9 @@ async def test_server_errors_keep_the_surface_shape(emulator: Emulator, driver: 
     assert driver.is_error(reply), reply.body
 
 
-async def test_latency_holds_the_request_on_the_emulator_clock(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_latency_holds_the_request_on_the_emulator_clock(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).add_fault(action="latency", surface=name, seconds=5, times=1)
     pending = asyncio.create_task(driver.submit())
     await settle(30)
@@ -92,7 +96,9 @@ async def test_reset_disconnects_without_an_answer(emulator: Emulator, driver: D
     assert reply.status in (200, 201)
 
 
-async def test_failed_job_has_the_surface_failure_shape(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_failed_job_has_the_surface_failure_shape(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).add_fault(action="fail", surface=name, failure="content_policy")
     _, job = await driver.submit()
     reply = await finish(driver, job, clock)
@@ -100,7 +106,9 @@ async def test_failed_job_has_the_surface_failure_shape(emulator: Emulator, driv
     assert FAILURES[name] in driver.failure(reply)
 
 
-async def test_stalled_job_waits_for_a_manual_advance(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_stalled_job_waits_for_a_manual_advance(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).add_fault(action="stall", surface=name, state="running")
     _, job = await driver.submit()
     clock.advance(3600)
@@ -122,12 +130,18 @@ async def test_fewer_images_than_asked(emulator: Emulator, driver: Driver, name:
     assert driver.images(reply) == 1
 
 
-async def test_prompt_directives_fault_one_request_and_vanish(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_prompt_directives_fault_one_request_and_vanish(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     _, failing = await driver.submit("[[emulator:fail=content_policy]] a cat")
     assert driver.state(await finish(driver, failing, clock)) == "failed"
     _, fine = await driver.submit("a [[emulator:latency=0s]]cat")
     assert driver.state(await finish(driver, fine, clock)) == "succeeded"
-    image = next(a for a in emulator.runtime.artifacts._artifacts.values() if a.spec and a.spec.job_id in (fine, _job_uuid(emulator, fine)))
+    image = next(
+        a
+        for a in emulator.runtime.artifacts._artifacts.values()
+        if a.spec and a.spec.job_id in (fine, _job_uuid(emulator, fine))
+    )
     record = read_metadata(await emulator.runtime.artifacts.content(image))
     assert record["prompt_sha256"] == hashlib.sha256(b"a cat").hexdigest()
     assert "emulator" not in image.spec.prompt_excerpt
@@ -135,12 +149,16 @@ async def test_prompt_directives_fault_one_request_and_vanish(emulator: Emulator
 
 def _job_uuid(emulator: Emulator, job: str) -> str:
     """Wiro jobs run under an internal UUID; others under the id the client sees."""
-    service = control(emulator).surface("wiro").service if any(s.name == "wiro" for s in control(emulator).surfaces) else None
+    service = (
+        control(emulator).surface("wiro").service if any(s.name == "wiro" for s in control(emulator).surfaces) else None
+    )
     task = service._tasks.get(job) if service is not None else None
     return task.uuid if task is not None else job
 
 
-async def test_rules_do_not_leak_into_other_requests(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_rules_do_not_leak_into_other_requests(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).add_fault(action="fail", surface=name, prompt="boom")
     _, marked = await driver.submit("boom goes the lighthouse")
     _, plain = await driver.submit("a quiet lighthouse")
@@ -158,7 +176,9 @@ async def test_first_n_counts_exactly_under_concurrent_requests(emulator: Emulat
     assert sorted(reply.status == 503 for reply, _ in replies) == [False] * 7 + [True] * 3
 
 
-async def test_requests_per_minute_limit_answers_429_then_recovers(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_requests_per_minute_limit_answers_429_then_recovers(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).set_limit(name, requests_per_minute=2)
     assert (await driver.submit())[0].status < 300
     assert (await driver.submit())[0].status < 300
@@ -169,7 +189,9 @@ async def test_requests_per_minute_limit_answers_429_then_recovers(emulator: Emu
     assert (await driver.submit())[0].status < 300
 
 
-async def test_concurrency_limit_counts_unfinished_jobs_per_key(make_emulator: EmulatorFactory, name: str, clock: ManualClock) -> None:
+async def test_concurrency_limit_counts_unfinished_jobs_per_key(
+    make_emulator: EmulatorFactory, name: str, clock: ManualClock
+) -> None:
     emulator = await make_emulator(clock=clock, timing="realistic")
     driver = DRIVERS[name](emulator.client)
     control(emulator).set_limit(name, concurrency=1)
@@ -200,11 +222,18 @@ async def test_probability_rules_replay_with_the_same_seed(make_emulator: Emulat
 
 async def deliveries_done(emulator: Emulator, clock: ManualClock, count: int) -> list[Any]:
     deliveries = emulator.runtime.webhooks.deliveries
-    await drive(clock, lambda: len(deliveries()) >= count and all(d.state != "pending" for d in deliveries()), step=0.5, limit=600)
+    await drive(
+        clock,
+        lambda: len(deliveries()) >= count and all(d.state != "pending" for d in deliveries()),
+        step=0.5,
+        limit=600,
+    )
     return deliveries()
 
 
-async def test_dropped_webhook_is_logged_and_never_sent(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_dropped_webhook_is_logged_and_never_sent(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).add_fault(action="webhook", surface=name, webhook="drop")
     _, job = await driver.submit(callback="https://hooks.example/h")
     await finish(driver, job, clock)
@@ -213,7 +242,9 @@ async def test_dropped_webhook_is_logged_and_never_sent(emulator: Emulator, driv
     assert emulator.receiver.requests == []
 
 
-async def test_duplicated_webhook_arrives_twice_with_the_same_body(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_duplicated_webhook_arrives_twice_with_the_same_body(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).add_fault(action="webhook", surface=name, webhook="duplicate", times=1)
     _, job = await driver.submit(callback="https://hooks.example/h")
     await finish(driver, job, clock)
@@ -223,7 +254,9 @@ async def test_duplicated_webhook_arrives_twice_with_the_same_body(emulator: Emu
     assert dict(first.headers) == dict(second.headers)
 
 
-async def test_delayed_webhook_arrives_later_on_the_clock(emulator: Emulator, driver: Driver, name: str, clock: ManualClock) -> None:
+async def test_delayed_webhook_arrives_later_on_the_clock(
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
+) -> None:
     control(emulator).add_fault(action="webhook", surface=name, webhook="delay", seconds=30)
     _, job = await driver.submit(callback="https://hooks.example/h")
     await finish(driver, job, clock)

@@ -16,8 +16,8 @@ import sys
 os.environ.setdefault("RUNWARE_IMAGE_INFERENCE_TIMEOUT", "60000")
 os.environ.setdefault("RUNWARE_VIDEO_INITIAL_TIMEOUT", "5000")
 
-from runware import IBytedanceProviderSettings, IImageInference, IInputs, Runware  # noqa: E402
-from runware.utils import RunwareAPIError  # noqa: E402
+from runware import IBytedanceProviderSettings, IImageInference, IInputs, Runware
+from runware.utils import RunwareAPIError
 
 
 def as_dict(image: object) -> dict:

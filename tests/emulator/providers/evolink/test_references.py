@@ -221,7 +221,9 @@ async def test_a_data_uri_reference_is_served_with_a_warning(emulator: Emulator)
 
 
 async def test_a_reference_fixture_on_the_emulator_is_read_without_warnings(emulator: Emulator) -> None:
-    task = await finished(emulator, size="auto", quality="1K", image_urls=["http://testserver/files/fixture-90x160-png.png"])
+    task = await finished(
+        emulator, size="auto", quality="1K", image_urls=["http://testserver/files/fixture-90x160-png.png"]
+    )
     artifact = emulator.runtime.artifacts.get(task["results"][0].rsplit("/", 1)[1].split(".")[0])
     assert artifact is not None and artifact.spec is not None
     assert (artifact.spec.width, artifact.spec.height) == (720, 1280)

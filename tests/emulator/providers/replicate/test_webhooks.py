@@ -146,7 +146,7 @@ def test_the_signing_scheme_matches_the_published_test_vector() -> None:
     class Runtime:
         clock = Clock()
 
-        class ids:  # noqa: N801
+        class ids:
             seed = 0
 
     service = ReplicateService(Runtime(), webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")  # type: ignore[arg-type]

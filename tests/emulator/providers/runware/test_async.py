@@ -17,7 +17,9 @@ async def test_async_delivery_acknowledges_without_results(emulator: Emulator) -
     assert contract_errors("runware", "asyncAck", response.json()["data"][0]) == []
 
 
-async def test_get_response_is_cumulative_while_images_finish(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+async def test_get_response_is_cumulative_while_images_finish(
+    make_emulator: EmulatorFactory, clock: ManualClock
+) -> None:
     emulator = await make_emulator(clock=clock, timing="realistic")
     task = inference(deliveryMethod="async", numberResults=3, includeCost=True)
     await emulator.runware(task)
@@ -64,7 +66,11 @@ async def test_reused_task_uuid_is_a_conflict_and_results_stay_available(emulato
     response = await emulator.runware({**task, "positivePrompt": "something else"})
     assert response.status_code == 400
     [error] = response.json()["errors"]
-    assert (error["code"], error["taskUUID"], error["taskType"]) == ("conflictTaskUUID", task["taskUUID"], "imageInference")
+    assert (error["code"], error["taskUUID"], error["taskType"]) == (
+        "conflictTaskUUID",
+        task["taskUUID"],
+        "imageInference",
+    )
     polled = (await emulator.runware(poll(task))).json()["data"]
     assert [item["imageUUID"] for item in polled] == [item["imageUUID"] for item in first]
 
@@ -103,7 +109,9 @@ async def test_failed_generation_shows_as_an_error_item(make_emulator: EmulatorF
     emulator = await make_emulator(clock=clock, timing="realistic")
     task = inference(deliveryMethod="async")
     await emulator.runware(task)
-    emulator.runtime.jobs.get(task["taskUUID"]).fail(Failure("timeoutProvider", "The external provider did not respond."), clock.now())
+    emulator.runtime.jobs.get(task["taskUUID"]).fail(
+        Failure("timeoutProvider", "The external provider did not respond."), clock.now()
+    )
     response = await emulator.runware(poll(task))
     body = response.json()
     assert "data" not in body

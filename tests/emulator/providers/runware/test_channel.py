@@ -106,7 +106,11 @@ async def test_tasks_before_authentication_are_refused_by_task(live: LiveEmulato
         task = inference()
         await socket.send(json.dumps([task]))
         [error] = (await receive(socket))["errors"]
-        assert (error["code"], error["taskUUID"], error["taskType"]) == ("missingApiKey", task["taskUUID"], "imageInference")
+        assert (error["code"], error["taskUUID"], error["taskType"]) == (
+            "missingApiKey",
+            task["taskUUID"],
+            "imageInference",
+        )
 
 
 async def test_ping_task_and_protocol_ping_are_answered(live: LiveEmulator) -> None:
@@ -145,12 +149,18 @@ async def test_errors_and_data_never_share_a_frame(live: LiveEmulator) -> None:
         frames = [await receive(socket) for _ in range(2)]
         assert all(len(frame) == 1 for frame in frames)
         [error] = next(frame for frame in frames if "errors" in frame)["errors"]
-        assert (error["code"], error["taskUUID"], error["taskType"]) == ("invalidPositivePrompt", bad["taskUUID"], "imageInference")
+        assert (error["code"], error["taskUUID"], error["taskType"]) == (
+            "invalidPositivePrompt",
+            bad["taskUUID"],
+            "imageInference",
+        )
         [item] = next(frame for frame in frames if "data" in frame)["data"]
         assert item["taskUUID"] == good["taskUUID"]
 
 
-async def test_async_task_acknowledges_then_get_response_over_the_socket(slow: LiveEmulator, clock: ManualClock) -> None:
+async def test_async_task_acknowledges_then_get_response_over_the_socket(
+    slow: LiveEmulator, clock: ManualClock
+) -> None:
     async with await connect(slow) as socket:
         task = inference(deliveryMethod="async", numberResults=2)
         await socket.send(json.dumps([task]))
@@ -170,7 +180,9 @@ async def test_uploads_and_references_work_over_the_socket(live: LiveEmulator) -
         upload = {"taskType": "imageUpload", "taskUUID": task_uuid(), "image": data_uri(160, 90)}
         await socket.send(json.dumps([upload]))
         [item] = (await receive(socket))["data"]
-        task = inference(model="bytedance:seedream@4.5", resolution="2K", inputs={"referenceImages": [item["imageUUID"]]})
+        task = inference(
+            model="bytedance:seedream@4.5", resolution="2K", inputs={"referenceImages": [item["imageUUID"]]}
+        )
         del task["width"], task["height"]
         await socket.send(json.dumps([task]))
         [image] = (await receive(socket))["data"]
@@ -199,7 +211,12 @@ async def test_oversized_inbound_frames_get_a_clean_error_and_the_socket_lives()
 
 @pytest.mark.parametrize(
     "frame, code",
-    [("not json", "invalidJSON"), ("{}", "invalidRequestBody"), ("[]", "invalidRequestBody"), ('[{"taskType": 1}]', "invalidTaskType")],
+    [
+        ("not json", "invalidJSON"),
+        ("{}", "invalidRequestBody"),
+        ("[]", "invalidRequestBody"),
+        ('[{"taskType": 1}]', "invalidTaskType"),
+    ],
 )
 async def test_malformed_frames_get_runware_errors(live: LiveEmulator, frame: str, code: str) -> None:
     async with await connect(live) as socket:

@@ -230,8 +230,8 @@ async def test_webhook_is_retried_until_2xx(make_emulator: EmulatorFactory, cloc
     [delivery] = deliveries()
     assert [a.status for a in delivery.attempts] == [500, 502, 503, 200]
     assert delivery.state == "delivered"
-    gaps = [b.at - a.at for a, b in zip(delivery.attempts, delivery.attempts[1:])]
-    for gap, base in zip(gaps, [0.25, 0.5, 1.0]):
+    gaps = [b.at - a.at for a, b in zip(delivery.attempts, delivery.attempts[1:], strict=False)]
+    for gap, base in zip(gaps, [0.25, 0.5, 1.0], strict=False):
         assert base * 0.8 - 0.05 <= gap <= base * 1.2 + 0.05
 
 

@@ -8,7 +8,7 @@ from tests.support import data_uri, image_bytes, inference, task_uuid
 
 
 async def reference_count(emulator: Emulator, references: list, **where: object) -> int:
-    task = inference(**({"inputs": {"referenceImages": references}} if not where else where))
+    task = inference(**(where if where else {"inputs": {"referenceImages": references}}))
     response = await emulator.runware(task)
     assert response.status_code == 200, response.json()
     [item] = response.json()["data"]
