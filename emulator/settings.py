@@ -95,6 +95,10 @@ class Settings:
             raise SettingsError(f"public_url must start with http:// or https://; got {self.public_url!r}")
 
     @property
+    def max_body_bytes(self) -> int:
+        return self.max_body_mb * 2**20
+
+    @property
     def providers(self) -> tuple[str, ...]:
         return PROVIDERS if self.provider == "all" else (self.provider,)
 

@@ -16,12 +16,15 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .clock import Clock
 from .render import GenerationSpec, render
 
 # `fixture-<W>x<H>-<png|jpg|webp>`: a reference image of that size, served at /files/<id>.<ext> on demand, so
 # clients and the harness can hand a provider a reference URL it is able to download, without uploading one.
+# /files/<id>.<ext>: where every artifact is served, at whatever base URL the emulator hands out.
+FILE_PATH = re.compile(r"^/files/(?P<id>[^/.]+)\.(?P<extension>\w+)$")
 FIXTURE = re.compile(r"^fixture-(?P<width>[1-9][0-9]{0,4})x(?P<height>[1-9][0-9]{0,4})-(?P<format>png|jpg|webp)$")
 FIXTURE_FORMATS = {"png": "png", "jpg": "jpeg", "webp": "webp"}
 FIXTURE_MAX_PIXELS = 40_000_000
@@ -150,6 +153,23 @@ class ArtifactStore:
         artifact = Artifact(artifact_id, "application/octet-stream", "bin", self.clock.now() + ttl, remote_url=url)
         self._add(artifact)
         return artifact
+
+    @staticmethod
+    def url(base: str, artifact_id: str, extension: str) -> str:
+        """Where an artifact is downloaded from, for a client that reached the emulator at `base`."""
+        return f"{base.rstrip('/')}/files/{artifact_id}.{extension}"
+
+    @staticmethod
+    def own(url: str, base: str) -> str | None:
+        """The artifact id of a URL of this emulator's own `/files/` (at `base`), else None; the file may be gone."""
+        try:
+            parts, home = urlsplit(url), urlsplit(base)
+        except ValueError:
+            return None
+        match = FILE_PATH.match(parts.path)
+        if match is None or parts.netloc.lower() != home.netloc.lower():
+            return None
+        return match["id"]
 
     def get(self, artifact_id: str) -> Artifact | None:
         artifact = self._artifacts.get(artifact_id)

@@ -7,16 +7,31 @@ import binascii
 import io
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+import anyio
 from PIL import Image
 
 FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
 DATA_URI = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
 
 
+# Decoding or encoding more than this many bytes moves to a worker thread, so the event loop keeps serving.
+OFFLOAD_BYTES = 256 * 1024
+T = TypeVar("T")
+
+
 class BrokenImage(ValueError):
     pass
+
+
+async def offload(function: Callable[..., T], *args: object, size: int) -> T:
+    """`function(*args)`, in a worker thread when it handles `size` bytes or more (big decodes, big encodes)."""
+    if size >= OFFLOAD_BYTES:
+        return await anyio.to_thread.run_sync(function, *args)
+    return function(*args)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from .jobs import Job, JobEngine, Listener, Overloaded, Plan
 from .journal import Entry, Journal
 from .keys import KeyPolicy
 from .limits import Limit, Limited, Limiter
+from .references import References
 from .remote import RemoteImages
+from .render import GenerationSpec
 from .targets import TargetPolicy
 from .timing import TimingProfile, profile
 from .webhooks import WebhookDispatcher
@@ -54,6 +56,7 @@ class Runtime:
     targets: TargetPolicy = field(default_factory=TargetPolicy)
     keys: KeyPolicy = field(default_factory=KeyPolicy)
     remote: RemoteImages = field(default_factory=RemoteImages)
+    references: References = field(init=False)
     image_count: Mode = "prompt"
     _background: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
@@ -100,6 +103,9 @@ class Runtime:
             image_count=image_count,
         )
 
+    def __post_init__(self) -> None:
+        self.references = References(self.artifacts, self.remote)
+
     def plan(self, pixels: int, count: int) -> Plan:
         return Plan(self.timing.queue_seconds(), tuple(self.timing.output_offsets(pixels, count)))
 
@@ -145,7 +151,11 @@ class Runtime:
 
     @staticmethod
     def file_url(base: str, artifact: Artifact) -> str:
-        return f"{base}/files/{artifact.id}.{artifact.extension}"
+        return ArtifactStore.url(base, artifact.id, artifact.extension)
+
+    async def render(self, spec: GenerationSpec) -> bytes:
+        """The bytes of a generated image (rendered once, then cached by content)."""
+        return await self.artifacts.cache.get(spec)
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -118,3 +118,18 @@ def test_reference_fixtures_exist_on_demand_at_their_size(
 @pytest.mark.parametrize("name", ["fixture-0x10-png", "fixture-10x10-gif", "fixture-7000x7000-png", "fixture-01x5-png"])
 def test_other_fixture_names_are_unknown(clock: ManualClock, name: str) -> None:
     assert ArtifactStore(clock).get(name) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8000/files/abc.png", "abc"),
+        ("http://127.0.0.1:8000/files/abc", None),
+        ("http://127.0.0.1:9999/files/abc.png", None),
+        ("http://127.0.0.1:8000/other/abc.png", None),
+        ("http://[::1/files/abc.png", None),
+    ],
+)
+def test_own_urls_are_recognised_by_host_and_path(url: str, expected: str | None) -> None:
+    assert ArtifactStore.own(url, "http://127.0.0.1:8000") == expected
+    assert ArtifactStore.url("http://127.0.0.1:8000/", "abc", "png") == "http://127.0.0.1:8000/files/abc.png"
