@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from emulator.core.runtime import Runtime
+from emulator.core.seam import Seam
 from emulator.settings import Settings, SettingsError
 
 from .. import Surface
-from .errors import STYLES
+from .errors import STYLES, Errors
 from .models import SURFACE, EvoLinkService
 from .routes import routes
 
@@ -31,7 +32,7 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
     return Surface(
         SURFACE,
         "EvoLink",
-        routes(service, settings.max_body_mb * 2**20),
+        routes(service, Seam(SURFACE, runtime, Errors(settings.evolink_error_codes), settings.max_body_bytes)),
         endpoints,
         reset=service.reset,
         service=service,

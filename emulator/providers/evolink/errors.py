@@ -7,14 +7,16 @@ both lives in `contracts/evolink/rules.json` (`httpErrors`), chosen by the `evol
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Literal
+
+from starlette.responses import Response
 
 from contracts import Violation, fill
 from contracts.evolink import rules
 from emulator.core.faults import Rule
 from emulator.core.jobs import Overloaded
+from emulator.core.seam import json_reply, retry_after
 
 CodeStyle = Literal["integer", "string"]
 STYLES: tuple[CodeStyle, ...] = ("integer", "string")
@@ -42,7 +44,7 @@ class EvoLinkError(Exception):
         return self.status_override or int(self.spec(style)["status"])
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))} if self.retry_after is not None else {}
+        return {"Retry-After": retry_after(self.retry_after)} if self.retry_after is not None else {}
 
     def body(self, style: CodeStyle) -> dict[str, Any]:
         spec = self.spec(style)
@@ -59,6 +61,40 @@ class EvoLinkError(Exception):
         if "fallback_suggestion" in spec:
             error["fallback_suggestion"] = fill(spec["fallback_suggestion"], rules.reference_limit_values())
         return {"error": error}
+
+
+class Errors:
+    """EvoLink's answers to what the core seam detects, in the configured code style."""
+
+    kind = EvoLinkError
+
+    def __init__(self, style: CodeStyle) -> None:
+        self.style = style
+
+    def reply(self, error: EvoLinkError) -> Response:
+        return json_reply(error.body(self.style), error.status(self.style), error.headers())
+
+    def internal(self, route: str) -> EvoLinkError:
+        return EvoLinkError("internalQuery" if route.startswith("GET") else "internal")
+
+    def not_found(self, method: str, path: str) -> EvoLinkError:
+        return EvoLinkError("notFound", f"no EvoLink endpoint at {method} {path}.")
+
+    def body_too_large(self, limit: int) -> EvoLinkError:
+        return EvoLinkError("bodyTooLarge", f"the body exceeds the {limit} bytes this emulator accepts.")
+
+    def malformed(self, detail: str) -> EvoLinkError:
+        return EvoLinkError("invalidRequest", f"the body is not valid JSON ({detail}).")
+
+    def injected(self, rule: Rule) -> EvoLinkError:
+        return injected(rule)
+
+    def limited(self, refusal: Overloaded) -> EvoLinkError:
+        return rate_limited(refusal)
+
+
+def method_not_allowed(method: str, path: str) -> EvoLinkError:
+    return EvoLinkError("methodNotAllowed", f"use {method} for {path}.")
 
 
 def from_violation(violation: Violation) -> EvoLinkError:
@@ -90,10 +126,6 @@ def rate_limited(reason: Overloaded) -> EvoLinkError:
     error = EvoLinkError("rateLimited", str(reason))
     error.retry_after = reason.retry_after
     return error
-
-
-def invalid_json(detail: str) -> EvoLinkError:
-    return EvoLinkError("invalidRequest", f"the body is not valid JSON ({detail}).")
 
 
 def not_an_object() -> EvoLinkError:

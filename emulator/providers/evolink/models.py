@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import math
-import re
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import anyio
 import orjson
 
 from contracts import Violation, fill, load
 from contracts.evolink import rules
 from emulator.core import images
+from emulator.core.artifacts import ArtifactStore
 from emulator.core.directives import extract
 from emulator.core.faults import Context, Rule
 from emulator.core.jobs import Event, Failure, Job, Overloaded, Plan, State
 from emulator.core.render import GenerationSpec
+from emulator.core.retained import Retained
 from emulator.core.runtime import Runtime
 from emulator.core.webhooks import RetryPolicy
 
@@ -35,8 +33,6 @@ TASK_ID = RULES["taskId"]
 TASK_ERRORS = RULES["taskErrors"]
 BILLING = RULES["billing"]
 REFERENCES = RULES["referenceImages"]
-FILE_PATH = re.compile(r"/files/(?P<id>[^/.]+)\.\w+$")
-INLINE_THREAD_THRESHOLD = 256 * 1024
 STATUS = {
     State.QUEUED: "pending",
     State.RUNNING: "processing",
@@ -81,6 +77,15 @@ class EvoTask:
         return self.specs[0].extension if self.specs else "jpg"
 
 
+@dataclass(frozen=True)
+class Created:
+    """What a create request yields: the task id, its reply body, and the journal warnings it earned."""
+
+    id: str
+    view: dict[str, Any]
+    warnings: list[str]
+
+
 class EvoLinkService:
     def __init__(
         self,
@@ -93,8 +98,7 @@ class EvoLinkService:
         self.runtime = runtime
         self.code_style = code_style
         self.result_ttl = float(result_ttl if result_ttl is not None else RULES["resultValiditySeconds"])
-        self.max_tasks = max_tasks
-        self._tasks: OrderedDict[str, EvoTask] = OrderedDict()
+        self._tasks: Retained[str, EvoTask] = Retained(max_tasks, done=_finished)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -137,6 +141,23 @@ class EvoLinkService:
             api_key=api_key,
             directives=rules_,
         )
+
+    async def create(self, body: Any, base_url: str, context: Context) -> Created:
+        """A create request whose key and admission are settled: the accepted task's reply, or an EvoLinkError."""
+        if not isinstance(body, dict):
+            found, _ = self.violations(body)
+            error = errors.not_an_object()
+            error.violations = found
+            raise error
+        warnings = self.check(body)
+        task = await self.submit(body, base_url, context)
+        return Created(task.id, self.created_view(task), [*warnings, *task.warnings])
+
+    def query(self, task_id: str) -> dict[str, Any]:
+        """The task-query reply as of now."""
+        task = self.find(task_id)
+        assert task.job is not None
+        return self.view(task, task.job, self.runtime.clock.now())
 
     async def submit(self, body: Mapping[str, Any], base_url: str, context: Context | None = None) -> EvoTask:
         """Start the task of a checked body. Reference images are checked here, where they are decoded."""
@@ -205,7 +226,7 @@ class EvoLinkService:
         task.job.refresh(now)
         finished = task.job.finished_at
         if finished is not None and now >= finished + self.result_ttl:
-            del self._tasks[task_id]
+            self._tasks.pop(task_id)
             raise EvoLinkError("taskNotFound")
         return task
 
@@ -239,7 +260,7 @@ class EvoLinkService:
         if job.state is State.SUCCEEDED:
             made = job.outputs_ready
             extra["results"] = [
-                f"{task.base_url}/files/{artifact_id}.{spec.extension}"
+                ArtifactStore.url(task.base_url, artifact_id, spec.extension)
                 for artifact_id, spec in zip(task.artifact_ids[:made], task.specs[:made], strict=True)
             ]
         elif job.state in (State.FAILED, State.CANCELED):
@@ -306,9 +327,7 @@ class EvoLinkService:
         self._tasks.clear()
 
     def _remember(self, task: EvoTask) -> None:
-        self._tasks[task.id] = task
-        while len(self._tasks) > self.max_tasks:
-            self._tasks.popitem(last=False)
+        self._tasks.put(task.id, task)
 
     def _new_id(self, created: int) -> str:
         while True:
@@ -322,14 +341,9 @@ class EvoLinkService:
 
     async def _references(self, urls: list[str], base_url: str) -> list[Reference]:
         """Every reference in order; the first one that breaks a documented limit refuses the request."""
-        inline = {index: url for index, url in enumerate(urls) if images.is_data_uri(url)}
-        if sum(len(url) for url in inline.values()) > INLINE_THREAD_THRESHOLD:
-            decoded = await anyio.to_thread.run_sync(_read_inline, inline)
-        else:
-            decoded = _read_inline(inline)
         found = []
         for index, url in enumerate(urls):
-            outcome = decoded[index] if index in decoded else await self._linked(index, url, base_url)
+            outcome = await self._reference(index, url, base_url)
             if isinstance(outcome, Violation):
                 error = errors.from_violation(outcome)
                 error.violations = [outcome]
@@ -337,63 +351,35 @@ class EvoLinkService:
             found.append(outcome)
         return found
 
-    async def _linked(self, index: int, url: str, base_url: str) -> Reference | Violation:
-        """A URL reference: the emulator's own files are looked at, loopback URLs downloaded, internal and
-        reserved hosts are unreachable, and public hosts are taken on trust (the emulator is offline)."""
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return rules.reference_unreadable(index, "not a well-formed URL")
-        local = FILE_PATH.search(parts.path)
-        if local is not None and parts.netloc == urlsplit(base_url).netloc:
-            return self._stored(index, url, local.group("id"))
+    async def _reference(self, index: int, url: str, base_url: str) -> Reference | Violation:
+        """What EvoLink makes of one reference: visible ones are held to the documented limits; ones that cannot
+        be downloaded fail the task later; public hosts are taken on trust (the emulator is offline)."""
         if rules.unreachable(url):
             return Reference(url, reachable=False)
-        fetched = await self.runtime.remote.fetch(url, REFERENCES["maxBytes"])
-        if fetched.status == "unreachable":
-            return Reference(url, reachable=False)
-        if fetched.data is None:
-            return Reference(url, warning=fetched.warning)
-        outcome = _inspected(index, url, fetched.data)
-        return replace(outcome, warning=fetched.warning) if isinstance(outcome, Reference) else outcome
-
-    def _stored(self, index: int, url: str, artifact_id: str) -> Reference | Violation:
-        artifact = self.runtime.artifacts.get(artifact_id)
-        if artifact is None:
-            return Reference(url, reachable=False)  # the file is gone: fetching it would fail
-        if artifact.blob is not None:
-            return _inspected(index, url, artifact.blob)
-        if artifact.spec is not None:
-            spec = artifact.spec
-            problem = rules.reference_problem(index, spec.format, spec.width, spec.height)
-            return problem or Reference(url, (spec.width, spec.height))
-        return Reference(url)  # a remote URL recorded by another surface: not visible offline
-
-
-def _read_inline(inline: Mapping[int, str]) -> dict[int, Reference | Violation]:
-    """Decode and check data URIs; pure, so it may run in a worker thread."""
-    outcomes: dict[int, Reference | Violation] = {}
-    for index, url in inline.items():
         try:
-            data = images.decode_data_uri(url)[1]
+            source = await self.runtime.references.read(url, base_url, max_bytes=REFERENCES["maxBytes"])
         except images.BrokenImage as exc:
-            outcomes[index] = rules.reference_unreadable(index, str(exc))
-            continue
-        outcomes[index] = _inspected(index, url, data)
-    return outcomes
+            return rules.reference_unreadable(index, str(exc))
+        if not source.reachable:
+            return Reference(url, reachable=False)
+        if source.too_large and source.data is not None:
+            return rules.reference_too_large(index, len(source.data)) or Reference(url)
+        try:
+            info = await self.runtime.references.inspect(source, tuple(REFERENCES["formats"]))
+        except images.BrokenImage as exc:
+            return rules.reference_unreadable(index, str(exc))
+        if info is not None:
+            source_format, size = info.format, (info.width, info.height)
+        elif source.size is not None and source.format is not None:
+            source_format, size = source.format, source.size
+        else:
+            return Reference(url, warning=source.warning)
+        problem = rules.reference_problem(index, source_format, *size)
+        return problem or Reference(url, size, warning=source.warning)
 
 
-def _inspected(index: int, url: str, data: bytes) -> Reference | Violation:
-    too_large = rules.reference_too_large(index, len(data))
-    if too_large is not None:
-        return too_large  # refused before decoding, whatever the bytes hold
-    try:
-        info = images.inspect(data, allowed=tuple(rules.REFERENCES["formats"]))
-    except images.BrokenImage as exc:
-        return rules.reference_unreadable(index, str(exc))
-    return rules.reference_problem(index, info.format, info.width, info.height) or Reference(
-        url, (info.width, info.height)
-    )
+def _finished(task: EvoTask) -> bool:
+    return task.job is None or task.job.state.terminal
 
 
 def _task_error(job: Job) -> dict[str, Any]:
