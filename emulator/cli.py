@@ -6,10 +6,14 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import get_args
 
 import uvicorn
 
+from contracts.counts import MODES
+
 from . import __version__, tls
+from .core.timing import Timing
 from .settings import PROVIDERS, Settings, SettingsError
 from .tls import TlsFiles
 
@@ -32,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
         help="serve every surface under its own prefix (all, the default) or one surface at the root",
     )
     serve.add_argument("--public-url", dest="public_url", help="base of the URLs the emulator hands out")
-    serve.add_argument("--timing", choices=("instant", "fast", "realistic"), help="how long jobs take (default fast)")
+    serve.add_argument("--timing", choices=get_args(Timing), help="how long jobs take (default fast)")
     serve.add_argument("--seed", type=int, help="seed for ids, random seeds and faults (default: random, printed)")
     serve.add_argument(
         "--api-key",
@@ -59,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--image-count",
         dest="image_count",
-        choices=("prompt", "max"),
+        choices=MODES,
         help="group generations make as many images as the prompt asks, capped by the request (prompt, the default), "
         "or always the cap (max)",
     )
@@ -74,28 +78,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides = {
-        name: getattr(args, name)
-        for name in (
-            "host",
-            "port",
-            "provider",
-            "public_url",
-            "timing",
-            "seed",
-            "log_level",
-            "tls",
-            "tls_dir",
-            "strict",
-            "image_count",
-            "scenario",
-        )
-    }
-    if args.api_keys:
-        overrides["api_keys"] = tuple(args.api_keys)
-    if args.wiro_projects:
-        overrides["wiro_projects"] = tuple(args.wiro_projects)
-    return Settings.load(config_file=args.config, **overrides)
+    """The settings a `serve` command line asks for: every flag whose destination is a setting, where given."""
+    given = {name: value for name, value in vars(args).items() if name in Settings.model_fields and value is not None}
+    return Settings.load(config_file=args.config, **given)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

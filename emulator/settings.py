@@ -1,17 +1,24 @@
-"""One settings object, filled from defaults, an optional TOML file, SEEDREAM_EMULATOR_* and CLI flags."""
+"""One settings object, filled from defaults, an optional TOML file, SEEDREAM_EMULATOR_* and CLI flags.
+
+Pydantic (already here through FastAPI) checks and coerces every value once, from its type. Its companion
+pydantic-settings is not used: its sources read the process environment and fixed file paths, while the
+emulator takes a settings file and a scenario per call and tests pass an environment of their own.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from contracts.counts import Mode
+
+from .core.timing import Timing
 
 ENV_PREFIX = "SEEDREAM_EMULATOR_"
 SURFACE_ORDER = ("runware", "wiro", "evolink", "replicate")
@@ -24,75 +31,70 @@ class SettingsError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Settings:
+# Lists arrive from the environment as "a, b" and from TOML as arrays.
+Names = Annotated[tuple[str, ...], BeforeValidator(lambda value: _split(value))]
+
+
+class Settings(BaseModel):
+    """Every setting of one emulator. The types are the validation: a wrong value is a SettingsError naming it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=0, le=65535)
     provider: str = "all"
-    public_url: str | None = None
-    timing: Literal["instant", "fast", "realistic"] = "fast"
+    public_url: str | None = Field(None, pattern=r"^https?://", description="base of the URLs handed out")
+    timing: Timing = "fast"
     seed: int | None = None
-    api_keys: tuple[str, ...] = ()
-    artifact_ttl: float = 86_400.0
-    job_retention: int = 100_000
-    max_active_jobs: int = 10_000
-    render_cache_mb: int = 256
+    api_keys: Names = Field((), description="the only keys accepted; empty accepts any non-empty key")
+    artifact_ttl: float = Field(86_400.0, gt=0)
+    job_retention: int = Field(100_000, ge=1)
+    max_active_jobs: int = Field(10_000, ge=1)
+    render_cache_mb: int = Field(256, ge=0)
     realistic_image_sizes: bool = True
-    upload_storage_mb: int = 1024
-    max_body_mb: int = 64
-    journal_size: int = 10_000
-    strict: bool = False
-    callback_exempt: tuple[
-        str, ...
-    ] = ()  # URL prefixes served without the production callback rules (the harness's receiver)
-    image_count: Literal["prompt", "max"] = (
-        "prompt"  # group generations: as many as the prompt asks (capped), or the cap
-    )
+    upload_storage_mb: int = Field(1024, ge=0)
+    max_body_mb: int = Field(64, ge=1)
+    journal_size: int = Field(10_000, ge=1)
+    strict: bool = Field(False, description="refuse exactly what the real providers refuse")
+    callback_exempt: Names = Field((), description="URL prefixes served without the production callback rules")
+    image_count: Mode = Field("prompt", description="group generations: as many as the prompt asks, or the cap")
     tls: bool = False
     tls_dir: str | None = None
-    wiro_projects: tuple[str, ...] = ()
+    wiro_projects: Names = ()
     log_level: str = "info"
     scenario: str | None = None
-    limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
-    faults: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
-    # Runware
+    limits: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    faults: tuple[dict[str, Any], ...] = ()
     runware_webhook_envelope: Literal["flat", "data"] = "flat"
     runware_strict_sizes: bool = True
     runware_ws_batch_results: bool = False
     runware_partial_replies: Literal["mixed", "errors-only"] = "mixed"
-    # Wiro
     wiro_reject_reused_nonce: bool = True
     wiro_tolerant_signature: bool = False
     wiro_callback_body: Literal["detail", "task"] = "detail"
     wiro_socket_welcome: bool = True
-    # EvoLink
-    evolink_error_codes: Literal["integer", "string"] = "integer"  # error.code: HTTP status, or the newer string code
-    evolink_result_ttl: float | None = None  # seconds results stay valid; None: the documented 24 h (contracts/evolink)
-    # Replicate
+    evolink_error_codes: Literal["integer", "string"] = Field(
+        "integer", description="error.code: the HTTP status, or the newer string code"
+    )
+    evolink_result_ttl: float | None = Field(
+        None, gt=0, description="seconds results stay valid; unset: the documented 24 h (contracts/evolink)"
+    )
     replicate_file_output: Literal["auto", "data-uri", "url"] = "auto"
     replicate_webhook_secret: str | None = None
     replicate_emit_aborted: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.provider not in ("all", *PROVIDERS):
-            raise SettingsError(f"provider must be one of all, {', '.join(PROVIDERS)}; got {self.provider!r}")
-        if self.timing not in ("instant", "fast", "realistic"):
-            raise SettingsError(f"timing must be instant, fast or realistic; got {self.timing!r}")
-        if self.runware_webhook_envelope not in ("flat", "data"):
-            raise SettingsError("runware_webhook_envelope must be flat or data")
-        if self.runware_partial_replies not in ("mixed", "errors-only"):
-            raise SettingsError("runware_partial_replies must be mixed or errors-only")
-        if self.wiro_callback_body not in ("detail", "task"):
-            raise SettingsError("wiro_callback_body must be detail or task")
-        if self.evolink_error_codes not in ("integer", "string"):
-            raise SettingsError("evolink_error_codes must be integer or string")
-        if self.image_count not in ("prompt", "max"):
-            raise SettingsError(f"image_count must be prompt or max; got {self.image_count!r}")
-        if self.evolink_result_ttl is not None and not self.evolink_result_ttl > 0:
-            raise SettingsError("evolink_result_ttl must be a positive number of seconds")
-        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
-            raise SettingsError(f"public_url must start with http:// or https://; got {self.public_url!r}")
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_explained(exc)) from None
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value not in ("all", *PROVIDERS):
+            raise ValueError(f"must be one of all, {', '.join(PROVIDERS)}")
+        return value
 
     @property
     def max_body_bytes(self) -> int:
@@ -107,7 +109,7 @@ class Settings:
         return f"/{provider}" if self.provider == "all" else ""
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        return Settings(**{**self.model_dump(), **changes})
 
     @classmethod
     def load(
@@ -131,16 +133,11 @@ class Settings:
         return cls(**values)
 
 
-STRUCTURED = ("limits", "faults", "extra")
-
-
-def _field_types() -> dict[str, Any]:
-    hints = typing.get_type_hints(Settings)
-    return {f.name: hints[f.name] for f in fields(Settings) if f.name not in STRUCTURED}
+STRUCTURED = ("limits", "faults")
 
 
 def _from_file(path: Path) -> dict[str, Any]:
-    """A TOML file, or JSON when the name ends in .json."""
+    """A TOML file, or JSON when the name ends in .json; a key that is not a setting is an error."""
     try:
         text = path.read_text(encoding="utf-8")
         document = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
@@ -148,47 +145,33 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
     if not isinstance(document, dict):
         raise SettingsError(f"{path} must hold a table of settings")
-    known = _field_types()
-    values = {key: _coerce(key, known[key], value) for key, value in document.items() if key in known}
+    unknown = sorted(set(document) - set(Settings.model_fields))
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}")
     limits, faults = document.get("limits", {}), document.get("faults", [])
     if not isinstance(limits, dict) or not all(isinstance(v, dict) for v in limits.values()):
         raise SettingsError(f"{path}: limits must be tables keyed by surface, e.g. [limits.runware]")
     if not isinstance(faults, list) or not all(isinstance(rule, dict) for rule in faults):
         raise SettingsError(f"{path}: faults must be a list of tables, e.g. [[faults]]")
-    values.update(limits=limits, faults=tuple(faults))
-    values["extra"] = {key: value for key, value in document.items() if key not in known and key not in STRUCTURED}
-    return values
+    return document
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, kind in _field_types().items():
-        raw = environ.get(ENV_PREFIX + name.upper())
-        if raw is not None and raw != "":
-            values[name] = _coerce(name, kind, raw)
-    return values
+    names = (name for name in Settings.model_fields if name not in STRUCTURED)
+    return {name: environ[ENV_PREFIX + name.upper()] for name in names if environ.get(ENV_PREFIX + name.upper())}
 
 
-def _coerce(name: str, kind: Any, value: Any) -> Any:
-    base = _strip_optional(kind)
-    try:
-        if base is bool:
-            return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
-        if base is int:
-            return int(value)
-        if base is float:
-            return float(value)
-        if typing.get_origin(base) is tuple:
-            items = value.split(",") if isinstance(value, str) else value
-            return tuple(str(item).strip() for item in items if str(item).strip())
-        return str(value)
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"invalid value for {name}: {value!r}") from exc
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
 
 
-def _strip_optional(kind: Any) -> Any:
-    if typing.get_origin(kind) in (typing.Union, types.UnionType):
-        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return kind
+def _explained(error: ValidationError) -> str:
+    """Pydantic's report as one line per bad setting: its name, the value given and what it must be."""
+    lines = []
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]) or "settings"
+        given = f"; got {problem['input']!r}" if "input" in problem and not isinstance(problem["input"], dict) else ""
+        lines.append(f"{name}: {problem['msg']}{given}")
+    return "; ".join(lines)

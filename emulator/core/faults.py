@@ -23,7 +23,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -250,7 +250,3 @@ class FaultEngine:
         if rule.seconds_max is None:
             return rule.seconds
         return self._rng.uniform(rule.seconds, rule.seconds_max)
-
-
-def rules_from(items: Iterable[Mapping[str, Any]]) -> list[Rule]:
-    return [Rule.from_dict(item) for item in items]

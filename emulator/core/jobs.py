@@ -205,10 +205,6 @@ class JobEngine:
         self._finished: deque[str] = deque()
         self._active = 0
         self._drivers: set[asyncio.Task[None]] = set()
-        self._listeners: list[Listener] = []
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
 
     def create(
         self,
@@ -226,8 +222,6 @@ class JobEngine:
         job._planned_failure = plan.failure
         self._active += 1
         job.on_event(self._track)
-        for each in self._listeners:
-            job.on_event(each)
         if listener is not None:
             job.on_event(listener)
         job.timeline.append(Event(job.id, "state", now, State.QUEUED))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-TimingName = Literal["instant", "fast", "realistic"]
+Timing = Literal["instant", "fast", "realistic"]
 
 
 @dataclass(frozen=True)

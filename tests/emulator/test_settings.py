@@ -24,11 +24,32 @@ def test_single_provider_is_served_at_the_root() -> None:
 
 def test_precedence_is_toml_then_environment_then_flags(tmp_path: Path) -> None:
     config = tmp_path / "emulator.toml"
-    config.write_text('port = 9000\ntiming = "realistic"\nseed = 1\napi_keys = ["a", "b"]\ncustom = 1\n')
+    config.write_text('port = 9000\ntiming = "realistic"\nseed = 1\napi_keys = ["a", "b"]\n')
     environ = {"SEEDREAM_EMULATOR_TIMING": "instant", "SEEDREAM_EMULATOR_SEED": "2"}
     settings = Settings.load(config_file=config, environ=environ, seed=3)
     assert (settings.port, settings.timing, settings.seed, settings.api_keys) == (9000, "instant", 3, ("a", "b"))
-    assert settings.extra == {"custom": 1}
+
+
+def test_a_setting_file_key_that_is_no_setting_is_named(tmp_path: Path) -> None:
+    """A typo must not be ignored silently: the old `extra` bag kept unknown keys and nothing read them."""
+    config = tmp_path / "emulator.toml"
+    config.write_text('port = 9000\ntimnig = "realistic"\n')
+    with pytest.raises(SettingsError, match="unknown setting.*timnig"):
+        Settings.load(config_file=config)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("PORT", "eighty", "port"),
+        ("STRICT", "maybe", "strict"),
+        ("TIMING", "slow", "timing"),
+        ("MAX_BODY_MB", "0", "max_body_mb"),
+    ],
+)
+def test_a_bad_environment_value_names_the_setting_and_the_value(variable: str, value: str, named: str) -> None:
+    with pytest.raises(SettingsError, match=f"{named}.*{value}"):
+        Settings.load(environ={f"SEEDREAM_EMULATOR_{variable}": value})
 
 
 def test_environment_lists_and_booleans() -> None:
