@@ -1,0 +1,1 @@
+"""Provider-neutral machinery: jobs, artifacts, rendering, faults, the journal and the request seam."""
