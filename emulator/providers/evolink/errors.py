@@ -19,7 +19,7 @@ from emulator.core.jobs import Overloaded
 from emulator.core.seam import json_reply, retry_after
 
 CodeStyle = Literal["integer", "string"]
-STYLES: tuple[CodeStyle, ...] = ("integer", "string")
+DETAILS: Mapping[str, str] = rules.RULES["httpErrorDetails"]
 
 
 class EvoLinkError(Exception):
@@ -78,13 +78,13 @@ class Errors:
         return EvoLinkError("internalQuery" if route.startswith("GET") else "internal")
 
     def not_found(self, method: str, path: str) -> EvoLinkError:
-        return EvoLinkError("notFound", f"no EvoLink endpoint at {method} {path}.")
+        return EvoLinkError("notFound", fill(DETAILS["notFound"], {"method": method, "path": path}))
 
     def body_too_large(self, limit: int) -> EvoLinkError:
-        return EvoLinkError("bodyTooLarge", f"the body exceeds the {limit} bytes this emulator accepts.")
+        return EvoLinkError("bodyTooLarge", fill(DETAILS["bodyTooLarge"], {"limit": limit}))
 
     def malformed(self, detail: str) -> EvoLinkError:
-        return EvoLinkError("invalidRequest", f"the body is not valid JSON ({detail}).")
+        return EvoLinkError("invalidRequest", fill(DETAILS["malformed"], {"detail": detail}))
 
     def injected(self, rule: Rule) -> EvoLinkError:
         return injected(rule)
@@ -94,7 +94,7 @@ class Errors:
 
 
 def method_not_allowed(method: str, path: str) -> EvoLinkError:
-    return EvoLinkError("methodNotAllowed", f"use {method} for {path}.")
+    return EvoLinkError("methodNotAllowed", fill(DETAILS["methodNotAllowed"], {"method": method, "path": path}))
 
 
 def from_violation(violation: Violation) -> EvoLinkError:
@@ -105,7 +105,8 @@ def from_violation(violation: Violation) -> EvoLinkError:
     param = annotation.get("param") or violation.missing or _param_from_path(violation.path)
     situation = annotation.get("situations", {}).get(violation.keyword, "invalidRequest")
     if violation.keyword == "required":
-        return EvoLinkError("invalidRequest", f"'{violation.missing}' is required.", param=violation.missing)
+        detail = fill(DETAILS["required"], {"field": violation.missing})
+        return EvoLinkError("invalidRequest", detail, param=violation.missing)
     template = annotation.get("message")
     detail = fill(template, violation.limits) if template else f"{violation.message}."
     return EvoLinkError(situation, detail, param=param)

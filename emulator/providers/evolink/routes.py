@@ -12,8 +12,10 @@ from emulator.core.seam import Call, Seam, json_reply
 from . import errors
 from .models import SURFACE, EvoLinkService
 
-CREATE_ROUTE = "POST /v1/images/generations"
-QUERY_ROUTE = "GET /v1/tasks/{task_id}"
+CREATE_PATH = "/v1/images/generations"
+QUERY_PATH = "/v1/tasks/{task_id}"
+CREATE_ROUTE = f"POST {CREATE_PATH}"
+QUERY_ROUTE = f"GET {QUERY_PATH}"
 
 
 def routes(service: EvoLinkService, seam: Seam) -> list[BaseRoute]:
@@ -37,8 +39,8 @@ def routes(service: EvoLinkService, seam: Seam) -> list[BaseRoute]:
         return json_reply(service.query(task_id))
 
     return [
-        seam.route("/v1/images/generations", CREATE_ROUTE, create),
-        seam.route("/v1/tasks/{task_id}", QUERY_ROUTE, query),
+        seam.route(CREATE_PATH, CREATE_ROUTE, create),
+        seam.route(QUERY_PATH, QUERY_ROUTE, query),
         seam.fallback(),
     ]
 
