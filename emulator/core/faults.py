@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -41,6 +42,23 @@ PHASES: dict[str, Phase] = {
     "webhook": "delivery",
 }
 DISCONNECTS = ("reset", "close", "abrupt")
+# Bounds that keep every value representable downstream (clock arithmetic, Retry-After headers, timestamps):
+# a rule beyond them is refused when it is added, never met later as a 500.
+MAX_SECONDS = 3600.0
+MAX_RETRY_AFTER = 86_400.0
+MAX_COUNT = 1_000_000
+NUMBERS: dict[str, tuple[float, float]] = {
+    "seconds": (0.0, MAX_SECONDS),
+    "seconds_max": (0.0, MAX_SECONDS),
+    "retry_after": (0.0, MAX_RETRY_AFTER),
+    "probability": (0.0, 1.0),
+}
+COUNTS: dict[str, tuple[int, int]] = {
+    "status": (100, 599),
+    "images": (0, MAX_COUNT),
+    "times": (1, MAX_COUNT),
+    "nth": (1, MAX_COUNT),
+}
 WEBHOOK_FAULTS = ("drop", "delay", "duplicate", "reorder")
 
 
@@ -114,6 +132,7 @@ class Rule:
     fired: int = 0
 
     def __post_init__(self) -> None:
+        self._check_numbers()
         if self.action not in PHASES:
             raise FaultError(f"unknown action {self.action!r}; choose one of {', '.join(PHASES)}")
         if self.action == "disconnect" and self.disconnect not in DISCONNECTS:
@@ -126,16 +145,31 @@ class Rule:
             raise FaultError("an ambiguous reply's status must be a server error (500-599)")
         if self.action == "error" and not 400 <= self.status <= 599:
             raise FaultError("error status must be an HTTP error status (400-599)")
-        if self.probability is not None and not 0 <= self.probability <= 1:
-            raise FaultError("probability must be between 0 and 1")
-        for name in ("times", "nth"):
+        if self.seconds_max is not None and self.seconds_max < self.seconds:
+            raise FaultError("seconds_max must be at least seconds")
+        for name in ("code", "message"):
             value = getattr(self, name)
-            if value is not None and value < 1:
-                raise FaultError(f"{name} must be at least 1")
-        if self.seconds < 0 or (self.seconds_max is not None and self.seconds_max < self.seconds):
-            raise FaultError("seconds must be >= 0 and seconds_max >= seconds")
-        if self.images < 0:
-            raise FaultError("images must be >= 0")
+            if value is not None and (not isinstance(value, str) or len(value) > 1000):
+                raise FaultError(f"{name} must be a string of at most 1000 characters")
+
+    def _check_numbers(self) -> None:
+        """Every number finite, of its type and within its bound, named in the error when not."""
+        for name, (low, high) in NUMBERS.items():
+            value = getattr(self, name)
+            if value is None and name != "seconds":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise FaultError(f"{name} must be a finite number; got {value!r}")
+            if not low <= value <= high:
+                raise FaultError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
+        for name, (low, high) in COUNTS.items():
+            value = getattr(self, name)
+            if value is None and name != "status" and name != "images":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise FaultError(f"{name} must be a whole number; got {value!r}")
+            if not low <= value <= high:
+                raise FaultError(f"{name} must be between {low} and {high}; got {value!r}")
 
     @property
     def phase(self) -> Phase:

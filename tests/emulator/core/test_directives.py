@@ -39,3 +39,17 @@ def test_bad_directives_are_dropped_with_a_warning() -> None:
 @pytest.mark.parametrize("text, seconds", [("2s", 2.0), ("500ms", 0.5), ("1m", 60.0), ("3", 3.0), (" 1.25 s ", 1.25)])
 def test_durations(text: str, seconds: float) -> None:
     assert duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "[[emulator:error=429;retry-after=" + "9" * 400 + "s]]",
+        "[[emulator:latency=99999999s]]",
+        "[[emulator:images=" + "9" * 50 + "]]",
+    ],
+)
+def test_a_directive_value_beyond_its_bound_is_refused_not_stored(block: str) -> None:
+    """Reliability audit R1: a 400-digit retry-after overflowed into a 500 on every surface."""
+    clean, rules, warnings = extract(f"a dragon {block}")
+    assert clean == "a dragon" and rules == () and len(warnings) == 1

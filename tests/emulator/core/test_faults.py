@@ -117,3 +117,24 @@ def test_rules_round_trip_through_dicts() -> None:
 def test_bad_rules_are_refused_with_a_reason(fields: dict) -> None:
     with pytest.raises(FaultError):
         Rule.from_dict(fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"action": "error", "status": 429, "retry_after": 1e308}, "retry_after"),
+        ({"action": "error", "status": 429, "retry_after": float("inf")}, "retry_after"),
+        ({"action": "latency", "seconds": float("nan")}, "seconds"),
+        ({"action": "latency", "seconds": -1}, "seconds"),
+        ({"action": "latency", "seconds": 1, "seconds_max": 1e400}, "seconds_max"),
+        ({"action": "webhook", "webhook": "delay", "seconds": 10**9}, "seconds"),
+        ({"action": "error", "status": "429"}, "status"),
+        ({"action": "fewer_images", "images": 2.5}, "images"),
+        ({"action": "error", "times": 10**30}, "times"),
+        ({"action": "error", "message": "x" * 5000}, "message"),
+    ],
+)
+def test_values_that_cannot_be_represented_are_refused_naming_the_field(fields: dict, named: str) -> None:
+    """Reliability audit R1/R2: such a rule used to be stored and turn every later reply into a 500."""
+    with pytest.raises(FaultError, match=named):
+        Rule.from_dict(fields)
