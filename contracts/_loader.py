@@ -33,6 +33,9 @@ class Violation:
     annotation: Mapping[str, Any] = field(default_factory=dict)
     limits: Mapping[str, Any] = field(default_factory=dict)
     missing: str | None = None
+    # What the validator found, by keyword (`types`, `options`, `limit`, `unexpected`, `format`...), for surfaces
+    # that word a violation themselves.
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "message": self.message, "keyword": self.keyword}
@@ -65,9 +68,10 @@ class Validator:
     def _violation(self, error: jsonschema_rs.ValidationError) -> Violation:
         keyword = str(error.evaluation_path[-1]) if error.evaluation_path else ""
         node, annotation, document = self.contract.walk(self.schema, self.name, list(error.evaluation_path)[:-1])
+        details = error.kind.as_dict()
         missing = None
         if keyword == "required":
-            missing = error.kind.as_dict().get("property")
+            missing = details.get("property")
             prop = self.contract.property_node(node, document, missing)
             if prop is not None:
                 node = prop
@@ -80,6 +84,7 @@ class Validator:
             annotation=annotation or {},
             limits=limits,
             missing=missing,
+            details=details,
         )
 
 

@@ -42,6 +42,21 @@ def test_nested_array_items_report_their_index() -> None:
     assert violations[0].annotation["parameter"] == "referenceImages"
 
 
+def test_violations_carry_what_the_validator_found_for_surfaces_that_word_them() -> None:
+    violations = CONTRACT.validator("imageInference").violations(
+        {
+            "taskType": "imageInference",
+            "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e",
+            "model": "bytedance:5@0",
+            "positivePrompt": 7,
+            "numberResults": 0,
+        }
+    )
+    found = {v.path: (v.keyword, dict(v.details)) for v in violations}
+    assert found["/positivePrompt"] == ("type", {"types": ["string"]})
+    assert found["/numberResults"] == ("minimum", {"limit": 1})
+
+
 def test_every_violation_is_reported_not_only_the_first() -> None:
     violations = CONTRACT.validator("imageInference").violations(
         {"taskType": "imageInference", "taskUUID": "x", "model": "m", "positivePrompt": "", "numberResults": 0}
