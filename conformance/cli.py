@@ -36,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     one.add_argument(
         "--emulator",
         metavar="URL",
-        help="use a running emulator instead of starting one (traffic-based checks then judge less)",
+        help="use a running emulator instead of starting one (traffic-based checks then judge less); "
+        "if it was started with --control-token, set SEEDREAM_EMULATOR_CONTROL_TOKEN",
     )
     one.add_argument("--junit", metavar="PATH", help="also write JUnit XML here")
     one.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report here")

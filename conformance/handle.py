@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -11,6 +12,8 @@ from emulator.settings import Settings
 
 from .recorder import Exchange
 from .server import EmulatorServer
+
+CONTROL_TOKEN = "SEEDREAM_EMULATOR_CONTROL_TOKEN"
 
 
 class EmulatorHandle(Protocol):
@@ -105,9 +108,12 @@ class Remote:
 
     records_traffic = False
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, control_token: str | None = None) -> None:
+        """`control_token` (default: $SEEDREAM_EMULATOR_CONTROL_TOKEN) for an emulator started with one."""
         self.base = base.rstrip("/")
-        self.http = httpx.Client(base_url=self.base, timeout=30)
+        token = control_token or os.environ.get(CONTROL_TOKEN)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.base, timeout=30, headers=headers)
         surfaces = self.http.get("/_emulator/health").raise_for_status().json()["surfaces"]
         # A single-provider emulator serves its surface at the root; `--provider all` under /<name>.
         self.settings = Settings(provider="all" if len(surfaces) > 1 else next(iter(surfaces)))

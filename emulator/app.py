@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -70,7 +71,7 @@ def create_app(
         Mount(settings.prefix(surface.name) or "/", routes=surface.routes) for surface in emulator.surfaces
     ]
     routes[:0] = [
-        Mount("/_emulator", app=control_app(emulator)),
+        Mount("/_emulator", app=control_app(emulator, token=settings.control_token, hosts=_control_hosts(settings))),
         Route("/files/{name}", _file_endpoint(runtime), methods=["GET", "HEAD"]),
     ]
     if settings.provider == "all":
@@ -85,6 +86,14 @@ def create_app(
     )
     app.state.emulator = emulator
     return app
+
+
+def _control_hosts(settings: Settings) -> list[str]:
+    """Host names the control plane answers besides loopback: the bound host, the public URL's, and any named."""
+    hosts = [*settings.control_hosts, settings.host]
+    if settings.public_url:
+        hosts.append(urlsplit(settings.public_url).hostname or "")
+    return hosts
 
 
 def _apply_scenario(emulator: Emulator, settings: Settings) -> None:

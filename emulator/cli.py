@@ -72,6 +72,19 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TOML or JSON file with keys, limits, timing and fault rules to apply at start (docs/control-api.md)",
     )
+    serve.add_argument(
+        "--control-token",
+        dest="control_token",
+        metavar="TOKEN",
+        help="require Authorization: Bearer TOKEN on /_emulator (shared machines, containers reached by name)",
+    )
+    serve.add_argument(
+        "--control-host",
+        dest="control_hosts",
+        action="append",
+        metavar="NAME",
+        help="a host name the control plane answers besides loopback (repeatable), e.g. a compose service name",
+    )
     serve.add_argument("--config", metavar="FILE", help="TOML file with settings (see the README)")
     serve.add_argument("--log-level", dest="log_level", choices=("critical", "error", "warning", "info", "debug"))
     return root

@@ -58,6 +58,8 @@ class Settings(BaseModel):
     strict: bool = Field(False, description="refuse exactly what the real providers refuse")
     callback_exempt: Names = Field((), description="URL prefixes served without the production callback rules")
     image_count: Mode = Field("prompt", description="group generations: as many as the prompt asks, or the cap")
+    control_token: str | None = Field(None, min_length=1, description="required by every control request when set")
+    control_hosts: Names = Field((), description="host names the control plane answers besides loopback")
     tls: bool = False
     tls_dir: str | None = None
     wiro_projects: Names = ()

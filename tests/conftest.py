@@ -68,7 +68,7 @@ async def make_emulator() -> AsyncIterator[EmulatorFactory]:
     opened: list[Emulator] = []
 
     async def factory(clock: Any = None, **overrides: Any) -> Emulator:
-        settings = Settings(**{"timing": "instant", "seed": 1, **overrides})
+        settings = Settings(**{"timing": "instant", "seed": 1, "control_hosts": ("testserver",), **overrides})
         receiver, fixtures = Receiver(), Fixtures()
         app = create_app(
             settings,

@@ -8,6 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conformance.cli import EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_USAGE, main
@@ -167,4 +168,17 @@ def test_a_remote_emulator_is_judged_from_its_journal(provider: str, flags: tupl
         ]
         assert main(argv) == expected
     finally:
+        remote.close()
+
+
+def test_a_remote_emulator_with_a_control_token_is_driven_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.handle import CONTROL_TOKEN, Remote
+    from tests.sdk.live import LiveEmulator
+
+    with LiveEmulator(timing="instant", control_token="t0ken") as live:
+        with pytest.raises(httpx.HTTPStatusError):
+            Remote(live.base)
+        monkeypatch.setenv(CONTROL_TOKEN, "t0ken")
+        remote = Remote(live.base)
+        remote.reset()
         remote.close()

@@ -20,7 +20,7 @@ async def test_health_lists_every_surface_url(emulator: Emulator) -> None:
 
 
 async def test_single_provider_answers_at_the_root() -> None:
-    app = create_app(Settings(provider="runware", timing="instant", seed=1))
+    app = create_app(Settings(provider="runware", timing="instant", seed=1, control_hosts=("testserver",)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         response = await client.post("/v1", json=[inference()], headers={"Authorization": "Bearer k"})
         assert response.status_code == 200
