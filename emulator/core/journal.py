@@ -9,6 +9,29 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MAX_VIOLATIONS = 50
+# One hostile request must not hold megabytes: a 10 MB prompt used to sit in its violation's message.
+MAX_TEXT = 500
+MAX_TEXTS = 50
+
+
+def shortened(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 40]}… ({len(text):,} characters in all)"
+
+
+class Texts(list[str]):
+    """A list of journal texts (warnings, notes): each shortened, at most MAX_TEXTS of them kept."""
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.extend(items)
+
+    def append(self, text: str) -> None:
+        if len(self) < MAX_TEXTS:
+            super().append(shortened(str(text)))
+
+    def extend(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self.append(text)
 
 
 @dataclass
@@ -26,9 +49,9 @@ class Entry:
     ids: list[str] = field(default_factory=list)
     violations: list[dict[str, Any]] = field(default_factory=list)
     # What the emulator served only because it is kinder than the provider; the harness fails the client on each.
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=Texts)
     # Everything else worth knowing about the exchange (emulator faults, ignored directives, provider quirks).
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=Texts)
 
     @property
     def valid(self) -> bool:
@@ -42,7 +65,7 @@ class Entry:
                 if note not in self.notes:
                     self.notes.append(note)
                 return
-            self.violations.append(violation)
+            self.violations.append({**violation, "message": shortened(str(violation.get("message", "")))})
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "valid": self.valid}

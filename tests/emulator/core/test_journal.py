@@ -41,3 +41,16 @@ def test_a_flood_of_violations_is_capped_and_noted_without_blaming_the_client_tw
         f"more than {MAX_VIOLATIONS} violations; the rest were not recorded"
     ]
     assert entry.as_dict()["notes"] == entry.notes
+
+
+def test_a_huge_request_leaves_a_small_entry() -> None:
+    """Reliability audit: 25 requests with 10 MB prompts held 482 MB in the journal through their messages."""
+    journal = Journal(10)
+    entry = journal.open(0.0, "http", "POST", "/x")
+    entry.add_violations([{"path": "/prompt", "message": "x" * 10_000_000, "keyword": "maxLength"}])
+    entry.warnings.append("w" * 10_000_000)
+    entry.notes.extend("n" * 1000 for _ in range(10_000))
+    assert len(entry.violations[0]["message"]) <= 500 and "10,000,000 characters" in entry.violations[0]["message"]
+    assert len(entry.warnings[0]) <= 500
+    assert len(entry.notes) == 50 and all(len(note) <= 500 for note in entry.notes)
+    assert len(str(entry.as_dict())) < 50_000
