@@ -10,77 +10,68 @@ import pytest
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
 from emulator.providers.evolink.models import CALLBACK_POLICY
-from tests.conftest import Emulator, EmulatorFactory
-from tests.emulator.providers.evolink.helpers import (
-    auth,
-    body,
-    create,
-    created,
-    error_of,
-    query,
-)
 from tests.support import contract_errors, drive
+
+from .conftest import EvoLink, EvoLinkFactory, auth, body, error_of
 
 HOOK = "https://hooks.example.com/evolink/done"
 
 
-async def only_delivery(emulator: Emulator, task_id: str):  # type: ignore[no-untyped-def]
-    [delivery] = emulator.runtime.webhooks.deliveries(task_id)
+async def only_delivery(evolink: EvoLink, task_id: str):  # type: ignore[no-untyped-def]
+    [delivery] = evolink.runtime.webhooks.deliveries(task_id)
     return delivery
 
 
-async def test_completed_task_posts_the_query_body(emulator: Emulator) -> None:
-    task = await created(emulator, callback_url=HOOK, n=2, prompt="generate 2 images")
-    await emulator.runtime.settle()
-    [request] = emulator.receiver.requests
+async def test_completed_task_posts_the_query_body(evolink: EvoLink) -> None:
+    task = await evolink.created(callback_url=HOOK, n=2, prompt="generate 2 images")
+    await evolink.runtime.settle()
+    [request] = evolink.receiver.requests
     assert (request.method, str(request.url)) == ("POST", HOOK)
     assert request.headers["content-type"] == "application/json"
     sent = json.loads(request.content)
-    assert sent == (await query(emulator, task["id"])).json()
+    assert sent == (await evolink.query(task["id"])).json()
     assert sent["status"] == "completed" and len(sent["results"]) == 2
     assert contract_errors("evolink", "task", sent) == []
-    assert (await only_delivery(emulator, task["id"])).state == "delivered"
+    assert (await only_delivery(evolink, task["id"])).state == "delivered"
 
 
-async def test_failed_task_posts_its_error(emulator: Emulator) -> None:
-    task = await created(emulator, callback_url=HOOK, image_urls=["https://cdn.invalid/x.png"])
-    await emulator.runtime.settle()
-    [request] = emulator.receiver.requests
+async def test_failed_task_posts_its_error(evolink: EvoLink) -> None:
+    task = await evolink.created(callback_url=HOOK, image_urls=["https://cdn.invalid/x.png"])
+    await evolink.runtime.settle()
+    [request] = evolink.receiver.requests
     sent = json.loads(request.content)
     assert sent["status"] == "failed" and sent["error"]["code"] == "image_processing_error"
-    assert sent == (await query(emulator, task["id"])).json()
+    assert sent == (await evolink.query(task["id"])).json()
 
 
-async def test_cancelled_task_posts_too(clocked: Emulator, clock: ManualClock) -> None:
-    task = await created(clocked, callback_url=HOOK)
+async def test_cancelled_task_posts_too(clocked: EvoLink, clock: ManualClock) -> None:
+    task = await clocked.created(callback_url=HOOK)
     clocked.runtime.jobs.cancel(task["id"])
     await drive(clock, lambda: bool(clocked.receiver.requests), step=0.5, limit=5)
     [request] = clocked.receiver.requests
     assert json.loads(request.content)["status"] == "cancelled"
 
 
-async def test_no_callback_before_the_task_ends(clocked: Emulator, clock: ManualClock) -> None:
-    task = await created(clocked, callback_url=HOOK)
+async def test_no_callback_before_the_task_ends(clocked: EvoLink, clock: ManualClock) -> None:
+    task = await clocked.created(callback_url=HOOK)
     clock.advance(1.0)
-    assert (await query(clocked, task["id"])).json()["status"] == "processing"
+    assert (await clocked.query(task["id"])).json()["status"] == "processing"
     assert clocked.receiver.requests == []
     await drive(clock, lambda: bool(clocked.receiver.requests), step=0.5, limit=60)
     assert json.loads(clocked.receiver.requests[0].content)["status"] == "completed"
 
 
-async def test_no_callback_without_callback_url(emulator: Emulator) -> None:
-    await created(emulator)
-    await emulator.runtime.settle()
-    assert emulator.receiver.requests == [] and emulator.runtime.webhooks.deliveries() == []
+async def test_no_callback_without_callback_url(evolink: EvoLink) -> None:
+    await evolink.created()
+    await evolink.runtime.settle()
+    assert evolink.receiver.requests == [] and evolink.runtime.webhooks.deliveries() == []
 
 
-async def test_retries_come_after_1_2_and_4_seconds_then_stop(
-    make_emulator: EmulatorFactory, clock: ManualClock
-) -> None:
-    emulator = await make_emulator(clock=clock)
-    emulator.receiver.statuses = [500] * 10
-    task = await created(emulator, callback_url=HOOK)
-    delivery = await only_delivery(emulator, task["id"])
+async def test_retries_come_after_1_2_and_4_seconds_then_stop(make_evolink: EvoLinkFactory, clock: ManualClock) -> None:
+    evolink = await make_evolink(clock=clock)
+    evolink.receiver.statuses = [500] * 10
+    task = await evolink.created(callback_url=HOOK)
+    delivery = await only_delivery(evolink, task["id"])
     await drive(clock, lambda: delivery.state != "pending", step=0.5, limit=60)
     times = [attempt.at for attempt in delivery.attempts]
     assert [moment - times[0] for moment in times] == [0, 1, 3, 7]
@@ -88,15 +79,15 @@ async def test_retries_come_after_1_2_and_4_seconds_then_stop(
     assert delivery.state == "failed"
     clock.advance(120)
     await drive(clock, lambda: False, step=5, limit=30)
-    assert len(emulator.receiver.requests) == 4
+    assert len(evolink.receiver.requests) == 4
 
 
 @pytest.mark.parametrize("failures", [1, 2, 3])
-async def test_a_2xx_ends_the_retries(make_emulator: EmulatorFactory, clock: ManualClock, failures: int) -> None:
-    emulator = await make_emulator(clock=clock)
-    emulator.receiver.statuses = [503] * failures + [200]
-    task = await created(emulator, callback_url=HOOK)
-    delivery = await only_delivery(emulator, task["id"])
+async def test_a_2xx_ends_the_retries(make_evolink: EvoLinkFactory, clock: ManualClock, failures: int) -> None:
+    evolink = await make_evolink(clock=clock)
+    evolink.receiver.statuses = [503] * failures + [200]
+    task = await evolink.created(callback_url=HOOK)
+    delivery = await only_delivery(evolink, task["id"])
     await drive(clock, lambda: delivery.state != "pending", step=0.5, limit=60)
     assert delivery.state == "delivered" and len(delivery.attempts) == failures + 1
     assert delivery.attempts[-1].at - delivery.attempts[0].at == [1, 3, 7][failures - 1]
@@ -118,12 +109,12 @@ async def test_a_2xx_ends_the_retries(make_emulator: EmulatorFactory, clock: Man
     ],
 )
 async def test_any_2xx_is_success_and_anything_else_is_retried(
-    make_emulator: EmulatorFactory, clock: ManualClock, status: int, retried: bool
+    make_evolink: EvoLinkFactory, clock: ManualClock, status: int, retried: bool
 ) -> None:
-    emulator = await make_emulator(clock=clock)
-    emulator.receiver.statuses = [status]
-    task = await created(emulator, callback_url=HOOK)
-    delivery = await only_delivery(emulator, task["id"])
+    evolink = await make_evolink(clock=clock)
+    evolink.receiver.statuses = [status]
+    task = await evolink.created(callback_url=HOOK)
+    delivery = await only_delivery(evolink, task["id"])
     await drive(clock, lambda: delivery.state != "pending", step=0.5, limit=60)
     assert len(delivery.attempts) == (2 if retried else 1)
 
@@ -182,18 +173,18 @@ PUBLIC_TARGETS = [
 
 
 @pytest.mark.parametrize("url", LOCAL_TARGETS)
-async def test_default_mode_accepts_local_targets_with_a_fidelity_warning(emulator: Emulator, url: str) -> None:
-    assert (await create(emulator, body(callback_url=url))).status_code == 200
-    [entry] = emulator.runtime.journal.entries(surface="evolink")
+async def test_default_mode_accepts_local_targets_with_a_fidelity_warning(evolink: EvoLink, url: str) -> None:
+    assert (await evolink.create(body(callback_url=url))).status_code == 200
+    [entry] = evolink.entries()
     assert entry.valid and entry.warnings
     assert all("served here because --strict is off" in warning for warning in entry.warnings)
-    await emulator.runtime.settle()
-    assert [str(request.url) for request in emulator.receiver.requests] == [url]
+    await evolink.runtime.settle()
+    assert [str(request.url) for request in evolink.receiver.requests] == [url]
 
 
 @pytest.mark.parametrize("url", LOCAL_TARGETS)
-async def test_strict_mode_refuses_local_targets(strict: Emulator, url: str) -> None:
-    response = await create(strict, body(callback_url=url))
+async def test_strict_mode_refuses_local_targets(strict: EvoLink, url: str) -> None:
+    response = await strict.create(body(callback_url=url))
     assert response.status_code == 400
     error = error_of(response)
     assert (error["code"], error["param"]) == (400, "callback_url")
@@ -204,22 +195,22 @@ async def test_strict_mode_refuses_local_targets(strict: Emulator, url: str) -> 
 
 @pytest.mark.parametrize("url", PUBLIC_TARGETS)
 @pytest.mark.parametrize("mode", ["default", "strict"])
-async def test_public_https_targets_pass_without_warnings(make_emulator: EmulatorFactory, url: str, mode: str) -> None:
-    emulator = await make_emulator(strict=mode == "strict")
-    assert (await create(emulator, body(callback_url=url))).status_code == 200
-    [entry] = emulator.runtime.journal.entries(surface="evolink")
+async def test_public_https_targets_pass_without_warnings(make_evolink: EvoLinkFactory, url: str, mode: str) -> None:
+    evolink = await make_evolink(strict=mode == "strict")
+    assert (await evolink.create(body(callback_url=url))).status_code == 200
+    [entry] = evolink.entries()
     assert entry.warnings == []
 
 
 async def test_plain_http_public_target_is_warned_by_default_and_refused_when_strict(
-    make_emulator: EmulatorFactory,
+    make_evolink: EvoLinkFactory,
 ) -> None:
-    lenient = await make_emulator()
-    assert (await create(lenient, body(callback_url="http://hooks.example.com/x"))).status_code == 200
-    [warning] = lenient.runtime.journal.entries(surface="evolink")[0].warnings
+    lenient = await make_evolink()
+    assert (await lenient.create(body(callback_url="http://hooks.example.com/x"))).status_code == 200
+    [warning] = lenient.entries()[0].warnings
     assert "is not HTTPS" in warning
-    strict = await make_emulator(strict=True)
-    error = error_of(await create(strict, body(callback_url="http://hooks.example.com/x")))
+    strict = await make_evolink(strict=True)
+    error = error_of(await strict.create(body(callback_url="http://hooks.example.com/x")))
     assert error["message"] == "Invalid request parameters: 'callback_url' must use https://; got http://."
 
 
@@ -228,17 +219,17 @@ async def test_plain_http_public_target_is_warned_by_default_and_refused_when_st
 )
 @pytest.mark.parametrize("mode", ["default", "strict"])
 async def test_other_schemes_and_malformed_urls_are_refused_in_both_modes(
-    make_emulator: EmulatorFactory, url: str, mode: str
+    make_evolink: EvoLinkFactory, url: str, mode: str
 ) -> None:
-    emulator = await make_emulator(strict=mode == "strict")
-    response = await create(emulator, body(callback_url=url))
+    evolink = await make_evolink(strict=mode == "strict")
+    response = await evolink.create(body(callback_url=url))
     assert response.status_code == 400 and error_of(response)["param"] == "callback_url"
 
 
 @pytest.mark.parametrize("mode", ["default", "strict"])
-async def test_2049_characters_are_refused_in_both_modes(make_emulator: EmulatorFactory, mode: str) -> None:
-    emulator = await make_emulator(strict=mode == "strict")
+async def test_2049_characters_are_refused_in_both_modes(make_evolink: EvoLinkFactory, mode: str) -> None:
+    evolink = await make_evolink(strict=mode == "strict")
     url = HOOK + "?" + "x" * (2049 - len(HOOK) - 1)
     assert len(url) == 2049
-    assert (await create(emulator, body(callback_url=url))).status_code == 400
-    assert (await create(emulator, body(callback_url=url[:-1]))).status_code == 200
+    assert (await evolink.create(body(callback_url=url))).status_code == 400
+    assert (await evolink.create(body(callback_url=url[:-1]))).status_code == 200

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import Settings, create_app
-from tests.conftest import EmulatorFactory
-from tests.emulator.providers.evolink.helpers import auth, body, finished
 from tests.support import SyncClient
+
+from .conftest import EvoLink, auth, body
 
 examples = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -75,20 +75,17 @@ def test_prompt_mode_makes_what_the_prompt_asks_within_n_and_fifteen_minus_refer
         ("0 images please", 3, 1),
     ],
 )
-async def test_prompt_mode_examples(make_emulator: EmulatorFactory, prompt: str, n: int, expected: int) -> None:
-    emulator = await make_emulator()
-    assert len((await finished(emulator, prompt=prompt, n=n))["results"]) == expected
+async def test_prompt_mode_examples(evolink: EvoLink, prompt: str, n: int, expected: int) -> None:
+    assert len((await evolink.finished(prompt=prompt, n=n))["results"]) == expected
 
 
-async def test_documented_fifteen_minus_references_case(make_emulator: EmulatorFactory) -> None:
+async def test_documented_fifteen_minus_references_case(evolink: EvoLink) -> None:
     """References + images asked in the prompt > 15 and asked <= n: the task makes 15 - references."""
-    emulator = await make_emulator()
-    task = await finished(emulator, prompt="generate 10 images of a fox", n=12, image_urls=references(9))
+    task = await evolink.finished(prompt="generate 10 images of a fox", n=12, image_urls=references(9))
     assert len(task["results"]) == 15 - 9
 
 
-async def test_the_mode_can_change_while_the_emulator_runs(make_emulator: EmulatorFactory) -> None:
-    emulator = await make_emulator()
-    assert len((await finished(emulator, prompt="a harbour", n=3))["results"]) == 1
-    emulator.app.state.emulator.set_policy(image_count="max")
-    assert len((await finished(emulator, prompt="a harbour", n=3))["results"]) == 3
+async def test_the_mode_can_change_while_the_emulator_runs(evolink: EvoLink) -> None:
+    assert len((await evolink.finished(prompt="a harbour", n=3))["results"]) == 1
+    evolink.emulator.app.state.emulator.set_policy(image_count="max")
+    assert len((await evolink.finished(prompt="a harbour", n=3))["results"]) == 3

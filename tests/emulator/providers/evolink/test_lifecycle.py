@@ -11,15 +11,9 @@ from hypothesis import strategies as st
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure
-from tests.conftest import Emulator, EmulatorFactory
-from tests.emulator.providers.evolink.helpers import (
-    auth,
-    body,
-    created,
-    error_of,
-    query,
-)
 from tests.support import SyncClient, contract_errors
+
+from .conftest import EvoLink, EvoLinkFactory, auth, body, error_of
 
 ORDER = {"pending": 0, "processing": 1, "completed": 2, "failed": 2, "cancelled": 2}
 
@@ -65,13 +59,13 @@ def test_progress_never_decreases_and_status_only_moves_forward(
 
 
 async def test_realistic_task_is_seen_pending_then_processing_then_completed(
-    clocked: Emulator, clock: ManualClock
+    clocked: EvoLink, clock: ManualClock
 ) -> None:
-    task = await created(clocked, size="1:1", quality="2K")
+    task = await clocked.created(size="1:1", quality="2K")
     assert task["task_info"]["estimated_time"] > 0
     statuses, estimates = [], []
     for _ in range(40):
-        reply = (await query(clocked, task["id"])).json()
+        reply = (await clocked.query(task["id"])).json()
         statuses.append(reply["status"])
         estimates.append(reply["task_info"].get("estimated_time"))
         if reply["status"] == "completed":
@@ -84,17 +78,17 @@ async def test_realistic_task_is_seen_pending_then_processing_then_completed(
 
 
 async def test_a_failed_task_carries_the_task_error_and_keeps_its_progress(
-    clocked: Emulator, clock: ManualClock
+    clocked: EvoLink, clock: ManualClock
 ) -> None:
-    task = await created(clocked, n=2)
+    task = await clocked.created(n=2)
     clock.advance(1.5)
-    before = (await query(clocked, task["id"])).json()
+    before = (await clocked.query(task["id"])).json()
     assert before["status"] == "processing"
     clocked.runtime.jobs.get(task["id"]).fail(
         Failure("content_policy_violation", "Content policy violation."), clock.now()
     )
     clock.advance(1.0)
-    reply = (await query(clocked, task["id"])).json()
+    reply = (await clocked.query(task["id"])).json()
     assert reply["status"] == "failed"
     assert reply["error"] == {
         "code": "content_policy_violation",
@@ -106,25 +100,25 @@ async def test_a_failed_task_carries_the_task_error_and_keeps_its_progress(
     assert "results" not in reply and "usage" not in reply
 
 
-async def test_a_cancelled_task_reports_request_cancelled(clocked: Emulator) -> None:
-    task = await created(clocked)
+async def test_a_cancelled_task_reports_request_cancelled(clocked: EvoLink) -> None:
+    task = await clocked.created()
     clocked.runtime.jobs.cancel(task["id"])
-    reply = (await query(clocked, task["id"])).json()
+    reply = (await clocked.query(task["id"])).json()
     assert (reply["status"], reply["progress"]) == ("cancelled", 0)
     assert reply["error"]["code"] == "request_cancelled" and reply["error"]["type"] == "task_error"
 
 
-async def test_results_expire_after_24_hours(clocked: Emulator, clock: ManualClock) -> None:
-    task = await created(clocked)
+async def test_results_expire_after_24_hours(clocked: EvoLink, clock: ManualClock) -> None:
+    task = await clocked.created()
     clock.advance(30)
-    done = (await query(clocked, task["id"])).json()
+    done = (await clocked.query(task["id"])).json()
     assert done["status"] == "completed"
     finished_at = clocked.runtime.jobs.get(task["id"]).finished_at
     clock.set(finished_at + 86_400 - 1)
-    assert (await query(clocked, task["id"])).status_code == 200
+    assert (await clocked.query(task["id"])).status_code == 200
     assert (await clocked.client.get(done["results"][0])).status_code == 200
     clock.set(finished_at + 86_400)
-    response = await query(clocked, task["id"])
+    response = await clocked.query(task["id"])
     assert response.status_code == 404
     assert error_of(response) == {
         "code": 404,
@@ -135,32 +129,32 @@ async def test_results_expire_after_24_hours(clocked: Emulator, clock: ManualClo
     assert (await clocked.client.get(done["results"][0])).status_code == 404
 
 
-async def test_result_validity_is_a_setting(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock, evolink_result_ttl=60)
-    task = await created(emulator)
-    done = (await query(emulator, task["id"])).json()
+async def test_result_validity_is_a_setting(make_evolink: EvoLinkFactory, clock: ManualClock) -> None:
+    evolink = await make_evolink(clock=clock, evolink_result_ttl=60)
+    task = await evolink.created()
+    done = (await evolink.query(task["id"])).json()
     clock.advance(59.5)
-    assert (await emulator.client.get(done["results"][0])).status_code == 200
+    assert (await evolink.client.get(done["results"][0])).status_code == 200
     clock.advance(0.5)
-    assert (await query(emulator, task["id"])).status_code == 404
-    assert (await emulator.client.get(done["results"][0])).status_code == 404
+    assert (await evolink.query(task["id"])).status_code == 404
+    assert (await evolink.client.get(done["results"][0])).status_code == 404
 
 
-async def test_failed_tasks_expire_too(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock, evolink_result_ttl=10)
-    task = await created(emulator, image_urls=["https://gone.invalid/a.png"])
-    assert (await query(emulator, task["id"])).json()["status"] == "failed"
+async def test_failed_tasks_expire_too(make_evolink: EvoLinkFactory, clock: ManualClock) -> None:
+    evolink = await make_evolink(clock=clock, evolink_result_ttl=10)
+    task = await evolink.created(image_urls=["https://gone.invalid/a.png"])
+    assert (await evolink.query(task["id"])).json()["status"] == "failed"
     clock.advance(10)
-    assert (await query(emulator, task["id"])).status_code == 404
+    assert (await evolink.query(task["id"])).status_code == 404
 
 
 @pytest.mark.parametrize(
     "task_id",
     ["abc", "task-1757165031-abcdefgh", "TASK-UNIFIED-1-abcdefgh", "unified-task", " task-unified-1-abcdefgh"],
 )
-async def test_malformed_ids_are_400(make_emulator: EmulatorFactory, task_id: str) -> None:
-    integer = await make_emulator()
-    response = await query(integer, task_id)
+async def test_malformed_ids_are_400(make_evolink: EvoLinkFactory, task_id: str) -> None:
+    integer = await make_evolink()
+    response = await integer.query(task_id)
     assert response.status_code == 400
     assert error_of(response) == {
         "code": 400,
@@ -168,8 +162,8 @@ async def test_malformed_ids_are_400(make_emulator: EmulatorFactory, task_id: st
         "type": "invalid_request_error",
         "param": "task_id",
     }
-    string = await make_emulator(evolink_error_codes="string")
-    assert error_of(await query(string, task_id)) == {
+    string = await make_evolink(evolink_error_codes="string")
+    assert error_of(await string.query(task_id)) == {
         "code": "invalid_task_id",
         "message": "Invalid task ID format, must start with 'task-unified-'",
         "type": "invalid_request_error",
@@ -178,24 +172,24 @@ async def test_malformed_ids_are_400(make_emulator: EmulatorFactory, task_id: st
 
 
 @pytest.mark.parametrize("task_id", ["task-unified-1757165031-seedream4d", "task-unified-1-abcdefgh", "task-unified-"])
-async def test_unknown_ids_are_404(make_emulator: EmulatorFactory, task_id: str) -> None:
-    response = await query(await make_emulator(), task_id)
+async def test_unknown_ids_are_404(make_evolink: EvoLinkFactory, task_id: str) -> None:
+    response = await (await make_evolink()).query(task_id)
     assert response.status_code == 404 and error_of(response)["message"] == "Task not found or expired"
-    string = await make_emulator(evolink_error_codes="string")
-    assert error_of(await query(string, task_id)) == {
+    string = await make_evolink(evolink_error_codes="string")
+    assert error_of(await string.query(task_id)) == {
         "code": "task_not_found",
         "message": "The requested task could not be found",
         "type": "invalid_request_error",
     }
 
 
-async def test_reset_forgets_tasks(emulator: Emulator) -> None:
-    task = await created(emulator)
-    await emulator.client.post("/_emulator/reset")
-    assert (await query(emulator, task["id"])).status_code == 404
+async def test_reset_forgets_tasks(evolink: EvoLink) -> None:
+    task = await evolink.created()
+    await evolink.client.post("/_emulator/reset")
+    assert (await evolink.query(task["id"])).status_code == 404
 
 
-async def test_job_retention_bounds_the_tasks_kept(make_emulator: EmulatorFactory) -> None:
-    emulator = await make_emulator(job_retention=3)
-    ids = [(await created(emulator))["id"] for _ in range(5)]
-    assert [(await query(emulator, task_id)).status_code for task_id in ids] == [404, 404, 200, 200, 200]
+async def test_job_retention_bounds_the_tasks_kept(make_evolink: EvoLinkFactory) -> None:
+    evolink = await make_evolink(job_retention=3)
+    ids = [(await evolink.created())["id"] for _ in range(5)]
+    assert [(await evolink.query(task_id)).status_code for task_id in ids] == [404, 404, 200, 200, 200]

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import Settings, create_app
-from tests.emulator.providers.evolink.helpers import DROP, auth, body
-from tests.support import SyncClient, contract_errors
+from tests.support import DROP, SyncClient, contract_errors
+
+from .conftest import auth, body
 
 examples = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]

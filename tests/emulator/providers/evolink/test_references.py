@@ -11,18 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from emulator import Settings, create_app, read_metadata
-from tests.conftest import Emulator
-from tests.emulator.providers.evolink.helpers import (
-    auth,
-    body,
-    create,
-    created,
-    error_of,
-    finished,
-    query,
-)
+from emulator import Settings, create_app
 from tests.support import SyncClient
+
+from .conftest import CREATE_ROUTE, EvoLink, auth, body, error_of
 
 MAX_BYTES = 10 * 1024 * 1024
 examples = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -60,15 +52,15 @@ def answer(client: SyncClient, refs: list[str]) -> tuple[int, dict]:
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"])
-async def test_documented_formats_are_accepted(emulator: Emulator, fmt: str) -> None:
-    task = await finished(emulator, image_urls=[image_uri(fmt=fmt)])
-    record = read_metadata((await emulator.client.get(task["results"][0])).content)
+async def test_documented_formats_are_accepted(evolink: EvoLink, fmt: str) -> None:
+    task = await evolink.finished(image_urls=[image_uri(fmt=fmt)])
+    record = await evolink.record(task["results"][0])
     assert record["reference_count"] == 1
 
 
 @pytest.mark.parametrize("fmt", ["ICO", "PPM", "PCX"])
-async def test_other_formats_are_refused(emulator: Emulator, fmt: str) -> None:
-    response = await create(emulator, body(image_urls=[image_uri(32, 32), image_uri(32, 32, fmt)]))
+async def test_other_formats_are_refused(evolink: EvoLink, fmt: str) -> None:
+    response = await evolink.create(body(image_urls=[image_uri(32, 32), image_uri(32, 32, fmt)]))
     assert response.status_code == 400
     error = error_of(response)
     assert error["param"] == "image_urls"
@@ -84,8 +76,8 @@ async def test_other_formats_are_refused(emulator: Emulator, fmt: str) -> None:
         ("data:", "malformed data URI"),
     ],
 )
-async def test_unreadable_data_uris_are_refused(emulator: Emulator, reference: str, detail: str) -> None:
-    error = error_of(await create(emulator, body(image_urls=[reference])))
+async def test_unreadable_data_uris_are_refused(evolink: EvoLink, reference: str, detail: str) -> None:
+    error = error_of(await evolink.create(body(image_urls=[reference])))
     assert error["code"] == 400 and error["param"] == "image_urls"
     assert "image_urls[0]" in error["message"] and detail in error["message"]
 
@@ -137,26 +129,26 @@ def test_files_over_10_mb_are_413_image_file_too_large(client: SyncClient, extra
         assert error["fallback_suggestion"] == "compress image to under 10MB"
 
 
-async def test_generated_results_are_visible_references(emulator: Emulator) -> None:
-    first = await finished(emulator, size="21:9", quality="1K")
-    second = await finished(emulator, size="auto", quality="2K", image_urls=[first["results"][0]])
-    artifact = emulator.runtime.artifacts.get(second["results"][0].rsplit("/", 1)[1].split(".")[0])
-    assert (artifact.spec.width, artifact.spec.height) == (3136, 1344)
+async def test_generated_results_are_visible_references(evolink: EvoLink) -> None:
+    first = await evolink.finished(size="21:9", quality="1K")
+    second = await evolink.finished(size="auto", quality="2K", image_urls=[first["results"][0]])
+    spec = evolink.spec(second["results"][0])
+    assert (spec.width, spec.height) == (3136, 1344)
 
 
-async def test_own_uploaded_files_are_checked(emulator: Emulator) -> None:
-    store = emulator.runtime.artifacts
+async def test_own_uploaded_files_are_checked(evolink: EvoLink) -> None:
+    store = evolink.runtime.artifacts
     good = store.add_blob("good-upload", encoded(300, 200), "image/png", "png", 3600, width=300, height=200)
     tiny = store.add_blob("tiny-upload", encoded(12, 40), "image/png", "png", 3600, width=12, height=40)
     base = "http://testserver/files"
-    assert (await create(emulator, body(image_urls=[f"{base}/{good.id}.png"]))).status_code == 200
-    error = error_of(await create(emulator, body(image_urls=[f"{base}/{good.id}.png", f"{base}/{tiny.id}.png"])))
+    assert (await evolink.create(body(image_urls=[f"{base}/{good.id}.png"]))).status_code == 200
+    error = error_of(await evolink.create(body(image_urls=[f"{base}/{good.id}.png", f"{base}/{tiny.id}.png"])))
     assert "image_urls[1]" in error["message"] and "12x40" in error["message"]
 
 
-async def test_files_of_another_host_are_not_looked_up(emulator: Emulator) -> None:
+async def test_files_of_another_host_are_not_looked_up(evolink: EvoLink) -> None:
     assert (
-        await create(emulator, body(image_urls=["http://elsewhere.example/files/tiny-upload.png"]))
+        await evolink.create(body(image_urls=["http://elsewhere.example/files/tiny-upload.png"]))
     ).status_code == 200
 
 
@@ -168,9 +160,9 @@ async def test_files_of_another_host_are_not_looked_up(emulator: Emulator) -> No
         "http://testserver/files/never-existed.png",
     ],
 )
-async def test_references_that_cannot_be_downloaded_fail_the_task(emulator: Emulator, url: str) -> None:
-    task = await created(emulator, image_urls=[image_uri(), url])
-    reply = (await query(emulator, task["id"])).json()
+async def test_references_that_cannot_be_downloaded_fail_the_task(evolink: EvoLink, url: str) -> None:
+    task = await evolink.created(image_urls=[image_uri(), url])
+    reply = (await evolink.query(task["id"])).json()
     assert reply["status"] == "failed"
     assert reply["error"] == {
         "code": "image_processing_error",
@@ -180,51 +172,49 @@ async def test_references_that_cannot_be_downloaded_fail_the_task(emulator: Emul
     assert "results" not in reply and "usage" not in reply
 
 
-def last_warnings(emulator: Emulator) -> list[str]:
-    return emulator.runtime.journal.entries(surface="evolink", route="POST /v1/images/generations")[-1].warnings
+def last_warnings(evolink: EvoLink) -> list[str]:
+    return evolink.entries(CREATE_ROUTE)[-1].warnings
 
 
-async def test_a_loopback_reference_is_downloaded_and_its_real_size_drives_auto(emulator: Emulator) -> None:
-    url = emulator.fixtures.url("tall.png", encoded(90, 160))
-    task = await finished(emulator, size="auto", quality="1K", image_urls=[url])
-    assert [request.url for request in emulator.fixtures.requests] == [url]
-    artifact = emulator.runtime.artifacts.get(task["results"][0].rsplit("/", 1)[1].split(".")[0])
-    assert artifact is not None and artifact.spec is not None
-    assert (artifact.spec.width, artifact.spec.height) == (720, 1280)  # 9:16 at 1K
-    assert any("cannot reach it" in warning for warning in last_warnings(emulator))
+async def test_a_loopback_reference_is_downloaded_and_its_real_size_drives_auto(evolink: EvoLink) -> None:
+    url = evolink.fixtures.url("tall.png", encoded(90, 160))
+    task = await evolink.finished(size="auto", quality="1K", image_urls=[url])
+    assert [request.url for request in evolink.fixtures.requests] == [url]
+    spec = evolink.spec(task["results"][0])
+    assert (spec.width, spec.height) == (720, 1280)  # 9:16 at 1K
+    assert any("cannot reach it" in warning for warning in last_warnings(evolink))
 
 
-async def test_a_loopback_reference_is_held_to_the_documented_limits(emulator: Emulator) -> None:
-    url = emulator.fixtures.url("thin.png", encoded(12, 40))
-    response = await create(emulator, body(image_urls=[url]))
+async def test_a_loopback_reference_is_held_to_the_documented_limits(evolink: EvoLink) -> None:
+    url = evolink.fixtures.url("thin.png", encoded(12, 40))
+    response = await evolink.create(body(image_urls=[url]))
     assert response.status_code == 400 and "image_urls[0]" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:8999/missing.png", "https://10.1.2.3/ref.png", "http://169.254.169.254/latest/x.png"]
 )
-async def test_a_reference_production_cannot_download_fails_the_task(emulator: Emulator, url: str) -> None:
-    task = await created(emulator, image_urls=[url])
-    reply = (await query(emulator, task["id"])).json()
+async def test_a_reference_production_cannot_download_fails_the_task(evolink: EvoLink, url: str) -> None:
+    task = await evolink.created(image_urls=[url])
+    reply = (await evolink.query(task["id"])).json()
     assert reply["status"] == "failed" and reply["error"]["code"] == "image_processing_error"
 
 
-async def test_a_public_reference_is_accepted_unchecked_with_a_warning(emulator: Emulator) -> None:
-    await finished(emulator, image_urls=["https://cdn.example.com/ref.png"])
-    assert emulator.fixtures.requests == []
-    assert any("not downloaded" in warning for warning in last_warnings(emulator))
+async def test_a_public_reference_is_accepted_unchecked_with_a_warning(evolink: EvoLink) -> None:
+    await evolink.finished(image_urls=["https://cdn.example.com/ref.png"])
+    assert evolink.fixtures.requests == []
+    assert any("not downloaded" in warning for warning in last_warnings(evolink))
 
 
-async def test_a_data_uri_reference_is_served_with_a_warning(emulator: Emulator) -> None:
-    await finished(emulator, image_urls=[image_uri()])
-    assert any("data URI" in warning for warning in last_warnings(emulator))
+async def test_a_data_uri_reference_is_served_with_a_warning(evolink: EvoLink) -> None:
+    await evolink.finished(image_urls=[image_uri()])
+    assert any("data URI" in warning for warning in last_warnings(evolink))
 
 
-async def test_a_reference_fixture_on_the_emulator_is_read_without_warnings(emulator: Emulator) -> None:
-    task = await finished(
-        emulator, size="auto", quality="1K", image_urls=["http://testserver/files/fixture-90x160-png.png"]
+async def test_a_reference_fixture_on_the_emulator_is_read_without_warnings(evolink: EvoLink) -> None:
+    task = await evolink.finished(
+        size="auto", quality="1K", image_urls=["http://testserver/files/fixture-90x160-png.png"]
     )
-    artifact = emulator.runtime.artifacts.get(task["results"][0].rsplit("/", 1)[1].split(".")[0])
-    assert artifact is not None and artifact.spec is not None
-    assert (artifact.spec.width, artifact.spec.height) == (720, 1280)
-    assert last_warnings(emulator) == []
+    spec = evolink.spec(task["results"][0])
+    assert (spec.width, spec.height) == (720, 1280)
+    assert last_warnings(evolink) == []

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import read_metadata
-from tests.conftest import Emulator
-from tests.emulator.providers.evolink.helpers import auth, body, finished
 from tests.support import data_uri
+
+from .conftest import EvoLink, body
 
 # The table of the provider sheet (section 2.2), typed independently of contracts/evolink/rules.json.
 TABLE = {
@@ -24,40 +23,35 @@ TABLE = {
 }
 
 
-def output_sizes(emulator: Emulator, task: dict) -> set[tuple[int, int]]:
-    sizes = set()
-    for url in task["results"]:
-        artifact = emulator.runtime.artifacts.get(url.rsplit("/", 1)[1].split(".")[0])
-        assert artifact is not None and artifact.spec is not None
-        sizes.add((artifact.spec.width, artifact.spec.height))
-    return sizes
+def output_sizes(evolink: EvoLink, task: dict) -> set[tuple[int, int]]:
+    return {(spec.width, spec.height) for spec in map(evolink.spec, task["results"])}
 
 
 @pytest.mark.parametrize("ratio", TABLE)
 @pytest.mark.parametrize("quality", ["1K", "2K", "4K"])
-async def test_ratio_and_quality_give_the_documented_pixels(emulator: Emulator, ratio: str, quality: str) -> None:
-    task = await finished(emulator, size=ratio, quality=quality)
-    assert output_sizes(emulator, task) == {TABLE[ratio][quality]}
+async def test_ratio_and_quality_give_the_documented_pixels(evolink: EvoLink, ratio: str, quality: str) -> None:
+    task = await evolink.finished(size=ratio, quality=quality)
+    assert output_sizes(evolink, task) == {TABLE[ratio][quality]}
 
 
 @pytest.mark.parametrize("ratio", TABLE)
-async def test_quality_defaults_to_2k(emulator: Emulator, ratio: str) -> None:
-    assert output_sizes(emulator, await finished(emulator, size=ratio)) == {TABLE[ratio]["2K"]}
+async def test_quality_defaults_to_2k(evolink: EvoLink, ratio: str) -> None:
+    assert output_sizes(evolink, await evolink.finished(size=ratio)) == {TABLE[ratio]["2K"]}
 
 
 @pytest.mark.parametrize("size", ["1K", "2K", "4K", "9:21"])
-async def test_sizes_the_seed_does_not_list_are_refused(emulator: Emulator, size: str) -> None:
+async def test_sizes_the_seed_does_not_list_are_refused(evolink: EvoLink, size: str) -> None:
     """Legacy tiers (older doc) and 9:21 (newer generated docs) are outside the seed's list."""
-    response = await emulator.client.post("/evolink/v1/images/generations", json=body(size=size), headers=auth())
+    response = await evolink.post(json=body(size=size))
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "size"
 
 
 @pytest.mark.parametrize("quality", ["1K", "2K", "4K"])
-async def test_auto_without_visible_references_is_square(emulator: Emulator, quality: str) -> None:
-    assert output_sizes(emulator, await finished(emulator, size="auto", quality=quality)) == {TABLE["1:1"][quality]}
+async def test_auto_without_visible_references_is_square(evolink: EvoLink, quality: str) -> None:
+    assert output_sizes(evolink, await evolink.finished(size="auto", quality=quality)) == {TABLE["1:1"][quality]}
     assert output_sizes(
-        emulator, await finished(emulator, quality=quality, image_urls=["https://cdn.example.com/a.png"])
+        evolink, await evolink.finished(quality=quality, image_urls=["https://cdn.example.com/a.png"])
     ) == {TABLE["1:1"][quality]}
 
 
@@ -73,19 +67,19 @@ async def test_auto_without_visible_references_is_square(emulator: Emulator, qua
     ],
 )
 async def test_auto_follows_the_first_visible_reference(
-    emulator: Emulator, reference: tuple[int, int], ratio: str
+    evolink: EvoLink, reference: tuple[int, int], ratio: str
 ) -> None:
     refs = ["https://cdn.example.com/unseen.png", data_uri(*reference), data_uri(64, 64)]
-    task = await finished(emulator, size="auto", quality="1K", image_urls=refs)
-    assert output_sizes(emulator, task) == {TABLE[ratio]["1K"]}
+    task = await evolink.finished(size="auto", quality="1K", image_urls=refs)
+    assert output_sizes(evolink, task) == {TABLE[ratio]["1K"]}
 
 
-async def test_pixel_sizes_ignore_quality(emulator: Emulator) -> None:
-    task = await finished(emulator, size="1280x720", quality="4K")
-    assert output_sizes(emulator, task) == {(1280, 720)}
+async def test_pixel_sizes_ignore_quality(evolink: EvoLink) -> None:
+    task = await evolink.finished(size="1280x720", quality="4K")
+    assert output_sizes(evolink, task) == {(1280, 720)}
 
 
-async def test_downloaded_image_has_exactly_the_size(emulator: Emulator) -> None:
-    task = await finished(emulator, size="1000x1000")
-    record = read_metadata((await emulator.client.get(task["results"][0])).content)
+async def test_downloaded_image_has_exactly_the_size(evolink: EvoLink) -> None:
+    task = await evolink.finished(size="1000x1000")
+    record = await evolink.record(task["results"][0])
     assert (record["width"], record["height"], record["format"]) == (1000, 1000, "jpeg")
