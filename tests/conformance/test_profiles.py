@@ -12,7 +12,7 @@ from conformance.fixtures import resolved
 from conformance.profiles import PROVIDERS, load_profile
 from conformance.profiles.base import inside, outside
 from tests.conftest import Emulator
-from tests.emulator.providers.wiro.wiro_support import signed_headers
+from tests.emulator.providers.wiro.conftest import signed_headers
 
 SEED, EXAMPLES = 7, 6
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Emulator, EmulatorFactory
-from tests.emulator.providers.wiro.wiro_support import signed_headers
+from tests.emulator.providers.wiro.conftest import signed_headers
 from tests.support import inference
 
 BEARER = {"Authorization": "Bearer test-key"}

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from contracts.wiro import rules
 from emulator.core.runtime import Runtime
-from emulator.settings import Settings, SettingsError
+from emulator.core.seam import Seam
+from emulator.settings import Settings
 
 from .. import Surface
+from . import socket
 from .auth import parse_projects
+from .errors import Errors
 from .models import SURFACE, WiroService
 from .routes import routes
 
-CALLBACK_BODIES = ("detail", "task")
+# Room for the multipart framing around a file of the largest allowed size.
+MULTIPART_SLACK = 2**20
 
 
 def surface(runtime: Runtime, settings: Settings) -> Surface:
-    """The Wiro surface; raises SettingsError for a malformed `--wiro-project` or `wiro_callback_body`."""
-    if settings.wiro_callback_body not in CALLBACK_BODIES:
-        raise SettingsError(f"wiro_callback_body must be detail or task; got {settings.wiro_callback_body!r}")
+    """The Wiro surface; raises SettingsError for a malformed `--wiro-project`."""
     service = WiroService(
         runtime,
         projects=parse_projects(settings.wiro_projects),
@@ -26,15 +29,17 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
         artifact_ttl=settings.artifact_ttl,
         max_tasks=settings.job_retention,
     )
+    seam = Seam(SURFACE, runtime, Errors(), settings.max_body_bytes)
+    files = Seam(SURFACE, runtime, Errors(), max(settings.max_body_bytes, rules.UPLOAD_MAX_BYTES + MULTIPART_SLACK))
 
     def endpoints(base: str) -> list[tuple[str, str]]:
-        socket = "ws" + base.removeprefix("http") if base.startswith("http") else base
-        return [("REST", f"{base}/v1"), ("WebSocket", f"{socket}/v1")]
+        socket_base = "ws" + base.removeprefix("http") if base.startswith("http") else base
+        return [("REST", f"{base}/v1"), ("WebSocket", f"{socket_base}/v1")]
 
     return Surface(
         SURFACE,
         "Wiro",
-        routes(service, settings.max_body_mb * 2**20, settings.wiro_socket_welcome),
+        [*routes(service, seam, files), socket.route(service, settings.wiro_socket_welcome)],
         endpoints,
         reset=service.reset,
         service=service,

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from contracts import Violation
 from contracts.wiro import rules
+from emulator.core.retained import Retained
 from emulator.settings import SettingsError
 
 from . import errors
@@ -74,26 +74,26 @@ class Authenticator:
         self.projects = {project.key: project for project in projects}
         self.reject_reused_nonce = reject_reused_nonce
         self.tolerant_signature = tolerant_signature
-        self._nonces: dict[str, OrderedDict[str, None]] = {}
+        self._nonces: dict[str, Retained[str, None]] = {}
 
     def check(self, headers: Mapping[str, str]) -> Authenticated:
         project = self.projects.get(headers.get("x-api-key", ""))
         if project is None:
-            raise errors.project_not_found()
+            raise errors.named("projectNotFound")
         if not project.signature:
             return Authenticated(project)
         nonce, sent = headers.get("x-nonce"), headers.get("x-signature")
         if not nonce or not sent:
-            raise errors.signature_required()
+            raise errors.named("signatureRequired")
         problem = rules.nonce_problem(nonce)
         if problem is not None:
             raise _invalid(problem)
         expected = signature(project.key, project.secret, nonce)
         if not hmac.compare_digest(self._digest(sent).encode(), expected.encode()):
-            raise errors.signature_invalid()
+            raise errors.named("signatureInvalid")
         if not self._use(project, nonce):
             if self.reject_reused_nonce:
-                raise _invalid(f"x-nonce {nonce} was already used by this project (replay protection)")
+                raise _invalid(errors.note("reusedNonce", nonce=nonce))
             return Authenticated(project, [rules.warning("reusedNonce", nonce=nonce)])
         return Authenticated(project)
 
@@ -107,17 +107,15 @@ class Authenticator:
 
     def _use(self, project: Project, nonce: str) -> bool:
         """Remember a nonce of a valid signature; False when the project had already used it."""
-        seen = self._nonces.setdefault(project.key, OrderedDict())
+        seen = self._nonces.setdefault(project.key, Retained(NONCE_MEMORY))
         if nonce in seen:
             return False
-        seen[nonce] = None
-        if len(seen) > NONCE_MEMORY:
-            seen.popitem(last=False)
+        seen.put(nonce, None)
         return True
 
 
 def _invalid(detail: str) -> errors.WiroError:
     """Wiro's invalid-signature error; `detail` (which rule was broken) goes to the journal only."""
-    error = errors.signature_invalid()
+    error = errors.named("signatureInvalid")
     error.violations = [Violation("/headers/x-nonce", detail, "x-nonce")]
     return error

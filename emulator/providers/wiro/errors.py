@@ -1,20 +1,23 @@
 """Wiro's error shape: `{"result": false, "errors": [{"code": <int>, "message": "..."}]}`.
 
 Codes, messages and HTTP statuses live in `contracts/wiro/rules.json` (`errors`) and in the schemas'
-`x-error` annotations; this module only fills them in.
+`x-error` annotations; this module only fills them in. Wiro answers most refusals with HTTP 200 and
+`result: false`; only authentication, unknown URLs and the emulator's own limits use other statuses.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
+
+from starlette.responses import Response
 
 from contracts import Violation, fill
 from contracts.wiro import rules
 from emulator.core.faults import Rule
 from emulator.core.jobs import Overloaded
 from emulator.core.limits import Limited
+from emulator.core.seam import json_reply, retry_after
 
 # Which violation a client hears about when a request breaks several rules: missing values first.
 PRIORITY = {"required": 0, "minLength": 1}
@@ -30,15 +33,53 @@ class WiroError(Exception):
         self.retry_after: float | None = None
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))} if self.retry_after is not None else {}
+        return {"Retry-After": retry_after(self.retry_after)} if self.retry_after is not None else {}
 
     def body(self) -> dict[str, Any]:
         return {"result": False, "errors": [{"code": self.code, "message": self.message}]}
 
 
+class Errors:
+    """Wiro's answers to what the core seam detects."""
+
+    kind = WiroError
+
+    def reply(self, error: WiroError) -> Response:
+        return json_reply(error.body(), error.status, error.headers())
+
+    def internal(self, route: str) -> WiroError:
+        return named("internal")
+
+    def not_found(self, method: str, path: str) -> WiroError:
+        return named("urlNotParsed")
+
+    def body_too_large(self, limit: int) -> WiroError:
+        return named("bodyTooLarge", limit=limit)
+
+    def malformed(self, detail: str) -> WiroError:
+        return parameters_invalid()
+
+    def injected(self, rule: Rule) -> WiroError:
+        return injected(rule)
+
+    def limited(self, refusal: Overloaded) -> WiroError:
+        return limited(refusal)
+
+
 def named(rule: str, **values: Any) -> WiroError:
     entry = rules.ERRORS[rule]
     return WiroError(int(entry["code"]), rules.message(rule, **values), int(entry["status"]))
+
+
+def check(schema: str, instance: Any) -> None:
+    """Refuse an instance that breaks its contract (and, for a Run, the cross-field rules)."""
+    validator = rules.CONTRACT.validator(schema)
+    if validator.is_valid(instance):
+        found = rules.check(instance) if schema == rules.REQUEST_SCHEMA else []
+    else:
+        found = validator.violations(instance)
+    if found:
+        raise from_violations(found)
 
 
 def from_violations(found: list[Violation]) -> WiroError:
@@ -58,22 +99,6 @@ def from_violation(violation: Violation) -> WiroError:
     return WiroError(code, fill(template, violation.limits))
 
 
-def project_not_found() -> WiroError:
-    return named("projectNotFound")
-
-
-def signature_required() -> WiroError:
-    return named("signatureRequired")
-
-
-def signature_invalid() -> WiroError:
-    return named("signatureInvalid")
-
-
-def url_not_parsed() -> WiroError:
-    return named("urlNotParsed")
-
-
 def parameters_invalid(path: str = "", detail: str | None = None) -> WiroError:
     """Wiro's generic answer; `detail` (what exactly is wrong) goes to the journal only."""
     error = named("parametersInvalid")
@@ -82,48 +107,12 @@ def parameters_invalid(path: str = "", detail: str | None = None) -> WiroError:
     return error
 
 
-def model_not_found() -> WiroError:
-    return named("modelNotFound")
-
-
-def task_not_found() -> WiroError:
-    return named("taskNotFound")
-
-
-def identifier_required() -> WiroError:
-    return named("taskIdentifierRequired")
-
-
-def permission_denied() -> WiroError:
-    return named("permissionDenied")
-
-
 def kill_failed(reason: str) -> WiroError:
     return named("killFailed", reason=rules.RULES["killReasons"][reason])
 
 
-def not_cancellable() -> WiroError:
-    return named("notCancellable")
-
-
-def folder_not_found() -> WiroError:
-    return named("folderNotFound")
-
-
 def file_too_large(name: str) -> WiroError:
     return named("fileTooLarge", name=name, maxBytes=rules.UPLOAD_MAX_BYTES)
-
-
-def storage_full() -> WiroError:
-    return named("storageFull")
-
-
-def body_too_large(limit: int) -> WiroError:
-    return named("bodyTooLarge", limit=limit)
-
-
-def internal() -> WiroError:
-    return named("internal")
 
 
 def injected(rule: Rule) -> WiroError:
@@ -143,3 +132,8 @@ def limited(reason: Overloaded) -> WiroError:
         error = named("rateLimited")
     error.retry_after = reason.retry_after
     return error
+
+
+def note(key: str, /, **values: Any) -> str:
+    """A journal text (a violation's detail, a note): what the emulator tells the journal, never the client."""
+    return str(fill(rules.RULES["journal"][key], values))

@@ -152,7 +152,7 @@ def _job_uuid(emulator: Emulator, job: str) -> str:
     service = (
         control(emulator).surface("wiro").service if any(s.name == "wiro" for s in control(emulator).surfaces) else None
     )
-    task = service._tasks.get(job) if service is not None else None
+    task = service.tasks.get(job) if service is not None else None
     return task.uuid if task is not None else job
 
 

@@ -6,15 +6,16 @@ from hypothesis import strategies as st
 from emulator import Settings, create_app
 from emulator.providers.wiro.auth import Project, parse_projects, signature
 from emulator.settings import SettingsError
-from tests.emulator.providers.wiro.wiro_support import (
+from tests.support import contract_errors
+
+from .conftest import (
     DEV_KEY,
     DEV_SECRET,
-    WiroClient,
+    Wiro,
     error_of,
     sign,
     signed_headers,
 )
-from tests.support import contract_errors
 
 NOT_FOUNDED = (401, 0, "Project authorization is not founded.")
 SIGNATURE_REQUIRED = (
@@ -41,12 +42,12 @@ async def test_the_test_vector_authenticates_a_configured_project(make_wiro) -> 
     assert error_of(response) == (200, 1, "There is no task yet.")
 
 
-async def test_dev_project_works_without_configuration(wiro: WiroClient) -> None:
-    reply = await wiro.start()
+async def test_dev_project_works_without_configuration(wiro: Wiro) -> None:
+    reply = await wiro.create()
     assert contract_errors("wiro", "runResult", reply) == []
 
 
-async def test_signature_is_compared_case_insensitively(wiro: WiroClient) -> None:
+async def test_signature_is_compared_case_insensitively(wiro: Wiro) -> None:
     headers = signed_headers()
     headers["x-signature"] = headers["x-signature"].upper()
     response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
@@ -54,7 +55,7 @@ async def test_signature_is_compared_case_insensitively(wiro: WiroClient) -> Non
 
 
 @pytest.mark.parametrize("drop", ["x-nonce", "x-signature", "both"])
-async def test_missing_signature_headers_are_401(wiro: WiroClient, drop: str) -> None:
+async def test_missing_signature_headers_are_401(wiro: Wiro, drop: str) -> None:
     headers = signed_headers()
     for name in ("x-nonce", "x-signature") if drop == "both" else (drop,):
         del headers[name]
@@ -64,26 +65,26 @@ async def test_missing_signature_headers_are_401(wiro: WiroClient, drop: str) ->
 
 
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": ""}, signed_headers("someone-else", DEV_SECRET)])
-async def test_missing_or_unknown_key_is_not_founded(wiro: WiroClient, headers: dict) -> None:
+async def test_missing_or_unknown_key_is_not_founded(wiro: Wiro, headers: dict) -> None:
     response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
     assert error_of(response) == NOT_FOUNDED
 
 
-async def test_wrong_secret_is_not_valid(wiro: WiroClient) -> None:
+async def test_wrong_secret_is_not_valid(wiro: Wiro) -> None:
     response = await wiro.client.post(
         "/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(DEV_KEY, "wrong-secret")
     )
     assert error_of(response) == NOT_VALID
 
 
-async def test_signature_of_another_nonce_is_not_valid(wiro: WiroClient) -> None:
+async def test_signature_of_another_nonce_is_not_valid(wiro: Wiro) -> None:
     headers = signed_headers(nonce="1700000000")
     headers["x-nonce"] = "1700000001"
     response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
     assert error_of(response) == NOT_VALID
 
 
-async def test_nonce_reuse_is_refused_by_default(wiro: WiroClient) -> None:
+async def test_nonce_reuse_is_refused_by_default(wiro: Wiro) -> None:
     """Signature mode promises "Replay protection: Yes (via nonce)" (authentication.md)."""
     headers = signed_headers(nonce="1700000000")
     first = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=headers)
@@ -125,7 +126,7 @@ def test_the_reuse_setting_defaults_to_refusing() -> None:
     "nonce",
     ["abc", "17000000.5", "1e9", "0x1F", "+17", "1 700", "9223372036854775808", "-9223372036854775809", "1" * 40],
 )
-async def test_a_nonce_that_is_not_an_integer_is_not_valid(wiro: WiroClient, nonce: str) -> None:
+async def test_a_nonce_that_is_not_an_integer_is_not_valid(wiro: Wiro, nonce: str) -> None:
     """The seed: "unix time or any random integer value"; the signature itself is right."""
     response = await wiro.client.post("/wiro/v1/Task/Detail", json={"taskid": "1"}, headers=signed_headers(nonce=nonce))
     assert error_of(response) == NOT_VALID
@@ -159,7 +160,7 @@ async def test_no_other_spelling_is_a_nonce(make_wiro, nonce: str) -> None:
     assert error_of(response)[0] == 401
 
 
-async def test_nonce_reuse_is_rejected_across_routes(wiro: WiroClient) -> None:
+async def test_nonce_reuse_is_rejected_across_routes(wiro: Wiro) -> None:
     headers = signed_headers(nonce="1700000000")
     run = await wiro.client.post("/wiro/v1/Run/bytedance/seedream-v4", json={"prompt": "x"}, headers=headers)
     assert run.json()["result"] is True
@@ -205,7 +206,7 @@ async def test_openssl_output_is_refused_unless_tolerated(make_wiro, prefix: str
 
 async def test_key_only_project_needs_only_the_key(make_wiro) -> None:
     wiro = await make_wiro(wiro_projects=("plain-key:unused:keyonly",), key="plain-key", secret=None)
-    reply = await wiro.start()
+    reply = await wiro.create()
     assert reply["result"] is True
     # signature headers are ignored in a key-only project, even wrong ones
     response = await wiro.client.post(
@@ -222,8 +223,8 @@ async def test_configured_projects_replace_the_dev_project(make_wiro) -> None:
     assert error_of(response) == NOT_FOUNDED
 
 
-async def test_journal_masks_the_api_key(wiro: WiroClient) -> None:
-    await wiro.start()
+async def test_journal_masks_the_api_key(wiro: Wiro) -> None:
+    await wiro.create()
     [entry] = wiro.runtime.journal.entries(surface="wiro")
     assert entry.api_key == "wiro…" and entry.route == "POST /v1/Run/{owner}/{model}"
 

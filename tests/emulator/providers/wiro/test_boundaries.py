@@ -11,7 +11,8 @@ import pytest
 from contracts.boundaries import Boundary, example
 from contracts.fixtures import PLACEHOLDER
 from contracts.wiro import rules
-from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of
+
+from .conftest import Wiro, error_of
 
 BASE = example(rules.CONTRACT, rules.REQUEST_SCHEMA)
 BOUNDARIES = {boundary.name: boundary for boundary in rules.boundaries()}
@@ -27,7 +28,7 @@ def on_emulator(value: Any) -> Any:
     return value
 
 
-async def send(wiro: WiroClient, body: dict[str, Any], encoding: str) -> Any:
+async def send(wiro: Wiro, body: dict[str, Any], encoding: str) -> Any:
     body = {name: on_emulator(value) for name, value in body.items()}
     if encoding == "json":
         return await wiro.run(body)
@@ -48,7 +49,7 @@ def sides(side: str) -> list[Any]:
 
 @pytest.mark.parametrize(("boundary", "encoding"), sides("inside"))
 async def test_just_inside_a_limit_the_task_succeeds_without_leniency(
-    wiro: WiroClient, boundary: Boundary, encoding: str
+    wiro: Wiro, boundary: Boundary, encoding: str
 ) -> None:
     response = await send(wiro, boundary.apply(BASE, "inside"), encoding)
     reply = response.json()
@@ -60,11 +61,11 @@ async def test_just_inside_a_limit_the_task_succeeds_without_leniency(
 
 
 @pytest.mark.parametrize(("boundary", "encoding"), sides("outside"))
-async def test_just_outside_a_limit_the_run_is_refused(wiro: WiroClient, boundary: Boundary, encoding: str) -> None:
+async def test_just_outside_a_limit_the_run_is_refused(wiro: Wiro, boundary: Boundary, encoding: str) -> None:
     response = await send(wiro, boundary.apply(BASE, "outside"), encoding)
     status, code, _ = error_of(response)
     assert (status, code) == (200, 0)
-    assert wiro.service._tasks == {}
+    assert len(wiro.service.tasks) == 0
 
 
 def test_the_cross_field_limits_are_named_from_the_rules() -> None:

@@ -6,18 +6,19 @@ from contracts.counts import ask
 from contracts.wiro import rules
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure
-from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of, until
 from tests.support import contract_errors, settle
+
+from .conftest import Wiro, error_of, until
 
 HOOK = "https://hooks.example/wiro"
 T0 = 1_700_000_000.0
 
 
-async def attempts(wiro: WiroClient, count: int) -> None:
+async def attempts(wiro: Wiro, count: int) -> None:
     await until(lambda: len(wiro.emulator.receiver.requests) >= count)
 
 
-def delivery(wiro: WiroClient, uuid: str):
+def delivery(wiro: Wiro, uuid: str):
     [found] = wiro.runtime.webhooks.deliveries(job_id=uuid)
     return found
 
@@ -27,7 +28,7 @@ async def test_callback_posts_the_detail_reply_on_completion_and_retries_on_non_
 ) -> None:
     wiro = await make_wiro(clock=clock)
     wiro.emulator.receiver.statuses = [500, 502, 200]
-    reply = await wiro.start(prompt=ask("a lighthouse at dusk", 2), callbackUrl=HOOK, maxImages=2)
+    reply = await wiro.create(prompt=ask("a lighthouse at dusk", 2), callbackUrl=HOOK, maxImages=2)
     await attempts(wiro, 1)
     request = wiro.emulator.receiver.requests[0]
     assert request.method == "POST" and str(request.url) == HOOK
@@ -61,9 +62,9 @@ async def test_callback_posts_the_detail_reply_on_completion_and_retries_on_non_
 async def test_callback_gives_up_after_the_documented_attempts(make_wiro, clock: ManualClock) -> None:
     wiro = await make_wiro(clock=clock)
     wiro.emulator.receiver.statuses = [503] * 10
-    reply = await wiro.start(callbackUrl=HOOK)
+    reply = await wiro.create(callbackUrl=HOOK)
     await attempts(wiro, 1)
-    uuid = wiro.service._tasks[reply["taskid"]].uuid
+    uuid = wiro.stored(reply["taskid"]).uuid
     sent = delivery(wiro, uuid)
     for delay, count in ((1, 2), (2, 3), (4, 4)):
         clock.advance(delay)
@@ -78,13 +79,13 @@ async def test_callback_gives_up_after_the_documented_attempts(make_wiro, clock:
 
 async def test_cancel_and_failure_are_terminal_callbacks_too(make_wiro, clock: ManualClock) -> None:
     wiro = await make_wiro(clock=clock, timing="realistic")
-    canceled = await wiro.start(callbackUrl=HOOK)
+    canceled = await wiro.create(callbackUrl=HOOK)
     await wiro.cancel(taskid=canceled["taskid"])
     await attempts(wiro, 1)
     body = json.loads(wiro.emulator.receiver.requests[0].content)
     assert body["tasklist"][0]["status"] == "task_cancel"
 
-    failed = await wiro.start(callbackUrl=HOOK + "/2")
+    failed = await wiro.create(callbackUrl=HOOK + "/2")
     clock.advance(1)
     uuid = (await wiro.task(failed["taskid"]))["uuid"]
     wiro.runtime.jobs.get(uuid).fail(Failure("exit", "segfault"), clock.now())
@@ -96,26 +97,26 @@ async def test_cancel_and_failure_are_terminal_callbacks_too(make_wiro, clock: M
 
 async def test_callback_body_can_be_the_bare_task(make_wiro) -> None:
     wiro = await make_wiro(wiro_callback_body="task")
-    reply = await wiro.start(callbackUrl=HOOK)
+    reply = await wiro.create(callbackUrl=HOOK)
     await attempts(wiro, 1)
     task = json.loads(wiro.emulator.receiver.requests[0].content)
     assert contract_errors("wiro", "task", task) == [] and task["id"] == reply["taskid"]
 
 
-async def test_no_callback_without_a_url(wiro: WiroClient) -> None:
-    reply = await wiro.start()
-    await until(lambda: wiro.service._tasks[reply["taskid"]].terminal)
+async def test_no_callback_without_a_url(wiro: Wiro) -> None:
+    reply = await wiro.create()
+    await wiro.finished(reply["taskid"])
     await wiro.runtime.settle()
     assert wiro.runtime.webhooks.deliveries() == [] and wiro.emulator.receiver.requests == []
 
 
-def run_entries(wiro: WiroClient) -> list:
+def run_entries(wiro: Wiro) -> list:
     return wiro.runtime.journal.entries(surface="wiro", route="POST /v1/Run/{owner}/{model}")
 
 
 async def test_a_plain_http_loopback_callback_is_served_with_warnings_when_lenient(make_wiro) -> None:
     wiro = await make_wiro()
-    await wiro.start(callbackUrl="http://127.0.0.1:9/hook")
+    await wiro.create(callbackUrl="http://127.0.0.1:9/hook")
     await attempts(wiro, 1)
     assert str(wiro.emulator.receiver.requests[0].url) == "http://127.0.0.1:9/hook"
     [entry] = run_entries(wiro)
@@ -138,18 +139,18 @@ async def test_strict_refuses_what_production_refuses_in_wiros_shape(make_wiro, 
     assert contract_errors("wiro", "error", response.json()) == []
     [entry] = run_entries(wiro)
     assert entry.warnings == [] and entry.violations and all(v["path"] == "/callbackUrl" for v in entry.violations)
-    assert wiro.service._tasks == {}
+    assert len(wiro.service.tasks) == 0
 
 
 async def test_the_exempt_receiver_is_served_silently_even_when_strict(make_wiro) -> None:
     wiro = await make_wiro(strict=True, callback_exempt=("http://127.0.0.1:9/hooks",))
-    await wiro.start(callbackUrl="http://127.0.0.1:9/hooks/wiro")
+    await wiro.create(callbackUrl="http://127.0.0.1:9/hooks/wiro")
     await attempts(wiro, 1)
     [entry] = run_entries(wiro)
     assert entry.warnings == [] and entry.violations == []
 
 
-async def test_the_policy_is_read_at_request_time(wiro: WiroClient) -> None:
+async def test_the_policy_is_read_at_request_time(wiro: Wiro) -> None:
     changed = await wiro.client.put("/_emulator/policy", json={"strict": True})
     assert changed.status_code == 200, changed.text
     assert (
@@ -162,6 +163,6 @@ async def test_the_policy_is_read_at_request_time(wiro: WiroClient) -> None:
 
 async def test_a_public_https_callback_leaves_no_warning(make_wiro) -> None:
     wiro = await make_wiro(strict=True)
-    await wiro.start(callbackUrl="https://hooks.example.com/wiro")
+    await wiro.create(callbackUrl="https://hooks.example.com/wiro")
     [entry] = run_entries(wiro)
     assert entry.warnings == [] and entry.violations == []

@@ -11,31 +11,31 @@ from hypothesis import strategies as st
 
 from contracts.counts import ask, decide
 from contracts.wiro import rules
-from tests.emulator.providers.wiro.wiro_support import WiroClient, until
+
+from .conftest import Wiro, until
 
 URL = "https://example.com/ref.png"
 
 
-async def outputs(wiro: WiroClient, **body: object) -> tuple[dict, list[dict]]:
-    reply = await wiro.start(**body)
-    await until(lambda: wiro.service._tasks[reply["taskid"]].terminal)
-    task = await wiro.task(reply["taskid"])
+async def outputs(wiro: Wiro, **body: object) -> tuple[dict, list[dict]]:
+    reply = await wiro.create(**body)
+    task = await wiro.finished(reply["taskid"])
     assert task["pexit"] == "0", task
     return task, task["outputs"]
 
 
-async def test_a_prompt_that_asks_for_no_number_makes_one_image(wiro: WiroClient) -> None:
+async def test_a_prompt_that_asks_for_no_number_makes_one_image(wiro: Wiro) -> None:
     task, made = await outputs(wiro, prompt="a lighthouse at dusk", maxImages=4)
     assert [output["name"] for output in made] == ["0.png"]
     assert task["parameters"]["maxImages"] == "4", "parameters echo what the client sent, not what was made"
 
 
-async def test_the_prompt_decides_within_max_images(wiro: WiroClient) -> None:
+async def test_the_prompt_decides_within_max_images(wiro: Wiro) -> None:
     _, made = await outputs(wiro, prompt=ask("a lighthouse", 3), maxImages=5)
     assert [output["name"] for output in made] == ["0.png", "1.png", "2.png"]
 
 
-async def test_max_images_caps_what_the_prompt_asks_for(wiro: WiroClient) -> None:
+async def test_max_images_caps_what_the_prompt_asks_for(wiro: Wiro) -> None:
     _, made = await outputs(wiro, prompt="生成6张海报", maxImages=2)
     assert len(made) == 2
 
@@ -46,7 +46,7 @@ async def test_max_mode_always_makes_max_images(make_wiro) -> None:
     assert len(made) == 3
 
 
-async def test_the_mode_is_read_at_request_time(wiro: WiroClient) -> None:
+async def test_the_mode_is_read_at_request_time(wiro: Wiro) -> None:
     wiro.runtime.image_count = "max"
     _, made = await outputs(wiro, prompt="a lighthouse at dusk", maxImages=2)
     assert len(made) == 2
@@ -55,9 +55,9 @@ async def test_the_mode_is_read_at_request_time(wiro: WiroClient) -> None:
     assert len(made) == 1
 
 
-async def test_the_socket_and_progress_follow_the_decided_count(wiro: WiroClient) -> None:
-    reply = await wiro.start(prompt=ask("a lighthouse", 2), maxImages=6)
-    task = wiro.service._tasks[reply["taskid"]]
+async def test_the_socket_and_progress_follow_the_decided_count(wiro: Wiro) -> None:
+    reply = await wiro.create(prompt=ask("a lighthouse", 2), maxImages=6)
+    task = wiro.stored(reply["taskid"])
     await until(lambda: task.terminal)
     progress = [frame["message"] for frame in task.frames if frame["type"] == "task_output"]
     assert [(p["stepCurrent"], p["stepTotal"]) for p in progress] == [("1", "2"), ("2", "2")]
@@ -83,8 +83,8 @@ async def test_the_emulator_makes_what_the_rule_says(
     cap = min(cap, 15 - references)
     wiro = await make_wiro(image_count=mode)
     body = {"prompt": ask("a kite", asked), "maxImages": cap, "inputImage": [URL] * references}
-    reply = await wiro.start(**body)
-    task = wiro.service._tasks[reply["taskid"]]
+    reply = await wiro.create(**body)
+    task = wiro.stored(reply["taskid"])
     expected = decide(body["prompt"], cap, mode)  # type: ignore[arg-type]
     assert len(task.specs) == rules.image_count(body, mode) == expected  # type: ignore[arg-type]
     assert expected == (cap if mode == "max" else min(asked, cap))
@@ -93,6 +93,6 @@ async def test_the_emulator_makes_what_the_rule_says(
 @pytest.mark.parametrize(
     "prompt, expected", [("four different pictures of a fox", 4), ("a set of three posters", 3), ("两张图片", 2)]
 )
-async def test_english_and_chinese_counts(wiro: WiroClient, prompt: str, expected: int) -> None:
+async def test_english_and_chinese_counts(wiro: Wiro, prompt: str, expected: int) -> None:
     _, made = await outputs(wiro, prompt=prompt, maxImages=15)
     assert len(made) == expected

@@ -9,9 +9,10 @@ from websockets.sync.client import connect
 
 from contracts.counts import ask
 from emulator import read_metadata
-from tests.emulator.providers.wiro.wiro_support import signed_headers
 from tests.sdk.live import LiveEmulator
 from tests.support import image_bytes
+
+from .conftest import signed_headers
 
 
 def test_upload_run_and_follow_the_socket_over_the_network() -> None:

@@ -12,38 +12,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import read_metadata
-from emulator.core.remote import RemoteImages
-from tests.emulator.providers.wiro.wiro_support import WiroClient, failed, until
 from tests.support import image_bytes
+
+from .conftest import Wiro
 
 PNG = image_bytes(48, 32)
 
 
-def serve(wiro: WiroClient, answers: dict[str, httpx.Response]) -> list[str]:
-    """Loopback URLs answered by `answers` (by path); returns the paths requested, in order."""
-    asked: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        return answers.get(request.url.path, httpx.Response(404))
-
-    wiro.runtime.remote = RemoteImages(httpx.MockTransport(answer))
-    return asked
+def serve(wiro: Wiro, files: dict[str, bytes]) -> list[httpx.Request]:
+    """Loopback URLs answered with `files` (by path, any other path 404); returns the downloads, as they happen."""
+    wiro.emulator.fixtures.files.update(files)
+    return wiro.emulator.fixtures.requests
 
 
-async def succeeded(wiro: WiroClient, taskid: str) -> dict:
-    await until(lambda: wiro.service._tasks[taskid].terminal)
-    task = await wiro.task(taskid)
+def paths(requests: list[httpx.Request]) -> list[str]:
+    return [request.url.path for request in requests]
+
+
+async def succeeded(wiro: Wiro, taskid: str) -> dict:
+    task = await wiro.finished(taskid)
     assert (task["status"], task["pexit"]) == ("task_postprocess_end", "0"), task
     return task
 
 
-def run_entry(wiro: WiroClient):
+def run_entry(wiro: Wiro):
     [entry] = wiro.runtime.journal.entries(surface="wiro", route="POST /v1/Run/{owner}/{model}")
     return entry
 
 
-async def test_uploaded_files_are_read_and_leave_no_warning(wiro: WiroClient) -> None:
+async def test_uploaded_files_are_read_and_leave_no_warning(wiro: Wiro) -> None:
     files = [("inputImage", ("a.png", PNG, "image/png")), ("prompt", (None, "x"))]
     response = await wiro.run(files=files)
     task = await succeeded(wiro, response.json()["taskid"])
@@ -52,54 +49,54 @@ async def test_uploaded_files_are_read_and_leave_no_warning(wiro: WiroClient) ->
     assert read_metadata(image.content)["reference_count"] == 1
 
 
-async def test_a_file_upload_url_is_read_from_the_store_without_a_warning(wiro: WiroClient) -> None:
+async def test_a_file_upload_url_is_read_from_the_store_without_a_warning(wiro: Wiro) -> None:
     uploaded = await wiro.post("/File/Upload", files={"file": ("ref.png", PNG, "image/png")})
     url = uploaded.json()["list"][0]["url"]
     asked = serve(wiro, {})
-    reply = await wiro.start(prompt="x", inputImage=[url])
+    reply = await wiro.create(prompt="x", inputImage=[url])
     await succeeded(wiro, reply["taskid"])
     assert asked == [] and run_entry(wiro).warnings == []
 
 
-async def test_a_loopback_image_is_downloaded_checked_and_warned_about(wiro: WiroClient) -> None:
-    asked = serve(wiro, {"/ref.png": httpx.Response(200, content=PNG)})
-    reply = await wiro.start(prompt="x", inputImage=["http://127.0.0.1:8123/ref.png"])
+async def test_a_loopback_image_is_downloaded_checked_and_warned_about(wiro: Wiro) -> None:
+    asked = serve(wiro, {"/ref.png": PNG})
+    reply = await wiro.create(prompt="x", inputImage=["http://127.0.0.1:8123/ref.png"])
     await succeeded(wiro, reply["taskid"])
-    assert asked == ["/ref.png"]
+    assert paths(asked) == ["/ref.png"]
     [warning] = run_entry(wiro).warnings
     assert warning.startswith("inputImage[0] http://127.0.0.1:8123/ref.png is on this machine")
     assert "Wiro's servers cannot reach it" in warning
 
 
-async def test_a_loopback_file_that_is_no_image_fails_the_task(wiro: WiroClient) -> None:
-    serve(wiro, {"/notes.txt": httpx.Response(200, content=b"hello")})
-    reply = await wiro.start(prompt="x", inputImage=["https://example.com/a.png", "http://localhost:9/notes.txt"])
-    task = await failed(wiro, reply["taskid"])
+async def test_a_loopback_file_that_is_no_image_fails_the_task(wiro: Wiro) -> None:
+    serve(wiro, {"/notes.txt": b"hello"})
+    reply = await wiro.create(prompt="x", inputImage=["https://example.com/a.png", "http://localhost:9/notes.txt"])
+    task = await wiro.failed(reply["taskid"])
     assert task["debugerror"].startswith("inputImage[1] http://localhost:9/notes.txt is not a JPEG, PNG or WEBP image")
-    frames = [frame["type"] for frame in wiro.service._tasks[reply["taskid"]].frames]
+    frames = [frame["type"] for frame in wiro.stored(reply["taskid"]).frames]
     assert "task_output" not in frames and frames[-1] == "task_postprocess_end"
-    assert [f["message"] for f in wiro.service._tasks[reply["taskid"]].frames if f["type"] == "task_error"] == [
+    assert [f["message"] for f in wiro.stored(reply["taskid"]).frames if f["type"] == "task_error"] == [
         task["debugerror"]
     ]
 
 
-async def test_a_loopback_image_over_the_file_limit_fails_the_task(wiro: WiroClient, monkeypatch) -> None:
+async def test_a_loopback_image_over_the_file_limit_fails_the_task(wiro: Wiro, monkeypatch) -> None:
     from contracts.wiro import rules
 
     monkeypatch.setattr(rules, "UPLOAD_MAX_BYTES", 100)
-    serve(wiro, {"/big.png": httpx.Response(200, content=PNG)})
-    reply = await wiro.start(prompt="x", inputImage=["http://[::1]:9/big.png"])
-    task = await failed(wiro, reply["taskid"])
+    serve(wiro, {"/big.png": PNG})
+    reply = await wiro.create(prompt="x", inputImage=["http://[::1]:9/big.png"])
+    task = await wiro.failed(reply["taskid"])
     assert (
         task["debugerror"]
         == "inputImage[0] http://[::1]:9/big.png is larger than 100 bytes, the most Wiro accepts for a file"
     )
 
 
-async def test_a_loopback_url_that_answers_an_error_fails_the_task(wiro: WiroClient) -> None:
+async def test_a_loopback_url_that_answers_an_error_fails_the_task(wiro: Wiro) -> None:
     serve(wiro, {})
-    reply = await wiro.start(prompt="x", inputImage=["http://127.0.0.1:9/missing.png"])
-    task = await failed(wiro, reply["taskid"])
+    reply = await wiro.create(prompt="x", inputImage=["http://127.0.0.1:9/missing.png"])
+    task = await wiro.failed(reply["taskid"])
     assert task["debugerror"].startswith("inputImage[0] could not be downloaded:") and "HTTP 404" in task["debugerror"]
     assert task["parameters"]["inputImage"] == "http://127.0.0.1:9/missing.png"
 
@@ -122,15 +119,15 @@ internal = st.one_of(
 async def test_internal_and_reserved_hosts_fail_the_task_without_a_download(make_wiro, host: str) -> None:
     wiro = await make_wiro()
     asked = serve(wiro, {})
-    reply = await wiro.start(prompt="x", inputImage=[f"https://{host}/ref.png"])
-    task = await failed(wiro, reply["taskid"])
+    reply = await wiro.create(prompt="x", inputImage=[f"https://{host}/ref.png"])
+    task = await wiro.failed(reply["taskid"])
     assert task["debugerror"].startswith("inputImage[0] could not be downloaded:"), task["debugerror"]
     assert asked == [] and run_entry(wiro).warnings == []
 
 
-async def test_a_public_url_is_taken_on_trust_with_a_warning(wiro: WiroClient) -> None:
+async def test_a_public_url_is_taken_on_trust_with_a_warning(wiro: Wiro) -> None:
     asked = serve(wiro, {})
-    reply = await wiro.start(
+    reply = await wiro.create(
         prompt="x", inputImage=["https://cdn.example.com/ref.png", "https://cdn.example.com/b.png"]
     )
     await succeeded(wiro, reply["taskid"])
@@ -141,7 +138,7 @@ async def test_a_public_url_is_taken_on_trust_with_a_warning(wiro: WiroClient) -
 
 
 @pytest.mark.parametrize("field", ["inputImage", "inputImageUrl"])
-async def test_the_n8n_alias_is_checked_the_same_way(wiro: WiroClient, field: str) -> None:
+async def test_the_n8n_alias_is_checked_the_same_way(wiro: Wiro, field: str) -> None:
     serve(wiro, {})
-    reply = await wiro.start(**{"prompt": "x", field: "http://127.0.0.1:9/missing.png"})
-    await failed(wiro, reply["taskid"])
+    reply = await wiro.create(**{"prompt": "x", field: "http://127.0.0.1:9/missing.png"})
+    await wiro.failed(reply["taskid"])

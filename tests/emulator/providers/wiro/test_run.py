@@ -1,18 +1,14 @@
 import pytest
 
 from emulator import read_metadata
-from tests.emulator.providers.wiro.wiro_support import WiroClient, error_of, failed, until
 from tests.support import contract_errors, image_bytes
+
+from .conftest import Wiro, error_of
 
 URL = "https://example.com/ref.png"
 
 
-async def finished(wiro: WiroClient, taskid: str) -> dict:
-    await until(lambda: wiro.service._tasks[taskid].status == "task_postprocess_end")
-    return await wiro.task(taskid)
-
-
-async def test_json_run_replies_in_the_seed_shape(wiro: WiroClient) -> None:
+async def test_json_run_replies_in_the_seed_shape(wiro: Wiro) -> None:
     response = await wiro.run({"prompt": "A serene desert", "size": "2560x1440", "maxImages": 2, "watermark": "false"})
     assert response.status_code == 200
     body = response.json()
@@ -22,9 +18,9 @@ async def test_json_run_replies_in_the_seed_shape(wiro: WiroClient) -> None:
     assert contract_errors("wiro", "runResult", body) == []
 
 
-async def test_outputs_are_real_pngs_of_the_requested_size(wiro: WiroClient) -> None:
-    reply = await wiro.start(prompt="two posters", size="3024x1296", maxImages=2)
-    task = await finished(wiro, reply["taskid"])
+async def test_outputs_are_real_pngs_of_the_requested_size(wiro: Wiro) -> None:
+    reply = await wiro.create(prompt="two posters", size="3024x1296", maxImages=2)
+    task = await wiro.finished(reply["taskid"])
     assert [output["name"] for output in task["outputs"]] == ["0.png", "1.png"]
     for index, output in enumerate(task["outputs"]):
         download = await wiro.client.get(output["url"])
@@ -37,9 +33,9 @@ async def test_outputs_are_real_pngs_of_the_requested_size(wiro: WiroClient) -> 
     assert task["size"] == str(sum(int(output["size"]) for output in task["outputs"]))
 
 
-async def test_defaults_are_one_square_image_without_watermark(wiro: WiroClient) -> None:
-    reply = await wiro.start()
-    task = await finished(wiro, reply["taskid"])
+async def test_defaults_are_one_square_image_without_watermark(wiro: Wiro) -> None:
+    reply = await wiro.create()
+    task = await wiro.finished(reply["taskid"])
     assert task["parameters"] == {
         "prompt": "a lighthouse at dusk",
         "size": "2048x2048",
@@ -49,7 +45,7 @@ async def test_defaults_are_one_square_image_without_watermark(wiro: WiroClient)
     assert len(task["outputs"]) == 1
 
 
-async def test_multipart_mixes_files_and_urls_in_repeated_input_image(wiro: WiroClient) -> None:
+async def test_multipart_mixes_files_and_urls_in_repeated_input_image(wiro: Wiro) -> None:
     files = [
         ("inputImage", ("one.png", image_bytes(40, 30), "image/png")),
         ("inputImage", (None, URL)),
@@ -61,7 +57,7 @@ async def test_multipart_mixes_files_and_urls_in_repeated_input_image(wiro: Wiro
     ]
     response = await wiro.run(files=files)
     assert response.status_code == 200 and response.json()["result"] is True, response.text
-    task = await finished(wiro, response.json()["taskid"])
+    task = await wiro.finished(response.json()["taskid"])
     references = task["parameters"]["inputImage"].split(",")
     assert len(references) == 3 and references[1] == URL
     for uploaded in (references[0], references[2]):
@@ -71,7 +67,7 @@ async def test_multipart_mixes_files_and_urls_in_repeated_input_image(wiro: Wiro
     assert read_metadata(image)["reference_count"] == 3
 
 
-async def test_url_encoded_body_is_accepted(wiro: WiroClient) -> None:
+async def test_url_encoded_body_is_accepted(wiro: Wiro) -> None:
     response = await wiro.run(data={"prompt": "form", "maxImages": "1", "inputImage": URL})
     assert response.json()["result"] is True
     task = await wiro.task(response.json()["taskid"])
@@ -88,19 +84,19 @@ async def test_url_encoded_body_is_accepted(wiro: WiroClient) -> None:
         ({"inputImage": []}, []),
     ],
 )
-async def test_input_image_encodings(wiro: WiroClient, body: dict, expected: list) -> None:
-    reply = await wiro.start(**body)
+async def test_input_image_encodings(wiro: Wiro, body: dict, expected: list) -> None:
+    reply = await wiro.create(**body)
     task = await wiro.task(reply["taskid"])
     assert task["parameters"].get("inputImage", "") == ",".join(expected)
 
 
-async def test_owner_slug_is_case_insensitive(wiro: WiroClient) -> None:
+async def test_owner_slug_is_case_insensitive(wiro: Wiro) -> None:
     response = await wiro.run({"prompt": "x"}, path="/Run/ByteDance/seedream-v4")
     assert response.json()["result"] is True
 
 
 @pytest.mark.parametrize("path", ["/Run/bytedance/seedream-v4-5", "/Run/openai/seedream-v4", "/Run/x/y"])
-async def test_other_models_do_not_exist(wiro: WiroClient, path: str) -> None:
+async def test_other_models_do_not_exist(wiro: Wiro, path: str) -> None:
     assert error_of(await wiro.run({"prompt": "x"}, path=path)) == (200, 1, "slug-owner-project-not-exist")
 
 
@@ -138,7 +134,7 @@ INVALID = "Request parameters are invalid."
         ),
     ],
 )
-async def test_validation_errors_use_wiros_envelope_and_messages(wiro: WiroClient, body: dict, message: str) -> None:
+async def test_validation_errors_use_wiros_envelope_and_messages(wiro: Wiro, body: dict, message: str) -> None:
     response = await wiro.run(body)
     assert error_of(response) == (200, 0, message)
     assert contract_errors("wiro", "error", response.json()) == []
@@ -165,8 +161,8 @@ async def test_limits_are_inclusive(make_wiro, clock, body: dict) -> None:
     assert response.json()["result"] is True, response.text
 
 
-async def test_watermark_boolean_is_read_as_its_string(wiro: WiroClient) -> None:
-    reply = await wiro.start(watermark=True)
+async def test_watermark_boolean_is_read_as_its_string(wiro: Wiro) -> None:
+    reply = await wiro.create(watermark=True)
     assert (await wiro.task(reply["taskid"]))["parameters"]["watermark"] == "true"
 
 
@@ -175,19 +171,19 @@ async def test_every_size_gives_its_dimensions(make_wiro) -> None:
 
     wiro = await make_wiro()
     for size in rules.SIZES:
-        reply = await wiro.start(size=size)
-        spec = wiro.service._tasks[reply["taskid"]].specs[0]
+        reply = await wiro.create(size=size)
+        spec = wiro.stored(reply["taskid"]).specs[0]
         assert f"{spec.width}x{spec.height}" == size
 
 
-async def test_uploaded_input_that_is_not_an_image_is_invalid(wiro: WiroClient) -> None:
+async def test_uploaded_input_that_is_not_an_image_is_invalid(wiro: Wiro) -> None:
     files = [("inputImage", ("notes.txt", b"hello", "text/plain")), ("prompt", (None, "x"))]
     assert error_of(await wiro.run(files=files)) == (200, 0, INVALID)
 
 
-async def test_a_local_file_url_that_is_gone_fails_the_task(wiro: WiroClient) -> None:
-    run = await wiro.start(prompt="x", inputImage=["http://testserver/files/0123456789abcdef0123456789abcdef.png"])
-    task = await failed(wiro, run["taskid"])
+async def test_a_local_file_url_that_is_gone_fails_the_task(wiro: Wiro) -> None:
+    run = await wiro.create(prompt="x", inputImage=["http://testserver/files/0123456789abcdef0123456789abcdef.png"])
+    task = await wiro.failed(run["taskid"])
     assert task["debugerror"] == (
         "inputImage[0] could not be downloaded: "
         "http://testserver/files/0123456789abcdef0123456789abcdef.png has expired or never existed"
@@ -210,12 +206,12 @@ async def test_a_local_file_url_that_is_gone_fails_the_task(wiro: WiroClient) ->
         (b"", "application/json", "Request parameter [prompt] required"),
     ],
 )
-async def test_malformed_bodies_are_wiro_errors(wiro: WiroClient, content: bytes, kind: str, message: str) -> None:
+async def test_malformed_bodies_are_wiro_errors(wiro: Wiro, content: bytes, kind: str, message: str) -> None:
     response = await wiro.run(content=content, headers={"content-type": kind})
     assert error_of(response) == (200, 0, message)
 
 
-async def test_oversized_input_file_is_refused(wiro: WiroClient, monkeypatch) -> None:
+async def test_oversized_input_file_is_refused(wiro: Wiro, monkeypatch) -> None:
     from contracts.wiro import rules
 
     monkeypatch.setattr(rules, "UPLOAD_MAX_BYTES", 100)
@@ -235,6 +231,6 @@ async def test_task_ids_increase_and_are_deterministic(make_wiro) -> None:
     runs = []
     for _ in range(2):
         wiro = await make_wiro(seed=5)
-        runs.append([(await wiro.start())["taskid"] for _ in range(3)])
+        runs.append([(await wiro.create())["taskid"] for _ in range(3)])
     assert runs[0] == runs[1]
     assert [int(taskid) for taskid in runs[0]] == list(range(int(runs[0][0]), int(runs[0][0]) + 3))

@@ -1,16 +1,19 @@
+import asyncio
+
 import pytest
 
 from contracts.counts import ask
 from contracts.wiro import rules
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
-from tests.emulator.providers.wiro.wiro_support import (
+from tests.support import contract_errors, drive
+
+from .conftest import (
     SocketSession,
-    WiroClient,
+    Wiro,
     signed_headers,
     until,
 )
-from tests.support import contract_errors, drive
 
 
 async def register(session: SocketSession, token: str) -> None:
@@ -40,7 +43,7 @@ def expected_order(images: int) -> list[str]:
 
 async def test_live_registration_streams_every_event_in_order(make_wiro, clock: ManualClock) -> None:
     wiro = await make_wiro(clock=clock, timing="realistic")
-    reply = await wiro.start(prompt=ask("a lighthouse at dusk", 3), maxImages=3)
+    reply = await wiro.create(prompt=ask("a lighthouse at dusk", 3), maxImages=3)
     async with SocketSession(wiro.emulator.app) as session:
         welcome = await session.receive()
         assert welcome == {"type": "connected", "version": "1.0"}
@@ -49,7 +52,7 @@ async def test_live_registration_streams_every_event_in_order(make_wiro, clock: 
         first = await session.receive()
         assert first["type"] == "task_queue" and first["message"] is None and first["terminal"] is False
         assert session.pending() == 0, "nothing else happened yet"
-        task = wiro.service._tasks[reply["taskid"]]
+        task = wiro.stored(reply["taskid"])
         await drive(clock, lambda: task.status == "task_postprocess_start", step=0.25)
         await until(lambda: task.terminal)
         frames = [first, *await collect(session)]
@@ -71,9 +74,9 @@ async def test_live_registration_streams_every_event_in_order(make_wiro, clock: 
     assert last["message"] == detail["outputs"] and len(last["message"]) == 3
 
 
-async def test_late_registration_replays_what_was_missed(wiro: WiroClient) -> None:
-    reply = await wiro.start(prompt=ask("a lighthouse at dusk", 2), maxImages=2)
-    await until(lambda: wiro.service._tasks[reply["taskid"]].terminal)
+async def test_late_registration_replays_what_was_missed(wiro: Wiro) -> None:
+    reply = await wiro.create(prompt=ask("a lighthouse at dusk", 2), maxImages=2)
+    await wiro.finished(reply["taskid"])
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
         await register(session, reply["socketaccesstoken"])
@@ -84,7 +87,7 @@ async def test_late_registration_replays_what_was_missed(wiro: WiroClient) -> No
 
 async def test_registration_midway_catches_up_then_follows(make_wiro, clock: ManualClock) -> None:
     wiro = await make_wiro(clock=clock, timing="realistic")
-    reply = await wiro.start()
+    reply = await wiro.create()
     clock.advance(1)
     await wiro.task(reply["taskid"])
     async with SocketSession(wiro.emulator.app) as session:
@@ -104,8 +107,8 @@ async def test_registration_midway_catches_up_then_follows(make_wiro, clock: Man
     )
 
 
-async def test_unknown_and_missing_tokens_get_error_frames_and_the_socket_stays_open(wiro: WiroClient) -> None:
-    reply = await wiro.start()
+async def test_unknown_and_missing_tokens_get_error_frames_and_the_socket_stays_open(wiro: Wiro) -> None:
+    reply = await wiro.create()
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
         await register(session, "NoSuchTokenNoSuchTokenNoSuchTo")
@@ -120,8 +123,8 @@ async def test_unknown_and_missing_tokens_get_error_frames_and_the_socket_stays_
         assert (await session.receive())["type"] == "task_queue"
 
 
-async def test_other_frames_are_ignored_silently(wiro: WiroClient) -> None:
-    reply = await wiro.start()
+async def test_other_frames_are_ignored_silently(wiro: Wiro) -> None:
+    reply = await wiro.create()
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
         for noise in ["not json", '{"type": "ping"}', "[1, 2]", '"text"', '{"type": "agent_info", "agenttoken": "x"}']:
@@ -135,10 +138,10 @@ async def test_other_frames_are_ignored_silently(wiro: WiroClient) -> None:
     assert socket_entries[-1].ids == [reply["taskid"]]
 
 
-async def test_one_connection_follows_several_tasks_once_each(wiro: WiroClient) -> None:
-    first, second = await wiro.start(), await wiro.start()
+async def test_one_connection_follows_several_tasks_once_each(wiro: Wiro) -> None:
+    first, second = await wiro.create(), await wiro.create()
     for reply in (first, second):
-        task = wiro.service._tasks[reply["taskid"]]
+        task = wiro.stored(reply["taskid"])
         await until(lambda task=task: task.terminal)
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
@@ -157,7 +160,7 @@ async def test_one_connection_follows_several_tasks_once_each(wiro: WiroClient) 
 
 async def test_the_welcome_frame_can_be_switched_off(make_wiro) -> None:
     wiro = await make_wiro(wiro_socket_welcome=False)
-    reply = await wiro.start()
+    reply = await wiro.create()
     async with SocketSession(wiro.emulator.app) as session:
         await register(session, reply["socketaccesstoken"])
         assert (await session.receive())["type"] == "task_queue"
@@ -167,12 +170,12 @@ async def test_failed_task_frame_reports_the_exit_code(make_wiro, clock: ManualC
     from emulator.core.jobs import Failure
 
     wiro = await make_wiro(clock=clock, timing="realistic")
-    reply = await wiro.start()
+    reply = await wiro.create()
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
         await register(session, reply["socketaccesstoken"])
         assert (await session.receive())["type"] == "task_queue"
-        task = wiro.service._tasks[reply["taskid"]]
+        task = wiro.stored(reply["taskid"])
         wiro.runtime.jobs.get(task.uuid).fail(Failure("exit", "boom"), clock.now())
         frames = await collect(session)
     assert frames[0] == {**frames[0], "type": "task_error", "message": "boom"}
@@ -187,7 +190,7 @@ async def test_failed_task_frame_reports_the_exit_code(make_wiro, clock: ManualC
 async def test_single_provider_serves_the_socket_at_v1() -> None:
     import httpx
 
-    app = create_app(Settings(provider="wiro", timing="instant", seed=1))
+    app = create_app(Settings(provider="wiro", timing="instant", seed=1, control_hosts=("testserver",)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         response = await client.post("/v1/Run/bytedance/seedream-v4", json={"prompt": "root"}, headers=signed_headers())
         reply = response.json()
@@ -201,3 +204,36 @@ async def test_single_provider_serves_the_socket_at_v1() -> None:
         unknown = await client.post("/v2/Run", headers=signed_headers())
         assert unknown.status_code == 404 and unknown.json()["errors"][0]["message"] == "Error parsing url."
     await app.state.emulator.runtime.aclose()
+
+
+async def test_a_stream_ends_when_its_task_is_forgotten_before_the_last_frame(wiro: Wiro, monkeypatch) -> None:
+    """The last frame comes from storing the outputs, after the job ended; a reset cancels that work, and a client
+    following the task then gets nothing more rather than a stream that waits for ever."""
+    stored = asyncio.Event()
+
+    async def never(spec):
+        await stored.wait()
+
+    monkeypatch.setattr(wiro.runtime, "render", never)
+    reply = await wiro.create()
+    task = wiro.stored(reply["taskid"])
+    await until(lambda: task.status == "task_postprocess_start")
+    frames = [frame async for frame in _until_idle(wiro.service.tasks.frames(task))]
+    assert frames[-1]["type"] == "task_postprocess_start" and not frames[-1]["terminal"]
+    await wiro.client.post("/_emulator/reset")
+    stream = wiro.service.tasks.frames(task)
+    followed = await asyncio.wait_for(_drain(stream), 1)
+    assert [frame["type"] for frame in followed] == [frame["type"] for frame in frames]
+
+
+async def _drain(stream) -> list:
+    return [frame async for frame in stream]
+
+
+async def _until_idle(stream):
+    """The frames a stream has ready now (it would wait for the next one after them)."""
+    while True:
+        try:
+            yield await asyncio.wait_for(anext(stream), 0.05)
+        except TimeoutError:
+            return
