@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
+from tests.emulator.providers.runware.conftest import sessions
 from tests.sdk.live import LiveEmulator
 
 
@@ -59,8 +60,7 @@ def drop_mid_task(live: LiveEmulator, clock: ManualClock) -> str:
         return None
 
     task_uuid = wait_for(task_seen, what="the task to arrive")
-    service = live.surface("runware").service
-    for channel in list(service.channels):
+    for channel in live.run(sessions(live.surface("runware")).attached):
         live.call(channel.drop())
     clock.advance(120)
     return task_uuid

@@ -1,14 +1,25 @@
-"""Runware's error objects: `{"errors": [{code, message, parameter, type, documentation, taskType, taskUUID}]}`."""
+"""Runware's error objects: `{"errors": [{code, message, parameter, type, documentation, taskType, taskUUID}]}`.
+
+Codes, messages and statuses live in `contracts/runware/rules.json` (`situations`, `violationMessages`, `details`,
+`httpErrors`, `failures`) and in the schemas' `x-error` annotations; this module only fills them in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.responses import Response
+
 from contracts import Violation, fill
 from contracts.runware import rules
 from emulator.core.faults import Rule
 from emulator.core.jobs import Overloaded
+from emulator.core.seam import json_reply, retry_after
+
+SITUATIONS: Mapping[str, Mapping[str, Any]] = rules.RULES["situations"]
+VIOLATION_MESSAGES: Mapping[str, str] = rules.RULES["violationMessages"]
+DETAILS: Mapping[str, str] = rules.RULES["details"]
 
 
 class RunwareError(Exception):
@@ -59,6 +70,57 @@ class RunwareError(Exception):
         return body
 
 
+class Errors:
+    """Runware's answers to what the core seam detects: one error item, alone in the reply."""
+
+    kind = RunwareError
+
+    def reply(self, error: RunwareError) -> Response:
+        return json_reply({"errors": [error.item()]}, error.status, headers(error.status, [error]))
+
+    def internal(self, route: str) -> RunwareError:
+        return named("internal")
+
+    def not_found(self, method: str, path: str) -> RunwareError:
+        return named("notFound", path=path)
+
+    def body_too_large(self, limit: int) -> RunwareError:
+        return named("bodyTooLarge", limit=limit)
+
+    def malformed(self, detail: str) -> RunwareError:
+        return named("invalidJSON", detail=detail)
+
+    def injected(self, rule: Rule) -> RunwareError:
+        return injected(rule)
+
+    def limited(self, refusal: Overloaded) -> RunwareError:
+        return overloaded(refusal)
+
+
+def headers(status: int, errors: list[RunwareError]) -> dict[str, str]:
+    """A refusal's `Retry-After`: the first one an error asks for, on an error status only."""
+    seconds = next((error.retry_after for error in errors if error.retry_after is not None), None)
+    return {"Retry-After": retry_after(seconds)} if seconds is not None and status >= 400 else {}
+
+
+def named(situation: str, **values: Any) -> RunwareError:
+    """The error item of a situation in `rules.json`, its message filled from `values`."""
+    spec = SITUATIONS[situation]
+    return RunwareError(
+        spec["code"],
+        fill(spec["message"], values),
+        status=int(spec["status"]),
+        parameter=spec.get("parameter"),
+        type=spec.get("type"),
+        task_type=spec.get("taskType"),
+    )
+
+
+def detail(name: str, **values: Any) -> str:
+    """A detail appended to a reference or upload error, from `rules.json`."""
+    return str(fill(DETAILS[name], values))
+
+
 def from_violation(violation: Violation, model: str | None = None) -> RunwareError:
     annotation: Mapping[str, Any] = violation.annotation
     parameter = annotation.get("parameter") or _parameter_from_path(violation.path, violation.missing)
@@ -69,11 +131,11 @@ def from_violation(violation: Violation, model: str | None = None) -> RunwareErr
     messages: Mapping[str, str] = annotation.get("messages", {})
     template = messages.get(violation.keyword) or annotation.get("message")
     if violation.keyword == "required":
-        message = f"Missing required parameter '{parameter}'."
+        message = fill(VIOLATION_MESSAGES["required"], {"parameter": str(parameter)})
     elif template:
         message = fill(template, violation.limits)
     else:
-        message = f"Invalid value for '{parameter}' parameter. {violation.message}"
+        message = fill(VIOLATION_MESSAGES["default"], {"parameter": str(parameter), "message": violation.message})
     documentation = annotation.get("documentation")
     if documentation is None and model is not None and model in rules.RULES["models"] and isinstance(parameter, str):
         anchor = annotation.get("anchor") or "request-" + parameter.lower().replace(".", "-")
@@ -87,15 +149,11 @@ def from_violation(violation: Violation, model: str | None = None) -> RunwareErr
     )
 
 
-def missing_api_key() -> RunwareError:
-    return RunwareError(
-        "missingApiKey",
-        "Missing API key. Send an 'authentication' task with your 'apiKey' or an 'Authorization: Bearer' header.",
-        status=401,
-        parameter="apiKey",
-        type="string",
-        task_type="authentication",
-    )
+def refused(found: list[Violation], model: str | None = None) -> RunwareError:
+    """The error for the first of `found`, carrying all of them for the journal."""
+    error = from_violation(found[0], model)
+    error.violations = found
+    return error
 
 
 def invalid_api_key() -> RunwareError:
@@ -110,59 +168,18 @@ def invalid_api_key() -> RunwareError:
     )
 
 
-def invalid_json(detail: str) -> RunwareError:
-    return RunwareError("invalidJSON", f"The request body is not valid JSON: {detail}.", status=400)
-
-
 def invalid_body() -> RunwareError:
     schema = rules.CONTRACT.schema("request")
     message = fill(schema["x-error"]["message"], {"maxItems": schema["maxItems"]})
     return RunwareError(schema["x-error"]["code"], message, status=400)
 
 
-def body_too_large(limit: int) -> RunwareError:
-    return RunwareError(
-        "invalidRequestBody", f"The request body is larger than the {limit} bytes this emulator accepts.", status=413
-    )
-
-
-def frame_too_large(limit: int) -> RunwareError:
-    return RunwareError(
-        "invalidRequestBody", f"The frame is larger than the {limit} characters this emulator accepts.", status=413
-    )
-
-
-def not_authenticated() -> RunwareError:
-    return RunwareError(
-        "missingApiKey",
-        'Authenticate first: send [{"taskType": "authentication", "apiKey": ...}] before other tasks.',
-        status=401,
-        parameter="apiKey",
-        type="string",
-    )
-
-
 def conflict(task_type: str, task_uuid: str) -> RunwareError:
-    return RunwareError(
-        "conflictTaskUUID",
-        "Task UUID already in use. Each task needs a new UUID v4; fetch earlier results with getResponse.",
-        parameter="taskUUID",
-        type="string",
-        task_type=task_type,
-        task_uuid=task_uuid,
-    )
+    return named("conflict").about(task_type, task_uuid)
 
 
 def task_not_found(task_uuid: str) -> RunwareError:
-    return RunwareError(
-        "taskFailedOrNotFound",
-        "No task with this taskUUID exists, or its results have expired.",
-        status=404,
-        parameter="taskUUID",
-        type="string",
-        task_type="getResponse",
-        task_uuid=task_uuid,
-    )
+    return named("taskNotFound").about(None, task_uuid)
 
 
 def invalid_reference(detail: str, model: str | None) -> RunwareError:
@@ -186,20 +203,8 @@ def invalid_upload(task_type: str, parameter: str, detail: str) -> RunwareError:
     )
 
 
-def storage_full(detail: str) -> RunwareError:
-    return RunwareError("maxUploadStorageExceeded", f"Upload rejected: {detail}.", status=413)
-
-
-def not_found(path: str) -> RunwareError:
-    return RunwareError("notFound", f"No Runware endpoint at {path}. Send POST requests to /v1.", status=404)
-
-
-def method_not_allowed(method: str) -> RunwareError:
-    return RunwareError("methodNotAllowed", f"{method} is not allowed here; send POST with a JSON array.", status=405)
-
-
 def overloaded(reason: Overloaded) -> RunwareError:
-    error = RunwareError("rateLimitExceeded", f"Queue capacity exceeded: {reason}. Retry later.", status=429)
+    error = named("overloaded", reason=reason)
     error.retry_after = reason.retry_after
     return error
 
@@ -221,10 +226,8 @@ def failed(kind: str, message: str, task_uuid: str) -> RunwareError:
     return generation_failed(spec["code"], message or spec["message"], task_uuid)
 
 
-def internal() -> RunwareError:
-    return RunwareError(
-        "internalServerError", "The emulator failed to answer this request; see its log and journal.", status=500
-    )
+def canceled(task_uuid: str) -> RunwareError:
+    return named("taskCancelled").about(None, task_uuid)
 
 
 def generation_failed(code: str, message: str, task_uuid: str) -> RunwareError:

@@ -184,12 +184,12 @@ async def test_non_standard_numbers_are_refused(emulator: Emulator, raw: bytes) 
 async def test_an_emulator_bug_still_answers_in_runware_shape(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from emulator.providers.runware.models import RunwareService
+    from emulator.providers.runware.models.results import Results
 
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(RunwareService, "submit", broken)
+    monkeypatch.setattr(Results, "submit", broken)
     response = await emulator.runware(inference())
     assert response.status_code == 500
     assert response.json()["errors"][0]["code"] == "internalServerError"

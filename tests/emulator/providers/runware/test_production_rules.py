@@ -315,9 +315,9 @@ async def test_a_big_download_is_decoded_off_the_event_loop(
 async def test_a_download_beyond_the_emulator_bound_is_taken_unchecked_with_a_note(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from emulator.providers.runware import models
+    from emulator.providers.runware.models import references
 
-    monkeypatch.setattr(models, "REFERENCE_BYTES", 100)
+    monkeypatch.setattr(references, "REFERENCE_BYTES", 100)
     url = emulator.fixtures.url("large.png", image_bytes(64, 48))
     assert (await emulator.runware(inference(inputs={"referenceImages": [url]}))).status_code == 200
     assert any("larger than the 100 bytes" in note for note in entry(emulator).notes)

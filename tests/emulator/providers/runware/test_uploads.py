@@ -7,7 +7,7 @@ from PIL import Image
 
 from emulator.core import images
 from tests.conftest import Emulator, EmulatorFactory
-from tests.support import contract_errors, data_uri, task_uuid
+from tests.support import contract_errors, data_uri, inference, task_uuid
 
 
 async def test_image_upload_returns_uuid_and_a_url_serving_the_bytes(emulator: Emulator) -> None:
@@ -37,6 +37,25 @@ async def test_upload_can_be_fetched_again_with_get_response(emulator: Emulator)
     [item] = (await emulator.runware(task)).json()["data"]
     polled = (await emulator.runware({"taskType": "getResponse", "taskUUID": task["taskUUID"]})).json()["data"]
     assert polled == [item]
+
+
+async def test_an_upload_of_an_emulator_file_is_that_file(emulator: Emulator) -> None:
+    # The emulator's own URLs stand for Runware's (im.runware.ai), which production reads: no download, no warning.
+    [generated] = (await emulator.runware(inference())).json()["data"]
+    for image in (generated["imageURL"], generated["imageUUID"]):
+        task = {"taskType": "imageUpload", "taskUUID": task_uuid(), "image": image}
+        [item] = (await emulator.runware(task)).json()["data"]
+        assert (item["imageUUID"], item["imageURL"]) == (generated["imageUUID"], generated["imageURL"])
+        assert emulator.runtime.journal.entries(surface="runware")[-1].warnings == []
+    assert emulator.fixtures.requests == []
+
+
+async def test_an_upload_of_a_gone_emulator_file_is_refused(emulator: Emulator) -> None:
+    gone = "http://testserver/files/0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e.jpg"
+    response = await emulator.runware({"taskType": "imageUpload", "taskUUID": task_uuid(), "image": gone})
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["code"] == "invalidImage" and "expired or never existed" in error["message"]
 
 
 @pytest.mark.parametrize("image", ["", "data:image/png;base64,AAAA", "notbase64***"])

@@ -1,32 +1,39 @@
-"""Runware's WebSocket transport: the task protocol of REST over one long-lived socket.
+"""Runware's WebSocket transport: the task protocol of REST over one long-lived socket, at the same path.
 
-A socket authenticates with its first `authentication` task and gets a session. Sessions outlive
-sockets: frames that could not be delivered are kept for a while and handed to a socket that
-re-authenticates with the same `connectionSessionUUID`.
+A socket authenticates with its first `authentication` task and gets a session. Sessions outlive sockets: frames
+that could not be delivered are kept for a while and handed to a socket that re-authenticates with the same
+`connectionSessionUUID`. Each task goes to the same service as over REST; a sync task's images follow in their
+own frames as they finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from contracts.runware import rules
+from emulator.core.faults import Context
 from emulator.core.http import dumps, origin, parse_json
 from emulator.core.jobs import Job
 from emulator.core.journal import Entry, mask_key
+from emulator.core.retained import Retained
+from emulator.core.runtime import Runtime
+from emulator.core.seam import Disconnected
 from emulator.core.sockets import drop
 
-from . import errors
+from . import errors, wire
 from .errors import RunwareError
-from .models import SURFACE, RunwareService
+from .models import SURFACE, Exchange, RunwareService
+from .models.tasks import identity
 
 logger = logging.getLogger(__name__)
+ROUTE = "WS /v1"
 WEBSOCKET = rules.RULES["websocket"]
 MAX_SESSIONS = 10_000
 MAX_PENDING_FRAMES = 1_000
@@ -44,34 +51,49 @@ class Session:
 class Sessions:
     """Sessions by connectionSessionUUID; a detached one lives for the documented buffer time."""
 
-    def __init__(self, service: RunwareService) -> None:
-        self.service = service
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
         self.buffer_seconds = float(WEBSOCKET["bufferSeconds"])
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._sessions: Retained[str, Session] = Retained(MAX_SESSIONS, done=lambda session: session.channel is None)
 
     def open(self, api_key: str, resume: object, channel: Channel) -> Session:
         self._sweep()
         session = self._sessions.get(resume) if isinstance(resume, str) else None
         if session is None or session.api_key != api_key:
-            session = Session(self.service.runtime.ids.uuid4(), api_key)
-            self._sessions[session.uuid] = session
-            while len(self._sessions) > MAX_SESSIONS:
-                self._sessions.popitem(last=False)
+            session = Session(self.runtime.ids.uuid4(), api_key, channel)
+            self._sessions.put(session.uuid, session)
         session.channel, session.detached_at = channel, None
         return session
 
     def detach(self, session: Session, channel: Channel) -> None:
         if session.channel is channel:
             session.channel = None
-            session.detached_at = self.service.runtime.clock.now()
+            session.detached_at = self.runtime.clock.now()
+
+    def attached(self) -> list[Channel]:
+        """The sockets sessions are attached to now."""
+        return [session.channel for session in self._sessions.values() if session.channel is not None]
 
     def reset(self) -> None:
         self._sessions.clear()
 
     def _sweep(self) -> None:
-        deadline = self.service.runtime.clock.now() - self.buffer_seconds
-        for uuid in [u for u, s in self._sessions.items() if s.detached_at is not None and s.detached_at <= deadline]:
-            del self._sessions[uuid]
+        deadline = self.runtime.clock.now() - self.buffer_seconds
+        for session in [s for s in self._sessions.values() if s.detached_at is not None and s.detached_at <= deadline]:
+            self._sessions.pop(session.uuid)
+
+
+class SocketRoute(WebSocketRoute):
+    """The WebSocket at `path`; `sessions` is the transport's state (sessions and the sockets they are attached to)."""
+
+    def __init__(self, path: str, service: RunwareService, *, max_frame: int, batch_results: bool) -> None:
+        self.sessions = Sessions(service.runtime)
+
+        async def serve(websocket: WebSocket) -> None:
+            channel = Channel(websocket, service, self.sessions, max_frame=max_frame, batch_results=batch_results)
+            await channel.run()
+
+        super().__init__(path, serve)
 
 
 class Channel:
@@ -82,6 +104,7 @@ class Channel:
     ) -> None:
         self.websocket = websocket
         self.service = service
+        self.runtime = service.runtime
         self.sessions = sessions
         self.max_frame = max_frame
         self.batch_results = batch_results
@@ -95,7 +118,6 @@ class Channel:
     async def run(self) -> None:
         await self.websocket.accept()
         self.open = True
-        self.service.channels.add(self)
         try:
             while (message := await self._receive()) is not None:
                 await self._handle(message)
@@ -103,7 +125,6 @@ class Channel:
             pass
         finally:
             self.open = False
-            self.service.channels.discard(self)
             if self.session is not None:
                 self.sessions.detach(self.session, self)
 
@@ -116,6 +137,17 @@ class Channel:
         self.open = False
         if self.websocket.application_state is WebSocketState.CONNECTED:
             await self.websocket.close(code=code, reason=reason)
+
+    async def admit(self, context: Context) -> None:
+        """Fault rules and limits for one task: Runware's error, or the socket closed or cut as the rule says."""
+        admission = await self.runtime.admit(context)
+        if admission.disconnect is not None:
+            await (self.close(1000, "closed by a fault rule") if admission.disconnect == "close" else self.drop())
+            raise Disconnected
+        if admission.error is not None:
+            raise errors.injected(admission.error)
+        if admission.limited is not None:
+            raise errors.overloaded(admission.limited)
 
     async def deliver(self, frame: dict[str, Any], session: Session | None = None) -> None:
         """Send a frame to the session's current socket, or keep it for the next one when there is none."""
@@ -157,25 +189,19 @@ class Channel:
         if message["type"] == "websocket.disconnect":
             return None
         self.last_activity = self.clock.now()
-        text = message.get("text")
-        if text is None:
-            raw = message.get("bytes") or b""
-            text = raw.decode("utf-8", errors="replace")
-        return text
+        return wire.received(message)
 
     async def _handle(self, text: str) -> None:
         if len(text) > self.max_frame:
-            await self.deliver({"errors": [errors.frame_too_large(self.max_frame).item()]})
+            await self.deliver(wire.refusal(errors.named("frameTooLarge", limit=self.max_frame)))
             return
         try:
-            tasks = parse_json(text)
+            tasks = wire.tasks(parse_json(text))
         except ValueError as exc:
-            await self.deliver({"errors": [errors.invalid_json(str(exc)).item()]})
+            await self.deliver(wire.refusal(errors.named("invalidJSON", detail=exc)))
             return
-        try:
-            tasks = self.service.check_array(tasks)
         except RunwareError as exc:
-            await self.deliver({"errors": [exc.item()]})
+            await self.deliver(wire.refusal(exc))
             return
         if all(isinstance(task, dict) and task.get("taskType") == "ping" for task in tasks):
             for _ in tasks:
@@ -184,12 +210,19 @@ class Channel:
         entry = self._journal()
         try:
             await self._authenticate(tasks, entry)
+            exchange = Exchange(
+                ROUTE,
+                entry,
+                self.admit,
+                self.runtime.base_url(origin(self.websocket)),
+                self.session.api_key if self.session is not None else None,
+            )
             for position, task in enumerate(tasks):
-                await self._task(task, position, entry)
+                await self._task(task, position, exchange)
         except Exception as exc:  # keep the socket and answer in Runware's shape, as REST does
             logger.exception("unexpected error answering a Runware frame")
             entry.notes.append(f"emulator error: {type(exc).__name__}: {exc}")
-            await self.deliver({"errors": [errors.internal().item()]})
+            await self.deliver(wire.refusal(errors.named("internal")))
 
     async def _authenticate(self, tasks: list[Any], entry: Entry) -> None:
         auth = next((t for t in tasks if isinstance(t, dict) and t.get("taskType") == "authentication"), None)
@@ -201,68 +234,39 @@ class Channel:
             api_key = self.service.authenticate(key)
         except RunwareError as exc:
             entry.status = exc.status
-            await self.deliver({"errors": [exc.item()]})
+            await self.deliver(wire.refusal(exc))
             return
         self.session = self.sessions.open(api_key, auth.get("connectionSessionUUID"), self)
         await self.deliver({"data": [{"taskType": "authentication", "connectionSessionUUID": self.session.uuid}]})
         await self._flush()
 
-    async def _task(self, task: Any, position: int, entry: Entry) -> None:
-        task_type = task.get("taskType") if isinstance(task, dict) else None
+    async def _task(self, task: Any, position: int, exchange: Exchange) -> None:
+        task_type, task_uuid = identity(task)
         if task_type == "authentication":
             return
         if self.session is None and task_type != "ping":
-            task_uuid = task.get("taskUUID") if isinstance(task, dict) else None
-            error = errors.not_authenticated().about(
-                task_type if isinstance(task_type, str) else None, task_uuid if isinstance(task_uuid, str) else None
-            )
-            entry.status = error.status
-            await self.deliver({"errors": [error.item()]})
+            error = errors.named("notAuthenticated").about(task_type, task_uuid)
+            exchange.entry.status = error.status
+            await self.deliver(wire.refusal(error))
             return
-        api_key = self.session.api_key if self.session is not None else None
-        base_url = self.service.runtime.base_url(origin(self.websocket))
-        outcome = await self.service.start(task, base_url, api_key=api_key, route="WS /v1")
-        outcome.record(entry, f"/{position}")
-        if outcome.disconnect == "close":
-            await self.close(1000, "closed by a fault rule")
+        try:
+            answer = await self.service.answer(task, exchange, f"/{position}")
+        except Disconnected:
             return
-        if outcome.disconnect is not None:
-            await self.drop()
-            return
-        if outcome.data:
-            await self.deliver({"data": outcome.data})
-        if outcome.errors:
-            entry.status = outcome.errors[0].status
-            await self.deliver({"errors": [error.item() for error in outcome.errors]})
-        if outcome.job is not None:
-            stream = asyncio.get_running_loop().create_task(self._stream(outcome.job, self.session))
+        if answer.errors:
+            exchange.entry.status = answer.errors[0].status
+        for frame in wire.frames(answer):
+            await self.deliver(frame)
+        if answer.job is not None:
+            stream = asyncio.get_running_loop().create_task(self._stream(answer.job, self.session))
             self._streams.add(stream)
             stream.add_done_callback(self._streams.discard)
 
-    def _progressed(self, sent: int) -> Callable[[Job], bool]:
-        """Whether a job has news for a stream that has sent `sent` images: finished, or (unbatched) a new image."""
-        return lambda job: job.state.terminal or (not self.batch_results and job.outputs_ready > sent)
-
     async def _stream(self, job: Job, session: Session | None) -> None:
-        """Send a sync task's images as they finish (one frame each), then its error if it failed.
-
-        Frames follow the session, not this socket: after a reconnect they reach the new socket."""
-        inference = job.data
-        sent = 0
-        while True:
-            await self.service.runtime.jobs.wait(job, self._progressed(sent))
-            # Read together: a job may finish while a large frame is being sent below.
-            finished, ready = job.state.terminal, job.outputs_ready
-            items = [await self.service.result_item(inference, index) for index in range(sent, ready)]
-            sent = ready
-            frames = [items] if self.batch_results and items else [[item] for item in items]
-            for frame in frames:
-                await self.deliver({"data": frame}, session)
-            if finished:
-                break
-        failure = self.service.failure(job)
-        if failure is not None:
-            await self.deliver({"errors": [failure.item()]}, session)
+        """A sync task's frames follow the session, not this socket: after a reconnect they reach the new one."""
+        async for answer in self.service.stream(job, batch=self.batch_results):
+            for frame in wire.frames(answer):
+                await self.deliver(frame, session)
 
     async def _flush(self) -> None:
         session = self.session
@@ -276,8 +280,8 @@ class Channel:
                 return
 
     def _journal(self) -> Entry:
-        entry = self.service.runtime.journal.open(self.clock.now(), "ws", "MESSAGE", self.websocket.url.path)
-        entry.surface, entry.route, entry.status = SURFACE, "WS /v1", 200
+        entry = self.runtime.journal.open(self.clock.now(), "ws", "MESSAGE", self.websocket.url.path)
+        entry.surface, entry.route, entry.status = SURFACE, ROUTE, 200
         if self.session is not None:
             entry.api_key = mask_key(self.session.api_key)
         return entry

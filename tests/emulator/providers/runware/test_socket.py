@@ -1,4 +1,4 @@
-"""The Runware WebSocket channel, against a real uvicorn server and the `websockets` client."""
+"""The Runware WebSocket transport, against a real uvicorn server and the `websockets` client."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from websockets.exceptions import (
 
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
-from emulator.providers.runware.channel import Channel
+from emulator.providers.runware.socket import Channel
 from tests.sdk.live import LiveEmulator
 from tests.support import contract_errors, data_uri, inference, task_uuid
+
+from .conftest import sessions
 
 AUTH = [{"taskType": "authentication", "apiKey": "ws-key"}]
 
@@ -68,7 +70,7 @@ async def nothing_arrives(socket: ClientConnection, within: float = 0.3) -> bool
 async def server_let_go(live: LiveEmulator) -> None:
     """Wait until the server has noticed every closed socket (detaching their sessions)."""
     for _ in range(200):
-        if not live.surface("runware").service.channels:
+        if not live.run(sessions(live.surface("runware")).attached):
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the server kept a closed socket")
@@ -287,7 +289,7 @@ async def test_resending_a_task_after_reconnect_is_a_conflict_with_results_kept(
 
 async def test_drop_cuts_the_connection_without_a_close_frame(live: LiveEmulator) -> None:
     async with await connect(live) as socket:
-        [channel] = live.surface("runware").service.channels
+        [channel] = live.run(sessions(live.surface("runware")).attached)
         live.call(channel.drop())
         closed = await until_closed(socket)
         assert isinstance(closed, ConnectionClosedError)

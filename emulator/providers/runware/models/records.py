@@ -1,0 +1,68 @@
+"""What the emulator remembers of each task, by taskUUID in any case: for getResponse, and to refuse a reused UUID."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.core.jobs import Job
+from emulator.core.retained import Retained
+
+from .. import errors
+
+
+class Claimed(enum.Enum):
+    """A taskUUID held while its task is being accepted; an enum member so type checkers narrow on `is`."""
+
+    CLAIMED = enum.auto()
+
+
+CLAIMED = Claimed.CLAIMED
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A finished utility task (imageUpload, mediaStorage): its reply item, kept for getResponse."""
+
+    item: dict[str, Any]
+
+
+Record = Job | Stored | Claimed
+
+
+class Records:
+    """Bounded: beyond `limit`, the oldest finished records go; a task still being accepted or running stays."""
+
+    def __init__(self, limit: int) -> None:
+        self._records: Retained[str, Record] = Retained(limit, done=_finished)
+
+    def get(self, task_uuid: str) -> Record | None:
+        return self._records.get(task_uuid.lower())
+
+    def put(self, task_uuid: str, record: Job | Stored) -> None:
+        self._records.put(task_uuid.lower(), record)
+
+    @contextlib.contextmanager
+    def claim(self, task_type: str, task_uuid: str) -> Iterator[None]:
+        """Hold a taskUUID while the task is being accepted, so a concurrent duplicate conflicts; a task that is
+        refused meanwhile leaves its UUID free."""
+        key = task_uuid.lower()
+        if key in self._records:
+            raise errors.conflict(task_type, task_uuid)
+        self._records.put(key, CLAIMED)
+        try:
+            yield
+        except BaseException:
+            if self._records.get(key) is CLAIMED:
+                self._records.pop(key)
+            raise
+
+    def clear(self) -> None:
+        self._records.clear()
+
+
+def _finished(record: Record) -> bool:
+    return isinstance(record, Stored) or (isinstance(record, Job) and record.state.terminal)
