@@ -55,9 +55,37 @@ class Emulator:
     def runtime(self) -> Runtime:
         return self.app.state.emulator.runtime
 
-    async def runware(self, *tasks: Any, key: str | None = "test-key", **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-        return await self.client.post("/runware/v1", json=list(tasks), headers=headers, **kwargs)
+
+@dataclass
+class SurfaceHelper:
+    """One surface of an in-process emulator, reached at `prefix`: what a provider folder's test helper (in its
+    conftest) builds on with the surface's own calls."""
+
+    emulator: Emulator
+    prefix: str = ""
+
+    def path(self, path: str) -> str:
+        return self.prefix + path
+
+    @property
+    def app(self) -> Any:
+        return self.emulator.app
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.emulator.client
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.emulator.runtime
+
+    @property
+    def receiver(self) -> Receiver:
+        return self.emulator.receiver
+
+    @property
+    def fixtures(self) -> Fixtures:
+        return self.emulator.fixtures
 
 
 EmulatorFactory = Callable[..., Any]

@@ -12,6 +12,7 @@ from conformance.fixtures import resolved
 from conformance.profiles import PROVIDERS, load_profile
 from conformance.profiles.base import inside, outside
 from tests.conftest import Emulator
+from tests.emulator.providers.runware.conftest import Runware
 from tests.emulator.providers.wiro.conftest import signed_headers
 
 SEED, EXAMPLES = 7, 6
@@ -37,7 +38,7 @@ async def submit(emulator: Emulator, provider: str, body: dict[str, Any]) -> boo
 async def _create(emulator: Emulator, provider: str, body: dict[str, Any]) -> bool:
     client = emulator.client
     if provider == "runware":
-        response = await emulator.runware(body)
+        response = await Runware(emulator).create(body)
         return response.status_code == 200 and not response.json().get("errors")
     if provider == "evolink":
         response = await client.post("/evolink/v1/images/generations", json=body, headers={"Authorization": "Bearer k"})

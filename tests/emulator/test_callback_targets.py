@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Emulator, EmulatorFactory
+from tests.emulator.providers.runware.conftest import Runware
 from tests.emulator.providers.wiro.conftest import signed_headers
 from tests.support import inference
 
@@ -21,7 +22,7 @@ BEARER = {"Authorization": "Bearer test-key"}
 async def create(emulator: Emulator, surface: str, url: str) -> httpx.Response:
     client = emulator.client
     if surface == "runware":
-        return await emulator.runware(inference(webhookURL=url, deliveryMethod="async"))
+        return await Runware(emulator).create(inference(webhookURL=url, deliveryMethod="async"))
     if surface == "wiro":
         form = {"prompt": "a lighthouse", "callbackUrl": url}
         return await client.post("/wiro/v1/Run/bytedance/seedream-v4", data=form, headers=signed_headers())

@@ -6,6 +6,7 @@ import asyncio
 
 from emulator.core.clock import ManualClock
 from tests.conftest import Emulator, EmulatorFactory
+from tests.emulator.providers.runware.conftest import Runware
 from tests.support import inference, settle
 
 
@@ -15,7 +16,7 @@ async def test_faults_can_be_added_listed_and_deleted(emulator: Emulator) -> Non
     assert created.status_code == 201
     body = created.json()
     assert body["id"] == "fault_1" and body["match"] == {"surface": "runware"} and body["fired"] == 0
-    response = await emulator.runware(inference())
+    response = await Runware(emulator).create(inference())
     assert response.status_code == 503 and response.headers["retry-after"] == "2"
     listed = (await emulator.client.get("/_emulator/faults")).json()["faults"]
     assert [(f["id"], f["matched"], f["fired"]) for f in listed] == [("fault_1", 1, 1)]
@@ -37,7 +38,7 @@ async def test_invalid_rules_are_refused_with_422(emulator: Emulator) -> None:
 async def test_jobs_show_state_timeline_and_deliveries(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
     emulator = await make_emulator(clock=clock, timing="realistic")
     task = inference(deliveryMethod="async", webhookURL="https://hooks.example/h")
-    await emulator.runware(task)
+    await Runware(emulator).create(task)
     listed = (await emulator.client.get("/_emulator/jobs", params={"surface": "runware"})).json()["jobs"]
     assert [(job["id"], job["state"]) for job in listed] == [(task["taskUUID"], "queued")]
     for expected in ("running", "running", "succeeded"):
@@ -62,8 +63,8 @@ async def test_limits_are_set_per_surface(emulator: Emulator) -> None:
     assert (await emulator.client.get("/_emulator/limits")).json() == {
         "runware": {"requests_per_minute": 1, "concurrency": None}
     }
-    assert (await emulator.runware(inference())).status_code == 200
-    limited = await emulator.runware(inference())
+    assert (await Runware(emulator).create(inference())).status_code == 200
+    limited = await Runware(emulator).create(inference())
     assert limited.status_code == 429 and limited.json()["errors"][0]["code"] == "rateLimitExceeded"
     assert (await emulator.client.put("/_emulator/limits/nowhere", json={})).status_code == 404
     assert (await emulator.client.put("/_emulator/limits/runware", json={"concurrency": 0})).status_code == 422
@@ -76,12 +77,12 @@ async def test_reset_forgets_faults_but_keeps_limits(emulator: Emulator) -> None
     await emulator.client.post("/_emulator/reset")
     assert (await emulator.client.get("/_emulator/faults")).json() == {"faults": []}
     assert (await emulator.client.get("/_emulator/limits")).json()["runware"]["concurrency"] == 5
-    assert (await emulator.runware(inference())).status_code == 200
+    assert (await Runware(emulator).create(inference())).status_code == 200
 
 
 async def test_journal_filters_by_validity_and_status(emulator: Emulator) -> None:
-    await emulator.runware(inference())
-    await emulator.runware(inference(numberResults=0))
+    await Runware(emulator).create(inference())
+    await Runware(emulator).create(inference(numberResults=0))
     invalid = (await emulator.client.get("/_emulator/journal", params={"valid": "false"})).json()["entries"]
     assert [entry["status"] for entry in invalid] == [400]
     ok = (await emulator.client.get("/_emulator/journal", params={"status": 200, "surface": "runware"})).json()[
@@ -94,7 +95,7 @@ async def test_stalled_job_is_reported_and_advanceable(make_emulator: EmulatorFa
     emulator = await make_emulator(clock=clock)
     await emulator.client.post("/_emulator/faults", json={"action": "stall", "state": "queued"})
     task = inference(deliveryMethod="async")
-    await emulator.runware(task)
+    await Runware(emulator).create(task)
     clock.advance(10_000)
     [job] = (await emulator.client.get("/_emulator/jobs")).json()["jobs"]
     assert (job["state"], job["stalled"], job["next_step_at"]) == ("queued", True, None)
@@ -138,9 +139,9 @@ async def test_a_malformed_policy_is_refused_with_422(emulator: Emulator) -> Non
 
 
 async def test_api_keys_can_be_narrowed_while_the_emulator_runs(emulator: Emulator) -> None:
-    assert (await emulator.runware(inference(), key="any-key")).status_code == 200
+    assert (await Runware(emulator).create(inference(), key="any-key")).status_code == 200
     await emulator.client.put("/_emulator/policy", json={"api_keys": ["the-key"]})
-    assert (await emulator.runware(inference(), key="any-key")).status_code == 401
-    assert (await emulator.runware(inference(), key="the-key")).status_code == 200
+    assert (await Runware(emulator).create(inference(), key="any-key")).status_code == 401
+    assert (await Runware(emulator).create(inference(), key="the-key")).status_code == 200
     await emulator.client.put("/_emulator/policy", json={"api_keys": []})
-    assert (await emulator.runware(inference(), key="any-key")).status_code == 200
+    assert (await Runware(emulator).create(inference(), key="any-key")).status_code == 200

@@ -1,31 +1,26 @@
 import asyncio
 
 from emulator.core.clock import ManualClock
-from tests.conftest import Emulator, EmulatorFactory
 from tests.support import contract_errors, inference, settle, task_uuid
 
-
-def poll(task: dict) -> dict:
-    return {"taskType": "getResponse", "taskUUID": task["taskUUID"]}
+from .conftest import Runware, RunwareFactory
 
 
-async def test_async_delivery_acknowledges_without_results(emulator: Emulator) -> None:
+async def test_async_delivery_acknowledges_without_results(runware: Runware) -> None:
     task = inference(deliveryMethod="async")
-    response = await emulator.runware(task)
+    response = await runware.create(task)
     assert response.status_code == 200
     assert response.json() == {"data": [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]}
     assert contract_errors("runware", "asyncAck", response.json()["data"][0]) == []
 
 
-async def test_get_response_is_cumulative_while_images_finish(
-    make_emulator: EmulatorFactory, clock: ManualClock
-) -> None:
-    emulator = await make_emulator(clock=clock, timing="realistic")
+async def test_get_response_is_cumulative_while_images_finish(make_runware: RunwareFactory, clock: ManualClock) -> None:
+    runware = await make_runware(clock=clock, timing="realistic")
     task = inference(deliveryMethod="async", numberResults=3, includeCost=True)
-    await emulator.runware(task)
+    await runware.create(task)
     seen = []
     for _ in range(40):
-        body = (await emulator.runware(poll(task))).json()
+        body = (await runware.poll(task["taskUUID"])).json()
         assert "errors" not in body
         for item in body["data"]:
             assert contract_errors("runware", "getResponseItem", item) == []
@@ -39,31 +34,31 @@ async def test_get_response_is_cumulative_while_images_finish(
     assert seen[0] == 0 and seen[-1] == 3
     assert seen == sorted(seen)
     assert len(set(seen)) == 4, "each image should appear on its own as it finishes"
-    final = (await emulator.runware(poll(task))).json()["data"]
+    final = (await runware.poll(task["taskUUID"])).json()["data"]
     assert len({item["imageUUID"] for item in final}) == 3
     assert all(item["cost"] == 0.03 for item in final)
 
 
-async def test_sync_tasks_can_be_polled_too(emulator: Emulator) -> None:
+async def test_sync_tasks_can_be_polled_too(runware: Runware) -> None:
     task = inference(numberResults=2)
-    sync_items = (await emulator.runware(task)).json()["data"]
-    polled = (await emulator.runware(poll(task))).json()["data"]
+    sync_items = (await runware.create(task)).json()["data"]
+    polled = (await runware.poll(task["taskUUID"])).json()["data"]
     assert [{k: v for k, v in item.items() if k != "status"} for item in polled] == sync_items
     assert {item["status"] for item in polled} == {"success"}
 
 
-async def test_unknown_task_uuid_is_404_task_failed_or_not_found(emulator: Emulator) -> None:
+async def test_unknown_task_uuid_is_404_task_failed_or_not_found(runware: Runware) -> None:
     unknown = task_uuid()
-    response = await emulator.runware({"taskType": "getResponse", "taskUUID": unknown})
+    response = await runware.create({"taskType": "getResponse", "taskUUID": unknown})
     assert response.status_code == 404
     [error] = response.json()["errors"]
     assert (error["code"], error["taskUUID"], error["taskType"]) == ("taskFailedOrNotFound", unknown, "getResponse")
 
 
-async def test_reused_task_uuid_is_a_conflict_and_results_stay_available(emulator: Emulator) -> None:
+async def test_reused_task_uuid_is_a_conflict_and_results_stay_available(runware: Runware) -> None:
     task = inference()
-    first = (await emulator.runware(task)).json()["data"]
-    response = await emulator.runware({**task, "positivePrompt": "something else"})
+    first = (await runware.create(task)).json()["data"]
+    response = await runware.create({**task, "positivePrompt": "something else"})
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert (error["code"], error["taskUUID"], error["taskType"]) == (
@@ -71,48 +66,48 @@ async def test_reused_task_uuid_is_a_conflict_and_results_stay_available(emulato
         task["taskUUID"],
         "imageInference",
     )
-    polled = (await emulator.runware(poll(task))).json()["data"]
+    polled = (await runware.poll(task["taskUUID"])).json()["data"]
     assert [item["imageUUID"] for item in polled] == [item["imageUUID"] for item in first]
 
 
-async def test_duplicate_task_uuid_within_one_array_conflicts(emulator: Emulator) -> None:
+async def test_duplicate_task_uuid_within_one_array_conflicts(runware: Runware) -> None:
     task = inference()
-    body = (await emulator.runware(task, dict(task))).json()
+    body = (await runware.create(task, dict(task))).json()
     assert len(body["data"]) == 1
     assert [error["code"] for error in body["errors"]] == ["conflictTaskUUID"]
 
 
-async def test_rejected_task_does_not_use_up_its_uuid(emulator: Emulator) -> None:
+async def test_rejected_task_does_not_use_up_its_uuid(runware: Runware) -> None:
     task = inference(numberResults=0)
-    assert (await emulator.runware(task)).status_code == 400
-    assert (await emulator.runware({**task, "numberResults": 1})).status_code == 200
+    assert (await runware.create(task)).status_code == 400
+    assert (await runware.create({**task, "numberResults": 1})).status_code == 200
 
 
-async def test_async_jobs_progress_without_being_polled(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock, timing="fast")
+async def test_async_jobs_progress_without_being_polled(make_runware: RunwareFactory, clock: ManualClock) -> None:
+    runware = await make_runware(clock=clock, timing="fast")
     task = inference(deliveryMethod="async", webhookURL="https://hooks.example/h")
-    await emulator.runware(task)
+    await runware.create(task)
     await settle()
-    assert emulator.receiver.requests == []
+    assert runware.receiver.requests == []
     clock.advance(5)
     for _ in range(50):
         await settle()
-        if emulator.receiver.requests:
+        if runware.receiver.requests:
             break
         await asyncio.sleep(0.01)
-    assert len(emulator.receiver.requests) == 1
+    assert len(runware.receiver.requests) == 1
 
 
-async def test_failed_generation_shows_as_an_error_item(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+async def test_failed_generation_shows_as_an_error_item(make_runware: RunwareFactory, clock: ManualClock) -> None:
     from emulator.core.jobs import Failure
 
-    emulator = await make_emulator(clock=clock, timing="realistic")
+    runware = await make_runware(clock=clock, timing="realistic")
     task = inference(deliveryMethod="async")
-    await emulator.runware(task)
-    emulator.runtime.jobs.get(task["taskUUID"]).fail(
+    await runware.create(task)
+    runware.runtime.jobs.get(task["taskUUID"]).fail(
         Failure("timeoutProvider", "The external provider did not respond."), clock.now()
     )
-    response = await emulator.runware(poll(task))
+    response = await runware.poll(task["taskUUID"])
     body = response.json()
     assert "data" not in body
     [error] = body["errors"]
@@ -126,29 +121,29 @@ async def test_failed_generation_shows_as_an_error_item(make_emulator: EmulatorF
     assert contract_errors("runware", "error", error) == []
 
 
-async def test_failed_sync_task_answers_with_its_error(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+async def test_failed_sync_task_answers_with_its_error(make_runware: RunwareFactory, clock: ManualClock) -> None:
     from emulator.core.jobs import Failure
 
-    emulator = await make_emulator(clock=clock, timing="realistic")
+    runware = await make_runware(clock=clock, timing="realistic")
     task = inference()
-    pending = asyncio.create_task(emulator.runware(task))
+    pending = asyncio.create_task(runware.create(task))
     await settle(50)
-    emulator.runtime.jobs.get(task["taskUUID"]).fail(Failure("providerError", "Upstream refused."), clock.now())
+    runware.runtime.jobs.get(task["taskUUID"]).fail(Failure("providerError", "Upstream refused."), clock.now())
     response = await asyncio.wait_for(pending, 5)
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "providerError"
 
 
-async def test_reset_answers_waiting_sync_requests(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock, timing="realistic")
-    pending = asyncio.create_task(emulator.runware(inference()))
+async def test_reset_answers_waiting_sync_requests(make_runware: RunwareFactory, clock: ManualClock) -> None:
+    runware = await make_runware(clock=clock, timing="realistic")
+    pending = asyncio.create_task(runware.create(inference()))
     await settle(50)
-    assert (await emulator.client.post("/_emulator/reset")).status_code == 200
+    assert (await runware.client.post("/_emulator/reset")).status_code == 200
     response = await asyncio.wait_for(pending, 5)
     assert response.json()["errors"][0]["code"] == "taskCancelled"
 
 
-async def test_concurrent_tasks_with_one_uuid_accept_exactly_one(emulator: Emulator) -> None:
+async def test_concurrent_tasks_with_one_uuid_accept_exactly_one(runware: Runware) -> None:
     import base64
     import io
     import random
@@ -160,32 +155,32 @@ async def test_concurrent_tasks_with_one_uuid_accept_exactly_one(emulator: Emula
     noisy.save(out, "PNG")
     big = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
     task = inference(inputs={"referenceImages": [big]})
-    first, second = await asyncio.gather(emulator.runware(task), emulator.runware(task))
+    first, second = await asyncio.gather(runware.create(task), runware.create(task))
     assert sorted([first.status_code, second.status_code]) == [200, 400]
     loser = first if first.status_code == 400 else second
     assert loser.json()["errors"][0]["code"] == "conflictTaskUUID"
 
 
-async def test_uuids_conflict_whatever_their_case(emulator: Emulator) -> None:
+async def test_uuids_conflict_whatever_their_case(runware: Runware) -> None:
     task = inference()
-    await emulator.runware(task)
-    response = await emulator.runware({**task, "taskUUID": task["taskUUID"].upper()})
+    await runware.create(task)
+    response = await runware.create({**task, "taskUUID": task["taskUUID"].upper()})
     assert response.json()["errors"][0]["code"] == "conflictTaskUUID"
 
 
-async def test_retention_never_forgets_unfinished_tasks(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock, timing="realistic", job_retention=3)
+async def test_retention_never_forgets_unfinished_tasks(make_runware: RunwareFactory, clock: ManualClock) -> None:
+    runware = await make_runware(clock=clock, timing="realistic", job_retention=3)
     running = inference(deliveryMethod="async")
-    await emulator.runware(running)
+    await runware.create(running)
     for _ in range(5):
-        await emulator.runware(inference(deliveryMethod="async"))
-    body = (await emulator.runware(poll(running))).json()
+        await runware.create(inference(deliveryMethod="async"))
+    body = (await runware.poll(running["taskUUID"])).json()
     assert body["data"][0]["status"] == "processing"
 
 
-async def test_full_queue_is_a_retryable_429(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock, timing="realistic", max_active_jobs=2)
-    await emulator.runware(inference(deliveryMethod="async"), inference(deliveryMethod="async"))
-    response = await emulator.runware(inference(deliveryMethod="async"))
+async def test_full_queue_is_a_retryable_429(make_runware: RunwareFactory, clock: ManualClock) -> None:
+    runware = await make_runware(clock=clock, timing="realistic", max_active_jobs=2)
+    await runware.create(inference(deliveryMethod="async"), inference(deliveryMethod="async"))
+    response = await runware.create(inference(deliveryMethod="async"))
     assert response.status_code == 429
     assert response.json()["errors"][0]["code"] == "rateLimitExceeded"

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import Settings, create_app
-from tests.conftest import Emulator, EmulatorFactory
 from tests.support import SyncClient, contract_errors, inference, task_uuid
+
+from .conftest import Runware, RunwareFactory
 
 fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 json_values = st.recursive(
@@ -86,15 +87,15 @@ def test_task_shaped_garbage_never_breaks_the_server(client: SyncClient, tasks: 
         assert "taskType" in error
 
 
-async def test_full_success_has_no_errors_key(emulator: Emulator) -> None:
-    body = (await emulator.runware(inference(), inference())).json()
+async def test_full_success_has_no_errors_key(runware: Runware) -> None:
+    body = (await runware.create(inference(), inference())).json()
     assert set(body) == {"data"}
     assert len(body["data"]) == 2
 
 
-async def test_mixed_array_reports_successes_and_errors_with_200(emulator: Emulator) -> None:
+async def test_mixed_array_reports_successes_and_errors_with_200(runware: Runware) -> None:
     good, bad = inference(), inference(positivePrompt="")
-    response = await emulator.runware(good, bad)
+    response = await runware.create(good, bad)
     assert response.status_code == 200
     body = response.json()
     assert [item["taskUUID"] for item in body["data"]] == [good["taskUUID"]]
@@ -103,8 +104,8 @@ async def test_mixed_array_reports_successes_and_errors_with_200(emulator: Emula
     assert error["taskUUID"] == bad["taskUUID"]
 
 
-async def test_all_failed_array_takes_the_first_error_status(emulator: Emulator) -> None:
-    response = await emulator.runware(inference(numberResults=99), {"taskType": "getResponse", "taskUUID": task_uuid()})
+async def test_all_failed_array_takes_the_first_error_status(runware: Runware) -> None:
+    response = await runware.create(inference(numberResults=99), {"taskType": "getResponse", "taskUUID": task_uuid()})
     assert response.status_code == 400
     assert [e["code"] for e in response.json()["errors"]] == ["invalidNumberResults", "taskFailedOrNotFound"]
 
@@ -120,53 +121,53 @@ async def test_all_failed_array_takes_the_first_error_status(emulator: Emulator)
         (b"null", "invalidRequestBody"),
     ],
 )
-async def test_malformed_bodies_are_400(emulator: Emulator, raw: bytes, code: str) -> None:
-    response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
+async def test_malformed_bodies_are_400(runware: Runware, raw: bytes, code: str) -> None:
+    response = await runware.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
     assert response.status_code == 400
     assert response.json() == {"errors": [{"code": code, "message": response.json()["errors"][0]["message"]}]}
 
 
 @pytest.mark.parametrize("item", [42, "imageInference", None, [], {"taskUUID": "x"}, {"taskType": "videoInference"}])
-async def test_unusable_array_items_are_per_task_errors(emulator: Emulator, item: Any) -> None:
+async def test_unusable_array_items_are_per_task_errors(runware: Runware, item: Any) -> None:
     good = inference()
-    body = (await emulator.runware(good, item)).json()
+    body = (await runware.create(good, item)).json()
     assert [i["taskUUID"] for i in body["data"]] == [good["taskUUID"]]
     [error] = body["errors"]
     assert error["code"] in {"invalidTaskType", "missingTaskType", "unsupportedTaskType"}
 
 
-async def test_unsupported_task_type_lists_the_supported_ones(emulator: Emulator) -> None:
-    [error] = (await emulator.runware({"taskType": "videoInference", "taskUUID": task_uuid()})).json()["errors"]
+async def test_unsupported_task_type_lists_the_supported_ones(runware: Runware) -> None:
+    [error] = (await runware.create({"taskType": "videoInference", "taskUUID": task_uuid()})).json()["errors"]
     assert error["code"] == "unsupportedTaskType"
     assert error["taskType"] == "videoInference"
     assert "imageInference" in error["message"]
 
 
-async def test_oversized_body_is_413(make_emulator: EmulatorFactory) -> None:
-    emulator = await make_emulator(max_body_mb=1)
+async def test_oversized_body_is_413(make_runware: RunwareFactory) -> None:
+    runware = await make_runware(max_body_mb=1)
     big = json.dumps([inference(positivePrompt="x" * (2 * 2**20))]).encode()
-    response = await emulator.client.post("/runware/v1", content=big, headers={"Authorization": "Bearer k"})
+    response = await runware.client.post("/runware/v1", content=big, headers={"Authorization": "Bearer k"})
     assert response.status_code == 413
     assert response.json()["errors"][0]["code"] == "invalidRequestBody"
 
 
-async def test_ping_over_rest_is_answered(emulator: Emulator) -> None:
-    body = (await emulator.runware({"taskType": "ping", "ping": True})).json()
+async def test_ping_over_rest_is_answered(runware: Runware) -> None:
+    body = (await runware.create({"taskType": "ping", "ping": True})).json()
     assert body == {"data": [{"taskType": "ping", "pong": True}]}
 
 
-async def test_wrong_method_and_unknown_paths_get_runware_errors(emulator: Emulator) -> None:
-    wrong = await emulator.client.get("/runware/v1")
+async def test_wrong_method_and_unknown_paths_get_runware_errors(runware: Runware) -> None:
+    wrong = await runware.client.get("/runware/v1")
     assert wrong.status_code == 405
     assert wrong.json()["errors"][0]["code"] == "methodNotAllowed"
-    missing = await emulator.client.post("/runware/v2/tasks", json=[])
+    missing = await runware.client.post("/runware/v2/tasks", json=[])
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["code"] == "notFound"
 
 
-async def test_journal_records_violations_with_paths(emulator: Emulator) -> None:
-    await emulator.runware(inference(), inference(positivePrompt="", numberResults=0))
-    [entry] = emulator.runtime.journal.entries(surface="runware")
+async def test_journal_records_violations_with_paths(runware: Runware) -> None:
+    await runware.create(inference(), inference(positivePrompt="", numberResults=0))
+    [entry] = runware.entries()
     assert entry.status == 200 and entry.route == "POST /v1" and not entry.valid
     assert {v["path"] for v in entry.violations} == {"/1/positivePrompt", "/1/numberResults"}
     assert entry.api_key == "test…"
@@ -175,14 +176,14 @@ async def test_journal_records_violations_with_paths(emulator: Emulator) -> None
 @pytest.mark.parametrize(
     "raw", [b'[{"taskType":"imageInference","width":Infinity}]', b'[{"taskType":"imageInference","seed":NaN}]']
 )
-async def test_non_standard_numbers_are_refused(emulator: Emulator, raw: bytes) -> None:
-    response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
+async def test_non_standard_numbers_are_refused(runware: Runware, raw: bytes) -> None:
+    response = await runware.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalidJSON"
 
 
 async def test_an_emulator_bug_still_answers_in_runware_shape(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    runware: Runware, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from emulator.providers.runware.models.results import Results
 
@@ -190,10 +191,10 @@ async def test_an_emulator_bug_still_answers_in_runware_shape(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Results, "submit", broken)
-    response = await emulator.runware(inference())
+    response = await runware.create(inference())
     assert response.status_code == 500
     assert response.json()["errors"][0]["code"] == "internalServerError"
-    [entry] = emulator.runtime.journal.entries(surface="runware")
+    [entry] = runware.entries()
     assert entry.notes == ["emulator error: RuntimeError: boom"] and entry.warnings == []
 
 
@@ -215,29 +216,29 @@ async def test_an_emulator_bug_still_answers_in_runware_shape(
         ),
     ],
 )
-async def test_hostile_values_get_a_4xx(emulator: Emulator, raw: bytes) -> None:
-    response = await emulator.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
+async def test_hostile_values_get_a_4xx(runware: Runware, raw: bytes) -> None:
+    response = await runware.client.post("/runware/v1", content=raw, headers={"Authorization": "Bearer k"})
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["errors"][0]["code"].startswith(("invalid", "unsupported", "missing"))
 
 
-async def test_arrays_hold_at_most_a_hundred_tasks(emulator: Emulator) -> None:
-    assert (await emulator.runware(*[{"taskType": "ping", "ping": True}] * 100)).status_code == 200
-    response = await emulator.runware(*[{"taskType": "ping", "ping": True}] * 101)
+async def test_arrays_hold_at_most_a_hundred_tasks(runware: Runware) -> None:
+    assert (await runware.create(*[{"taskType": "ping", "ping": True}] * 100)).status_code == 200
+    response = await runware.create(*[{"taskType": "ping", "ping": True}] * 101)
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["code"] == "invalidRequestBody" and "100" in error["message"]
 
 
-async def test_journal_keeps_a_bounded_number_of_violations(emulator: Emulator) -> None:
-    await emulator.runware(*[{"taskType": "imageInference"}] * 100)
-    [entry] = emulator.runtime.journal.entries(surface="runware")
+async def test_journal_keeps_a_bounded_number_of_violations(runware: Runware) -> None:
+    await runware.create(*[{"taskType": "imageInference"}] * 100)
+    [entry] = runware.entries()
     assert len(entry.violations) == 50
     assert any("more than 50 violations" in note for note in entry.notes)
 
 
-async def test_errors_only_setting_drops_successes_from_mixed_replies(make_emulator: EmulatorFactory) -> None:
-    emulator = await make_emulator(runware_partial_replies="errors-only")
-    response = await emulator.runware(inference(), inference(positivePrompt=""))
+async def test_errors_only_setting_drops_successes_from_mixed_replies(make_runware: RunwareFactory) -> None:
+    runware = await make_runware(runware_partial_replies="errors-only")
+    response = await runware.create(inference(), inference(positivePrompt=""))
     assert response.status_code == 400
     assert set(response.json()) == {"errors"}

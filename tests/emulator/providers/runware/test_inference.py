@@ -1,6 +1,4 @@
-import base64
 import io
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -8,23 +6,14 @@ from PIL import Image
 from contracts import counts
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
-from tests.conftest import Emulator, EmulatorFactory
 from tests.support import contract_errors, drive, inference, settle
+
+from .conftest import Runware, RunwareFactory
 
 MODELS = ["bytedance:5@0", "bytedance:seedream@4.5"]
 
 
-async def image_of(emulator: Emulator, item: dict[str, Any]) -> bytes:
-    if "imageURL" in item:
-        response = await emulator.client.get(item["imageURL"])
-        assert response.status_code == 200
-        return response.content
-    if "imageDataURI" in item:
-        return base64.b64decode(item["imageDataURI"].split(",", 1)[1])
-    return base64.b64decode(item["imageBase64Data"])
-
-
-async def test_seed_page_example_round_trips(emulator: Emulator) -> None:
+async def test_seed_page_example_round_trips(runware: Runware) -> None:
     task = {
         "taskType": "imageInference",
         "taskUUID": "d0e27e41-af62-43be-926c-8211a3a92adb",
@@ -35,7 +24,7 @@ async def test_seed_page_example_round_trips(emulator: Emulator) -> None:
         "seed": 5417,
         "providerSettings": {"bytedance": {"maxSequentialImages": 1}},
     }
-    response = await emulator.runware(task)
+    response = await runware.create(task)
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"data"}
@@ -45,7 +34,7 @@ async def test_seed_page_example_round_trips(emulator: Emulator) -> None:
     assert item["seed"] == 5417
     assert "cost" not in item
     assert item["imageURL"] == f"http://testserver/files/{item['imageUUID']}.jpg"
-    record = read_metadata(await image_of(emulator, item))
+    record = await runware.record(item)
     assert record["width"] == 2304 and record["height"] == 1728
     assert record["provider"] == "runware" and record["model"] == "bytedance:5@0"
     assert record["job_id"] == task["taskUUID"] and record["seed"] == 5417
@@ -56,43 +45,43 @@ async def test_seed_page_example_round_trips(emulator: Emulator) -> None:
 )
 @pytest.mark.parametrize("output_format, pil_format", [("JPG", "JPEG"), ("PNG", "PNG"), ("WEBP", "WEBP")])
 async def test_every_output_type_and_format(
-    emulator: Emulator, output_type: str, field: str, output_format: str, pil_format: str
+    runware: Runware, output_type: str, field: str, output_format: str, pil_format: str
 ) -> None:
     task = inference(width=1024, height=1024, outputType=output_type, outputFormat=output_format, outputQuality=40)
-    [item] = (await emulator.runware(task)).json()["data"]
+    [item] = (await runware.create(task)).json()["data"]
     assert contract_errors("runware", "imageInferenceResult", item) == []
     assert {"imageURL", "imageDataURI", "imageBase64Data"} & set(item) == {field}
     if output_type == "dataURI":
         assert item[field].startswith(f"data:image/{pil_format.lower()};base64,")
     if output_type == "URL":
         assert item[field].endswith("." + {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[pil_format])
-    data = await image_of(emulator, item)
+    data = await runware.image(item)
     with Image.open(io.BytesIO(data)) as image:
         assert (image.format, image.size) == (pil_format, (1024, 1024))
     record = read_metadata(data)
     assert (record["format"], record["quality"]) == (pil_format.lower(), 40)
 
 
-async def test_number_results_gives_distinct_consecutive_seeds(emulator: Emulator) -> None:
-    items = (await emulator.runware(inference(numberResults=4, seed=100))).json()["data"]
+async def test_number_results_gives_distinct_consecutive_seeds(runware: Runware) -> None:
+    items = await runware.finished(numberResults=4, seed=100)
     assert [item["seed"] for item in items] == [100, 101, 102, 103]
     assert len({item["imageUUID"] for item in items}) == 4
-    indexes = [read_metadata(await image_of(emulator, item))["index"] for item in items]
+    indexes = [(await runware.record(item))["index"] for item in items]
     assert indexes == [0, 1, 2, 3]
 
 
-async def test_missing_seed_draws_distinct_unsigned_32_bit_seeds(emulator: Emulator) -> None:
-    items = (await emulator.runware(inference(numberResults=5))).json()["data"]
+async def test_missing_seed_draws_distinct_unsigned_32_bit_seeds(runware: Runware) -> None:
+    items = await runware.finished(numberResults=5)
     seeds = [item["seed"] for item in items]
     assert all(0 <= seed < 2**32 for seed in seeds)
     assert len(set(seeds)) == 5
 
 
-async def test_random_seeds_replay_with_the_same_emulator_seed(make_emulator: EmulatorFactory) -> None:
-    first, second = await make_emulator(seed=9), await make_emulator(seed=9)
+async def test_random_seeds_replay_with_the_same_emulator_seed(make_runware: RunwareFactory) -> None:
+    first, second = await make_runware(seed=9), await make_runware(seed=9)
     task = inference(numberResults=3)
-    one = (await first.runware(task)).json()["data"]
-    two = (await second.runware(task)).json()["data"]
+    one = (await first.create(task)).json()["data"]
+    two = (await second.create(task)).json()["data"]
     assert one == two
 
 
@@ -101,47 +90,47 @@ async def test_random_seeds_replay_with_the_same_emulator_seed(make_emulator: Em
     [(1, None, 3, 1), (1, 1, 3, 1), (1, 4, 4, 4), (1, 4, 0, 1), (3, 5, 5, 15), (3, 5, 2, 6), (20, 15, 15, 300)],
 )
 async def test_image_count_is_number_results_times_what_the_prompt_asks_within_max_sequential_images(
-    emulator: Emulator, results: int, sequential: int | None, asked: int, expected: int
+    runware: Runware, results: int, sequential: int | None, asked: int, expected: int
 ) -> None:
     task = inference(numberResults=results, width=1024, height=1024, positivePrompt=counts.ask("a lighthouse", asked))
     if sequential is not None:
         task["providerSettings"] = {"bytedance": {"maxSequentialImages": sequential}}
-    items = (await emulator.runware(task)).json()["data"]
+    items = (await runware.create(task)).json()["data"]
     assert len(items) == expected
     assert len({item["seed"] for item in items}) == expected
 
 
 @pytest.mark.parametrize("model, price", [("bytedance:5@0", 0.03), ("bytedance:seedream@4.5", 0.04)])
-async def test_include_cost_reports_the_model_price_per_image(emulator: Emulator, model: str, price: float) -> None:
-    items = (await emulator.runware(inference(model=model, numberResults=2, includeCost=True))).json()["data"]
+async def test_include_cost_reports_the_model_price_per_image(runware: Runware, model: str, price: float) -> None:
+    items = await runware.finished(model=model, numberResults=2, includeCost=True)
     assert [item["cost"] for item in items] == [price, price]
 
 
-async def test_safety_check_marks_results(emulator: Emulator) -> None:
-    [item] = (await emulator.runware(inference(safety={"checkContent": True, "mode": "fast"}))).json()["data"]
+async def test_safety_check_marks_results(runware: Runware) -> None:
+    [item] = await runware.finished(safety={"checkContent": True, "mode": "fast"})
     assert item["NSFWContent"] is False
 
 
-async def test_url_outputs_expire_after_ttl(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock)
-    [item] = (await emulator.runware(inference(ttl=60))).json()["data"]
-    assert (await emulator.client.get(item["imageURL"])).status_code == 200
+async def test_url_outputs_expire_after_ttl(make_runware: RunwareFactory, clock: ManualClock) -> None:
+    runware = await make_runware(clock=clock)
+    [item] = await runware.finished(ttl=60)
+    assert (await runware.client.get(item["imageURL"])).status_code == 200
     clock.advance(61)
-    assert (await emulator.client.get(item["imageURL"])).status_code == 404
+    assert (await runware.client.get(item["imageURL"])).status_code == 404
 
 
-async def test_url_outputs_render_only_when_downloaded(emulator: Emulator) -> None:
-    items = (await emulator.runware(inference(numberResults=5))).json()["data"]
-    assert emulator.runtime.artifacts.cache.renders == 0
-    await emulator.client.get(items[0]["imageURL"])
-    assert emulator.runtime.artifacts.cache.renders == 1
+async def test_url_outputs_render_only_when_downloaded(runware: Runware) -> None:
+    items = await runware.finished(numberResults=5)
+    assert runware.runtime.artifacts.cache.renders == 0
+    await runware.client.get(items[0]["imageURL"])
+    assert runware.runtime.artifacts.cache.renders == 1
 
 
-async def test_unknown_keys_are_served_with_warnings_and_platform_keys_with_notes(emulator: Emulator) -> None:
+async def test_unknown_keys_are_served_with_warnings_and_platform_keys_with_notes(runware: Runware) -> None:
     task = inference(settings={"x": 1}, routing={"y": 2}, advancedFeatures={}, somethingNew=True)
     task["providerSettings"] = {"bytedance": {"maxSequentialImages": 1, "futureKnob": 3}, "other": {}}
-    assert (await emulator.runware(task)).status_code == 200
-    [entry] = emulator.runtime.journal.entries(surface="runware")
+    assert (await runware.create(task)).status_code == 200
+    [entry] = runware.entries()
     assert len(entry.warnings) == 3
     assert all("production may refuse it" in warning and "bytedance:5@0" in warning for warning in entry.warnings)
     assert [w.split("'")[1] for w in entry.warnings] == [
@@ -152,66 +141,66 @@ async def test_unknown_keys_are_served_with_warnings_and_platform_keys_with_note
     assert [note.split("'")[1] for note in entry.notes] == ["settings", "routing", "advancedFeatures"]
 
 
-async def test_seedream_45_accepts_free_sizes_within_its_pixel_bounds(emulator: Emulator) -> None:
+async def test_seedream_45_accepts_free_sizes_within_its_pixel_bounds(runware: Runware) -> None:
     task = inference(model="bytedance:seedream@4.5", width=3840, height=2160)
-    [item] = (await emulator.runware(task)).json()["data"]
-    record = read_metadata(await image_of(emulator, item))
+    [item] = (await runware.create(task)).json()["data"]
+    record = await runware.record(item)
     assert (record["width"], record["height"]) == (3840, 2160)
 
 
 @pytest.mark.parametrize("resolution, size", [("2K", (2048, 2048)), ("4K", (4096, 4096))])
 async def test_seedream_45_resolution_preset_without_references_is_square(
-    emulator: Emulator, resolution: str, size: tuple[int, int]
+    runware: Runware, resolution: str, size: tuple[int, int]
 ) -> None:
     task = inference(model="bytedance:seedream@4.5", width=None, height=None, resolution=resolution)
     del task["width"], task["height"]
-    [item] = (await emulator.runware(task)).json()["data"]
-    record = read_metadata(await image_of(emulator, item))
+    [item] = (await runware.create(task)).json()["data"]
+    record = await runware.record(item)
     assert (record["width"], record["height"]) == size
 
 
-async def test_seedream_45_resolution_matches_the_first_reference_aspect(emulator: Emulator) -> None:
+async def test_seedream_45_resolution_matches_the_first_reference_aspect(runware: Runware) -> None:
     from tests.support import data_uri
 
     task = inference(model="bytedance:seedream@4.5", resolution="4K", inputs={"referenceImages": [data_uri(160, 90)]})
     del task["width"], task["height"]
-    [item] = (await emulator.runware(task)).json()["data"]
-    record = read_metadata(await image_of(emulator, item))
+    [item] = (await runware.create(task)).json()["data"]
+    record = await runware.record(item)
     assert (record["width"], record["height"], record["reference_count"]) == (5120, 2880, 1)
 
 
-async def test_width_and_height_win_over_resolution(emulator: Emulator) -> None:
+async def test_width_and_height_win_over_resolution(runware: Runware) -> None:
     task = inference(model="bytedance:seedream@4.5", resolution="4K", width=2048, height=3072)
-    [item] = (await emulator.runware(task)).json()["data"]
-    record = read_metadata(await image_of(emulator, item))
+    [item] = (await runware.create(task)).json()["data"]
+    record = await runware.record(item)
     assert (record["width"], record["height"]) == (2048, 3072)
 
 
-async def test_seedream_40_with_references_only_matches_their_aspect_at_2k(emulator: Emulator) -> None:
+async def test_seedream_40_with_references_only_matches_their_aspect_at_2k(runware: Runware) -> None:
     from tests.support import data_uri
 
     task = inference(inputs={"referenceImages": [data_uri(90, 160)]})
     del task["width"], task["height"]
-    [item] = (await emulator.runware(task)).json()["data"]
-    record = read_metadata(await image_of(emulator, item))
+    [item] = (await runware.create(task)).json()["data"]
+    record = await runware.record(item)
     assert (record["width"], record["height"]) == (1440, 2560)
 
 
-async def test_url_references_without_dimensions_default_to_square(emulator: Emulator) -> None:
+async def test_url_references_without_dimensions_default_to_square(runware: Runware) -> None:
     task = inference(referenceImages=["https://assets.example.com/a.jpg"])
     del task["width"], task["height"]
-    [item] = (await emulator.runware(task)).json()["data"]
-    record = read_metadata(await image_of(emulator, item))
+    [item] = (await runware.create(task)).json()["data"]
+    record = await runware.record(item)
     assert (record["width"], record["height"]) == (2048, 2048)
 
 
 @pytest.mark.parametrize("envelope", ["flat", "data"])
-async def test_webhook_receives_one_post_per_image(make_emulator: EmulatorFactory, envelope: str) -> None:
-    emulator = await make_emulator(runware_webhook_envelope=envelope)
+async def test_webhook_receives_one_post_per_image(make_runware: RunwareFactory, envelope: str) -> None:
+    runware = await make_runware(runware_webhook_envelope=envelope)
     task = inference(numberResults=3, webhookURL="https://hooks.example/runware?token=abc", includeCost=True)
-    items = (await emulator.runware(task)).json()["data"]
-    await emulator.runtime.settle()
-    requests = emulator.receiver.requests
+    items = (await runware.create(task)).json()["data"]
+    await runware.runtime.settle()
+    requests = runware.receiver.requests
     assert len(requests) == 3
     assert {str(r.url) for r in requests} == {"https://hooks.example/runware?token=abc"}
     bodies = [__import__("json").loads(r.content) for r in requests]
@@ -221,11 +210,11 @@ async def test_webhook_receives_one_post_per_image(make_emulator: EmulatorFactor
         assert contract_errors("runware", "imageInferenceResult", body) == []
 
 
-async def test_webhook_is_retried_until_2xx(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
-    emulator = await make_emulator(clock=clock)
-    emulator.receiver.statuses = [500, 502, 503]
-    await emulator.runware(inference(webhookURL="https://hooks.example/a"))
-    deliveries = emulator.runtime.webhooks.deliveries
+async def test_webhook_is_retried_until_2xx(make_runware: RunwareFactory, clock: ManualClock) -> None:
+    runware = await make_runware(clock=clock)
+    runware.receiver.statuses = [500, 502, 503]
+    await runware.create(inference(webhookURL="https://hooks.example/a"))
+    deliveries = runware.runtime.webhooks.deliveries
     await drive(clock, lambda: bool(deliveries()) and deliveries()[0].state != "pending")
     [delivery] = deliveries()
     assert [a.status for a in delivery.attempts] == [500, 502, 503, 200]
@@ -235,21 +224,21 @@ async def test_webhook_is_retried_until_2xx(make_emulator: EmulatorFactory, cloc
         assert base * 0.8 - 0.05 <= gap <= base * 1.2 + 0.05
 
 
-async def test_upload_endpoint_receives_raw_image_bytes_by_put(emulator: Emulator) -> None:
+async def test_upload_endpoint_receives_raw_image_bytes_by_put(runware: Runware) -> None:
     task = inference(outputFormat="PNG", uploadEndpoint="https://bucket.example/out.png?X-Amz-Signature=abc")
-    [item] = (await emulator.runware(task)).json()["data"]
-    await emulator.runtime.settle()
-    [request] = emulator.receiver.requests
+    [item] = (await runware.create(task)).json()["data"]
+    await runware.runtime.settle()
+    [request] = runware.receiver.requests
     assert request.method == "PUT"
     assert request.headers["content-type"] == "image/png"
-    assert request.content == await image_of(emulator, item)
+    assert request.content == await runware.image(item)
 
 
-async def test_sync_request_waits_for_the_whole_job(make_emulator: EmulatorFactory, clock: ManualClock) -> None:
+async def test_sync_request_waits_for_the_whole_job(make_runware: RunwareFactory, clock: ManualClock) -> None:
     import asyncio
 
-    emulator = await make_emulator(clock=clock, timing="realistic")
-    pending = asyncio.create_task(emulator.runware(inference(numberResults=2)))
+    runware = await make_runware(clock=clock, timing="realistic")
+    pending = asyncio.create_task(runware.create(inference(numberResults=2)))
     await settle(50)
     assert not pending.done()
     clock.advance(60)

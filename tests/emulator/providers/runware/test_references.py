@@ -3,16 +3,17 @@ import base64
 import pytest
 
 from emulator import read_metadata
-from tests.conftest import Emulator
 from tests.support import data_uri, image_bytes, inference, task_uuid
 
+from .conftest import Runware
 
-async def reference_count(emulator: Emulator, references: list, **where: object) -> int:
+
+async def reference_count(runware: Runware, references: list, **where: object) -> int:
     task = inference(**(where if where else {"inputs": {"referenceImages": references}}))
-    response = await emulator.runware(task)
+    response = await runware.create(task)
     assert response.status_code == 200, response.json()
     [item] = response.json()["data"]
-    return read_metadata((await emulator.client.get(item["imageURL"])).content)["reference_count"]
+    return read_metadata((await runware.client.get(item["imageURL"])).content)["reference_count"]
 
 
 @pytest.mark.parametrize(
@@ -26,29 +27,29 @@ async def reference_count(emulator: Emulator, references: list, **where: object)
         {"image": data_uri(), "role": "style"},
     ],
 )
-async def test_each_reference_form_is_accepted(emulator: Emulator, reference: object) -> None:
-    assert await reference_count(emulator, [reference]) == 1
+async def test_each_reference_form_is_accepted(runware: Runware, reference: object) -> None:
+    assert await reference_count(runware, [reference]) == 1
 
 
-async def test_uploaded_image_uuid_is_a_reference(emulator: Emulator) -> None:
+async def test_uploaded_image_uuid_is_a_reference(runware: Runware) -> None:
     upload = {"taskType": "imageUpload", "taskUUID": task_uuid(), "image": data_uri()}
-    [item] = (await emulator.runware(upload)).json()["data"]
-    assert await reference_count(emulator, [item["imageUUID"]]) == 1
+    [item] = (await runware.create(upload)).json()["data"]
+    assert await reference_count(runware, [item["imageUUID"]]) == 1
 
 
-async def test_generated_image_uuid_and_url_are_references(emulator: Emulator) -> None:
-    [generated] = (await emulator.runware(inference())).json()["data"]
-    assert await reference_count(emulator, [generated["imageUUID"], generated["imageURL"]]) == 2
+async def test_generated_image_uuid_and_url_are_references(runware: Runware) -> None:
+    [generated] = await runware.finished()
+    assert await reference_count(runware, [generated["imageUUID"], generated["imageURL"]]) == 2
 
 
-async def test_top_level_references_count_like_nested_ones(emulator: Emulator) -> None:
-    assert await reference_count(emulator, [], referenceImages=[data_uri(), data_uri()]) == 2
+async def test_top_level_references_count_like_nested_ones(runware: Runware) -> None:
+    assert await reference_count(runware, [], referenceImages=[data_uri(), data_uri()]) == 2
 
 
-async def test_references_in_both_places_are_refused_not_merged(emulator: Emulator) -> None:
+async def test_references_in_both_places_are_refused_not_merged(runware: Runware) -> None:
     # A duplicated referenceImages field got a 400 from production (runware sdk-python PR #142).
     task = inference(inputs={"referenceImages": [data_uri()]}, referenceImages=[data_uri(), data_uri()])
-    response = await emulator.runware(task)
+    response = await runware.create(task)
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert (error["code"], error["parameter"]) == (
@@ -68,9 +69,9 @@ async def test_references_in_both_places_are_refused_not_merged(emulator: Emulat
         ("http://testserver/files/0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e.jpg", "expired or never existed"),
     ],
 )
-async def test_broken_references_are_invalid_reference_images(emulator: Emulator, reference: str, detail: str) -> None:
+async def test_broken_references_are_invalid_reference_images(runware: Runware, reference: str, detail: str) -> None:
     task = inference(inputs={"referenceImages": [data_uri(), reference]})
-    response = await emulator.runware(task)
+    response = await runware.create(task)
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["code"] == "invalidReferenceImages"
@@ -79,7 +80,7 @@ async def test_broken_references_are_invalid_reference_images(emulator: Emulator
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "PNG"])
-async def test_truncated_references_are_invalid(emulator: Emulator, fmt: str) -> None:
+async def test_truncated_references_are_invalid(runware: Runware, fmt: str) -> None:
     import random
 
     from PIL import Image
@@ -89,6 +90,6 @@ async def test_truncated_references_are_invalid(emulator: Emulator, fmt: str) ->
     noisy.save(out, fmt)
     cut = out.getvalue()[: len(out.getvalue()) // 2]
     task = inference(inputs={"referenceImages": [base64.b64encode(cut).decode()]})
-    response = await emulator.runware(task)
+    response = await runware.create(task)
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalidReferenceImages"
