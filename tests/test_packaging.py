@@ -45,4 +45,7 @@ def test_readme_first_screen_has_exactly_the_two_setup_commands() -> None:
     first_block = (ROOT / "README.md").read_text().split("```sh\n", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
     assert commands == ["pip install -e . && seedream-emulator serve", "pip install -e '.[test]' && pytest"]
-    assert "pip install -e '.[test]' && pytest" in (ROOT / ".ci" / "run").read_text()
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    # CI runs the README's test command, with the quality gates between its install and its pytest.
+    assert ci.index("pip install -e '.[test]'") < ci.index("pytest") == len(ci) - 1
+    assert {"ruff format --check .", "ruff check .", "mypy", "lint-imports"} <= set(ci)
