@@ -102,8 +102,8 @@ class References:
         def refused(detail: str) -> errors.RunwareError:
             return errors.invalid_upload(task_type, parameter, detail)
 
-        store, artifact_id = self.runtime.artifacts, self.runtime.ids.uuid4()  # drawn first, as ids stay in step
-
+        # Drawn whatever follows, so a seeded run hands out the same ids as before any refusal.
+        store, artifact_id = self.runtime.artifacts, self.runtime.ids.uuid4()
         if _is_url(value) and not _well_formed(value):
             raise refused(errors.detail("malformedUploadURL"))
         try:
