@@ -102,7 +102,8 @@ class References:
         def refused(detail: str) -> errors.RunwareError:
             return errors.invalid_upload(task_type, parameter, detail)
 
-        # Drawn whatever follows, so a seeded run hands out the same ids as before any refusal.
+        # Drawn before anything can refuse the upload: a refused one uses up an id too, as it always has, so a
+        # seeded run hands out the same ids as before.
         store, artifact_id = self.runtime.artifacts, self.runtime.ids.uuid4()
         if _is_url(value) and not _well_formed(value):
             raise refused(errors.detail("malformedUploadURL"))
