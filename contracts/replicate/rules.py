@@ -15,9 +15,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema_rs
-
-from .._loader import load
+from .._loader import Violation, load, pointer
 from .._text import fill
 from ..boundaries import Boundary, Patch, example, walk
 from ..counts import Mode, ask, decide
@@ -37,6 +35,7 @@ REQUEST_SCHEMA = "modelPredictionRequest"
 INPUT: Mapping[str, Any] = CONTRACT.schema("input")
 # Keywords of the contract that describe it for the harness and the docs; the published Cog schema has none.
 ANNOTATIONS = frozenset({"examples", "x-boundary"})
+WEBHOOK = "invalid_webhook"
 
 Size = tuple[int, int]
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
@@ -52,38 +51,36 @@ JSON_TYPES: tuple[tuple[type, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class InvalidField:
-    """One entry of a 422 body's `invalid_fields`, worded as Replicate's validator words it."""
-
-    type: str
-    field: str
-    description: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"type": self.type, "field": self.field, "description": self.description}
-
-    def line(self) -> str:
-        return f"- {self.field}: {self.description}\n" if self.field else f"- {self.description}\n"
-
-
 def known_version(version_id: str) -> bool:
     return any(version["id"] == version_id for version in VERSIONS)
 
 
-def invalid_fields(name: str, instance: Any) -> list[InvalidField]:
-    """Everything wrong with a request body against schema `name`, in Replicate's 422 wording."""
-    try:
-        errors = list(_validator(name).iter_errors(instance))
-    except (ValueError, OverflowError) as exc:
-        return [InvalidField(VALIDATION["types"]["type"], "", f"The request body cannot be validated: {exc}")]
-    found: list[InvalidField] = []
-    for error in errors:
-        found += _describe(error)
+def invalid_fields(name: str, instance: Any) -> list[Violation]:
+    """Everything wrong with a request body against schema `name`, in Replicate's 422 wording: each violation's
+    `keyword` is the `type` of its `invalid_fields` entry and its `message` the `description`."""
+    found: list[Violation] = []
+    for violation in CONTRACT.validator(name).violations(instance):
+        found += _worded(violation, instance)
     return found
 
 
-def webhook_problem(field: str, url: str) -> InvalidField | None:
+def field_of(violation: Violation) -> str:
+    """The `field` of an `invalid_fields` entry: the violation's path, dotted (empty for the body itself)."""
+    return ".".join(_parts(violation.path))
+
+
+def invalid_field(violation: Violation) -> dict[str, str]:
+    """One entry of a 422 body's `invalid_fields`."""
+    return {"type": violation.keyword, "field": field_of(violation), "description": violation.message}
+
+
+def line(violation: Violation) -> str:
+    """One line of a 422 body's `detail`."""
+    name = field_of(violation)
+    return f"- {name}: {violation.message}\n" if name else f"- {violation.message}\n"
+
+
+def webhook_problem(field: str, url: str) -> Violation | None:
     """A webhook Replicate could never call (not HTTP(S), or no host): 422 whatever the target policy."""
     try:
         parts = urlsplit(url.strip())
@@ -91,14 +88,14 @@ def webhook_problem(field: str, url: str) -> InvalidField | None:
     except ValueError:
         scheme, host = "", None
     if scheme not in ("http", "https") or not host:
-        return InvalidField("invalid_webhook", field, VALIDATION["templates"]["invalid_webhook"].format(field=field))
+        return Violation(pointer([field]), VALIDATION["templates"]["invalid_webhook"].format(field=field), WEBHOOK)
     return None
 
 
-def webhook_refusal(field: str, kind: str, host: str | None) -> InvalidField:
+def webhook_refusal(field: str, kind: str, host: str | None) -> Violation:
     """The 422 entry for a webhook target production refuses (`kind`: scheme, internal or malformed)."""
     template = WEBHOOK_TARGETS["refused"].get(kind, WEBHOOK_TARGETS["refused"]["malformed"])
-    return InvalidField("invalid_webhook", field, str(fill(template, {"field": field, "host": host or ""})))
+    return Violation(pointer([field]), str(fill(template, {"field": field, "host": host or ""})), WEBHOOK)
 
 
 def webhook_warning(field: str, url: str, kind: str, host: str | None) -> str:
@@ -449,42 +446,48 @@ def describe() -> list[str]:
     return lines
 
 
-@cache
-def _validator(name: str) -> Any:
-    return jsonschema_rs.validator_for(CONTRACT.schema(name), registry=CONTRACT.registry, validate_formats=True)
-
-
-def _describe(error: Any) -> list[InvalidField]:
-    keyword = str(error.schema_path[-1]) if error.schema_path else ""
-    kind: Mapping[str, Any] = error.kind.as_dict()
-    path = [str(part) for part in error.instance_path]
-    field = ".".join(path)
+def _worded(violation: Violation, instance: Any) -> list[Violation]:
+    """A violation as Replicate's validator (gojsonschema) words it; `additionalProperties` gives one per name."""
+    keyword, details, path = violation.keyword, violation.details, violation.path
     code = VALIDATION["types"].get(keyword, keyword)
+    if not details:  # the validator could not read the instance at all (not JSON): its own words
+        return [Violation(path, violation.message, code)]
     template: str | None = VALIDATION["templates"].get(code)
     if keyword == "additionalProperties":
         return [
-            InvalidField(code, field, template.format(property=name) if template else error.message)
-            for name in kind.get("unexpected", [])
+            Violation(path, template.format(property=name) if template else violation.message, code)
+            for name in details.get("unexpected", [])
         ]
+    parts = _parts(path)
     values: dict[str, Any] = {}
     if keyword == "required":
-        values["property"] = kind.get("property", "")
+        values["property"] = details.get("property", "")
     elif keyword == "type":
-        values["expected"] = ", ".join(kind.get("types", []))
-        values["given"] = _json_type(error.instance)
+        values["expected"] = ", ".join(details.get("types", []))
+        values["given"] = _json_type(_at(instance, parts))
     elif keyword == "enum":
         # Replicate validates `input` as its own document, so the name in the text is relative to it.
-        relative = path[1:] if path[:1] == ["input"] else path
+        relative = parts[1:] if parts[:1] == ["input"] else parts
         values["field"] = ".".join(relative) or "(root)"
-        values["allowed"] = ", ".join(json.dumps(option) for option in kind.get("options", []))
+        values["allowed"] = ", ".join(json.dumps(option) for option in details.get("options", []))
     elif keyword in ("minimum", "minItems", "minLength"):
-        values["min"] = _number(kind.get("limit"))
+        values["min"] = _number(details.get("limit"))
     elif keyword in ("maximum", "maxItems", "maxLength"):
-        values["max"] = _number(kind.get("limit"))
+        values["max"] = _number(details.get("limit"))
     elif keyword in ("format", "pattern"):
-        values[keyword] = kind.get(keyword, "")
-    description = template.format(**values) if template is not None and values else error.message
-    return [InvalidField(code, field, description)]
+        values[keyword] = details.get(keyword, "")
+    description = template.format(**values) if template is not None and values else violation.message
+    return [Violation(path, description, code)]
+
+
+def _parts(path: str) -> list[str]:
+    return [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:]]
+
+
+def _at(instance: Any, parts: list[str]) -> Any:
+    for part in parts:
+        instance = instance[int(part)] if isinstance(instance, list) else instance[part]
+    return instance
 
 
 def _json_type(instance: Any) -> str:

@@ -1,116 +1,118 @@
-"""Replicate's error shape: RFC 7807 `application/problem+json` (`title`, `detail`, `status`, extensions)."""
+"""Replicate's error shape: RFC 7807 `application/problem+json` (`title`, `detail`, `status`, extensions).
+
+Every title and detail lives in `contracts/replicate/rules.json` (`errors`, `validation`, `uploadErrors`,
+`injectedErrors`); this module fills them in and answers for the core seam.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.responses import Response
 
+from contracts import Violation
 from contracts.replicate import rules
-from contracts.replicate.rules import InvalidField
 from emulator.core.faults import Rule
 from emulator.core.http import dumps
+from emulator.core.jobs import Overloaded
+from emulator.core.seam import retry_after
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class ReplicateProblem(Exception):
+class ReplicateError(Exception):
     def __init__(self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> None:
         super().__init__(str(body.get("detail", "")))
         self.body = dict(body)
         self.status = int(body["status"])
         self.headers = dict(headers or {})
-        self.invalid: list[InvalidField] = []
-
-    def response(self) -> Response:
-        return Response(dumps(self.body), status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
+        self.violations: list[Violation] = []
 
 
-def problem(name: str, **values: Any) -> ReplicateProblem:
-    return ReplicateProblem(rules.error(name, **values))
+class Errors:
+    """Replicate's answers to what the core seam detects."""
+
+    kind = ReplicateError
+
+    def reply(self, error: ReplicateError) -> Response:
+        return Response(dumps(error.body), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers)
+
+    def internal(self, route: str) -> ReplicateError:
+        return problem("internal")
+
+    def not_found(self, method: str, path: str) -> ReplicateError:
+        return problem("notFound")
+
+    def body_too_large(self, limit: int) -> ReplicateError:
+        return problem("bodyTooLarge", limit=limit)
+
+    def malformed(self, detail: str) -> ReplicateError:
+        return problem("invalidJson", reason=detail)
+
+    def injected(self, rule: Rule) -> ReplicateError:
+        return injected(rule)
+
+    def limited(self, refusal: Overloaded) -> ReplicateError:
+        return throttled(refusal.retry_after)
 
 
-def validation(fields: Sequence[InvalidField]) -> ReplicateProblem:
+class UploadErrors(Errors):
+    """The files API: a body over the upload limit is Replicate's file-size error."""
+
+    def body_too_large(self, limit: int) -> ReplicateError:
+        return file_too_large()
+
+
+def problem(name: str, **values: Any) -> ReplicateError:
+    """The error `name` of rules.json `errors`, placeholders filled."""
+    return ReplicateError(rules.error(name, **values))
+
+
+def invalid_upload(reason: str, **values: Any) -> ReplicateError:
+    """400 for a files API upload; `reason` names its text in rules.json `uploadErrors`."""
+    return problem("invalidUpload", reason=rules.RULES["uploadErrors"][reason].format(**values))
+
+
+def validation(found: Sequence[Violation]) -> ReplicateError:
     """422 `Input validation failed`: one `- field: description` line per problem, and `invalid_fields`."""
     settings = rules.VALIDATION
-    error = ReplicateProblem(
+    error = ReplicateError(
         {
-            "detail": "".join(field.line() for field in fields),
+            "detail": "".join(rules.line(violation) for violation in found),
             "status": settings["status"],
             "title": settings["title"],
-            "invalid_fields": [field.as_dict() for field in fields],
+            "invalid_fields": [rules.invalid_field(violation) for violation in found],
         }
     )
-    error.invalid = list(fields)
+    error.violations = list(found)
     return error
 
 
-def unauthenticated() -> ReplicateProblem:
-    return problem("unauthenticated")
-
-
-def not_found() -> ReplicateProblem:
-    return problem("notFound")
-
-
-def file_not_found() -> ReplicateProblem:
-    return problem("fileNotFound")
-
-
-def invalid_cursor() -> ReplicateProblem:
-    return problem("invalidCursor")
-
-
-def method_not_allowed(method: str, allowed: Sequence[str]) -> ReplicateProblem:
+def method_not_allowed(method: str, allowed: Sequence[str]) -> ReplicateError:
     error = problem("methodNotAllowed", method=method)
     error.headers["Allow"] = ", ".join(allowed)
     return error
 
 
-def invalid_version() -> ReplicateProblem:
-    return problem("invalidVersion")
-
-
-def invalid_cancel_after(value: str) -> ReplicateProblem:
+def invalid_cancel_after(value: str) -> ReplicateError:
     return problem("invalidCancelAfter", minimum=rules.RULES["cancelAfter"]["minimumSeconds"], value=value)
 
 
-def invalid_json(reason: str) -> ReplicateProblem:
-    return problem("invalidJson", reason=reason)
-
-
-def invalid_query(parameter: str, value: str) -> ReplicateProblem:
-    return problem("invalidQuery", parameter=parameter, value=value)
-
-
-def invalid_upload(reason: str) -> ReplicateProblem:
-    return problem("invalidUpload", reason=reason)
-
-
-def file_too_large() -> ReplicateProblem:
+def file_too_large() -> ReplicateError:
     return problem("fileTooLarge", megabytes=rules.RULES["files"]["maxBytes"] // 2**20)
 
 
-def body_too_large(limit: int) -> ReplicateProblem:
-    return problem("bodyTooLarge", limit=limit)
-
-
-def storage_full(limit: int) -> ReplicateProblem:
-    return problem("storageFull", limit=limit)
-
-
-def throttled(retry_after: float) -> ReplicateProblem:
+def throttled(seconds: float) -> ReplicateError:
     """429 as Replicate sends it: the body's `retry_after` and an integer `Retry-After` (the client parses only digits)."""
-    seconds = max(1, math.ceil(retry_after))
-    error = problem("throttled", seconds=seconds)
-    error.body["retry_after"] = seconds
-    error.headers["Retry-After"] = str(seconds)
+    header = retry_after(seconds)
+    error = problem("throttled", seconds=header)
+    error.body["retry_after"] = int(header)
+    error.headers["Retry-After"] = header
     return error
 
 
-def injected(rule: Rule) -> ReplicateProblem:
+def injected(rule: Rule) -> ReplicateError:
     """The HTTP error a fault rule asks for, as problem+json."""
     if rule.status == 429 and rule.message is None:
         return throttled(rule.retry_after or 1)
@@ -119,11 +121,7 @@ def injected(rule: Rule) -> ReplicateProblem:
     body: dict[str, Any] = {"title": title, "detail": rule.message or title, "status": rule.status}
     if rule.code:
         body["code"] = rule.code
-    error = ReplicateProblem(body)
+    error = ReplicateError(body)
     if rule.retry_after is not None:
-        error.headers["Retry-After"] = str(max(1, math.ceil(rule.retry_after)))
+        error.headers["Retry-After"] = retry_after(rule.retry_after)
     return error
-
-
-def internal() -> ReplicateProblem:
-    return problem("internal")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from contracts import Violation
 from contracts.boundaries import example, walk
 from contracts.fixtures import fixture_size
 from contracts.replicate import rules
@@ -15,7 +16,7 @@ BASE = example(rules.CONTRACT, rules.REQUEST_SCHEMA)
 BOUNDARIES = {boundary.name: boundary for boundary in rules.boundaries()}
 
 
-def refusals(body: dict[str, Any]) -> tuple[list[rules.InvalidField], str | None]:
+def refusals(body: dict[str, Any]) -> tuple[list[Violation], str | None]:
     """What the create answers (422 fields) and, when it is taken, why the prediction fails."""
     found = rules.invalid_fields(rules.REQUEST_SCHEMA, body)
     return found, None if found else rules.run_failure(body["input"])

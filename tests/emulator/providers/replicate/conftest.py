@@ -12,6 +12,9 @@ import pytest
 
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
+from emulator.core.journal import Entry
+from emulator.core.runtime import Runtime
+from emulator.providers.replicate.models import ReplicateService
 from tests.conftest import Emulator, EmulatorFactory
 from tests.support import contract_errors
 
@@ -35,8 +38,17 @@ class Replicate:
         return self.emulator.client
 
     @property
-    def runtime(self) -> Any:
+    def runtime(self) -> Runtime:
         return self.emulator.runtime
+
+    @property
+    def service(self) -> ReplicateService:
+        service: ReplicateService = self.emulator.app.state.emulator.surface("replicate").service
+        return service
+
+    def entries(self) -> list[Entry]:
+        """The journal entries of Replicate requests, oldest first."""
+        return self.runtime.journal.entries(surface="replicate")
 
     async def create(
         self,
@@ -75,6 +87,20 @@ class Replicate:
         response = await self.create(input, prefer="wait", **body)
         assert response.status_code == 201, response.text
         return response.json()
+
+    async def upload(
+        self, data: bytes = b"hello", name: str = "hello.txt", content_type: str = "text/plain", **fields: str
+    ) -> httpx.Response:
+        """POST /v1/files: the file in the `content` part, `fields` (filename, type, metadata) beside it."""
+        files = {"content": (name, data, content_type)}
+        return await self.client.post(self.path("/v1/files"), files=files, data=fields, headers=AUTH)
+
+    async def uploaded(self, data: bytes, name: str = "input.png", content_type: str = "image/png") -> dict[str, Any]:
+        """The file object of a successful upload."""
+        response = await self.upload(data, name, content_type)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
 
 
 def decode_output(item: str) -> bytes:

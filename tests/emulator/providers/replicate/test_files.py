@@ -13,21 +13,9 @@ from tests.support import contract_errors, image_bytes
 from .conftest import AUTH, Replicate, ReplicateFactory
 
 
-async def upload(
-    replicate: Replicate,
-    data: bytes = b"hello",
-    name: str = "hello.txt",
-    content_type: str = "text/plain",
-    **fields: str,
-):
-    return await replicate.client.post(
-        replicate.path("/v1/files"), files={"content": (name, data, content_type)}, data=fields, headers=AUTH
-    )
-
-
 async def test_upload_returns_the_full_file_object(replicate: Replicate) -> None:
     data = image_bytes(32, 32)
-    response = await upload(replicate, data, "cat.png", "image/png", metadata=json.dumps({"owner": "me"}))
+    response = await replicate.upload(data, "cat.png", "image/png", metadata=json.dumps({"owner": "me"}))
     assert response.status_code == 201
     body = response.json()
     assert contract_errors("replicate", "file", body) == []
@@ -41,7 +29,7 @@ async def test_upload_returns_the_full_file_object(replicate: Replicate) -> None
 
 
 async def test_download_returns_the_bytes(replicate: Replicate) -> None:
-    body = (await upload(replicate, b"\x00\x01binary", "blob.bin", "application/octet-stream")).json()
+    body = (await replicate.upload(b"\x00\x01binary", "blob.bin", "application/octet-stream")).json()
     response = await replicate.get(f"files/{body['id']}/download")
     assert response.status_code == 200
     assert response.content == b"\x00\x01binary"
@@ -51,13 +39,13 @@ async def test_download_returns_the_bytes(replicate: Replicate) -> None:
 
 async def test_filename_and_type_fields_override_the_part(replicate: Replicate) -> None:
     body = (
-        await upload(replicate, b"x", "part.bin", "application/octet-stream", filename="named.jpg", type="image/jpeg")
+        await replicate.upload(b"x", "part.bin", "application/octet-stream", filename="named.jpg", type="image/jpeg")
     ).json()
     assert (body["name"], body["content_type"]) == ("named.jpg", "image/jpeg")
 
 
 async def test_delete_then_everything_is_404(replicate: Replicate) -> None:
-    body = (await upload(replicate)).json()
+    body = (await replicate.upload()).json()
     deleted = await replicate.client.delete(replicate.path(f"/v1/files/{body['id']}"), headers=AUTH)
     assert deleted.status_code == 204 and deleted.content == b""
     for response in (
@@ -70,7 +58,7 @@ async def test_delete_then_everything_is_404(replicate: Replicate) -> None:
 
 
 async def test_list_is_most_recent_first(replicate: Replicate) -> None:
-    ids = [(await upload(replicate, name=f"{n}.txt")).json()["id"] for n in range(3)]
+    ids = [(await replicate.upload(name=f"{n}.txt")).json()["id"] for n in range(3)]
     body = (await replicate.get("files")).json()
     assert contract_errors("replicate", "filePage", body) == []
     assert [f["id"] for f in body["results"]] == ids[::-1]
@@ -79,7 +67,7 @@ async def test_list_is_most_recent_first(replicate: Replicate) -> None:
 
 async def test_files_expire_after_a_day(make_replicate: ReplicateFactory, clock) -> None:
     replicate = await make_replicate(clock=clock)
-    body = (await upload(replicate)).json()
+    body = (await replicate.upload()).json()
     clock.advance(rules.RULES["files"]["ttlSeconds"] - 1)
     assert (await replicate.get(f"files/{body['id']}")).status_code == 200
     clock.advance(2)
@@ -89,10 +77,21 @@ async def test_files_expire_after_a_day(make_replicate: ReplicateFactory, clock)
 
 async def test_too_large_files_are_413(replicate: Replicate, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(rules.RULES["files"], "maxBytes", 1000)
-    response = await upload(replicate, b"x" * 1000)
+    response = await replicate.upload(b"x" * 1000)
     assert response.status_code == 413
     assert response.json()["detail"] == "Files must be less than 0MB in size"
-    assert (await upload(replicate, b"x" * 999)).status_code == 201
+    assert (await replicate.upload(b"x" * 999)).status_code == 201
+
+
+async def test_an_upload_body_beyond_the_file_limit_is_refused_unread(
+    make_replicate: ReplicateFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(rules.RULES["files"], "maxBytes", 1000)
+    replicate = await make_replicate()
+    response = await replicate.upload(b"x" * (1000 + 2**20))
+    assert response.status_code == 413
+    assert response.json()["detail"] == "Files must be less than 0MB in size"
+    assert replicate.entries()[-1].route == "POST /v1/files"
 
 
 async def test_the_real_limit_reads_100mb() -> None:
@@ -103,15 +102,15 @@ async def test_the_real_limit_reads_100mb() -> None:
 
 async def test_long_filenames_are_refused(replicate: Replicate) -> None:
     limit = rules.RULES["files"]["maxFilenameBytes"]
-    assert (await upload(replicate, name="a" * limit)).status_code == 201
-    response = await upload(replicate, name="é" * limit)
+    assert (await replicate.upload(name="a" * limit)).status_code == 201
+    response = await replicate.upload(name="é" * limit)
     assert response.status_code == 400 and str(limit) in response.json()["detail"]
 
 
 async def test_storage_budget_is_enforced(make_replicate: ReplicateFactory) -> None:
     replicate = await make_replicate(upload_storage_mb=1)
-    assert (await upload(replicate, b"x" * 700_000)).status_code == 201
-    response = await upload(replicate, b"x" * 700_000)
+    assert (await replicate.upload(b"x" * 700_000)).status_code == 201
+    response = await replicate.upload(b"x" * 700_000)
     assert response.status_code == 413 and response.json()["title"] == "Upload storage full"
 
 

@@ -14,16 +14,8 @@ from tests.support import contract_errors, data_uri, image_bytes
 from .conftest import AUTH, Replicate, ReplicateFactory, metadata
 
 
-async def upload(replicate: Replicate, data: bytes, name: str = "input.png", content_type: str = "image/png") -> dict:
-    response = await replicate.client.post(
-        replicate.path("/v1/files"), files={"content": (name, data, content_type)}, headers=AUTH
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def test_uploaded_files_are_resolved_and_decoded(replicate: Replicate) -> None:
-    file = await upload(replicate, image_bytes(1600, 900))
+    file = await replicate.uploaded(image_bytes(1600, 900))
     body = await replicate.run({"size": "2K", "image_input": [file["urls"]["get"]]})
     assert body["status"] == "succeeded"
     record = metadata(body["output"][0])
@@ -32,7 +24,7 @@ async def test_uploaded_files_are_resolved_and_decoded(replicate: Replicate) -> 
 
 async def test_download_urls_of_files_work_too(make_replicate: ReplicateFactory) -> None:
     replicate = await make_replicate(provider="all")
-    file = await upload(replicate, image_bytes(900, 1600))
+    file = await replicate.uploaded(image_bytes(900, 1600))
     body = await replicate.run({"size": "1K", "image_input": [file["urls"]["get"] + "/download?expiry=1&signature=x"]})
     record = metadata(body["output"][0])
     assert (record["width"], record["height"]) == (736, 1312)
@@ -57,7 +49,7 @@ async def test_the_emulator_s_reference_fixtures_are_read_without_a_warning(repl
     body = await replicate.run({"size": "2K", "image_input": ["http://testserver/files/fixture-900x1600-png.png"]})
     record = metadata(body["output"][0])
     assert (record["width"], record["height"]) == (1440, 2560)
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     assert entry.warnings == []
 
 
@@ -69,7 +61,7 @@ async def test_images_on_public_hosts_are_taken_on_trust_with_a_warning(replicat
     assert (record["width"], record["height"], record["reference_count"]) == (1024, 1024, 1), (
         "size unknown offline: 1:1"
     )
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     offline = f"reference image {url} was not downloaded (the emulator is offline)"
     assert entry.warnings == [f"image_input[0]: {offline}: its size and format are unchecked"]
     assert any("match_input_image fell back to 1:1" in note for note in entry.notes)
@@ -84,7 +76,7 @@ async def test_loopback_images_are_downloaded_and_their_size_drives_match_input_
     record = metadata(body["output"][0])
     assert (record["width"], record["height"], record["reference_count"]) == (1440, 2560, 1)
     assert [str(request.url) for request in fixtures.requests] == [url]
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     assert entry.warnings == [
         f"image_input[0]: reference image {url} is on this machine: read here, but the real provider cannot reach it"
     ]
@@ -165,7 +157,7 @@ async def test_references_outside_bytedance_limits_leave_notes_not_failures(repl
     assert body["status"] == "succeeded"
     record = metadata(body["output"][0])
     assert (record["width"], record["height"]) == (1568, 672), "21:9 is the nearest ratio to 4:1"
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     notes = " ".join(entry.notes)
     assert "image_input[0] is 400x100" in notes and "image_input[0] is WEBP" in notes
     assert len(entry.warnings) == 1, "only the loopback download is leniency"
@@ -184,7 +176,7 @@ async def test_non_base64_data_uri_fails_the_prediction(replicate: Replicate) ->
 
 
 async def test_deleted_files_fail_the_prediction(replicate: Replicate) -> None:
-    file = await upload(replicate, image_bytes())
+    file = await replicate.uploaded(image_bytes())
     assert (await replicate.client.delete(replicate.path(f"/v1/files/{file['id']}"), headers=AUTH)).status_code == 204
     body = (await replicate.create({"image_input": [file["urls"]["get"]]}, prefer="wait")).json()
     assert body["status"] == "failed"
@@ -192,7 +184,7 @@ async def test_deleted_files_fail_the_prediction(replicate: Replicate) -> None:
 
 
 async def test_non_image_uploads_fail_the_prediction(replicate: Replicate) -> None:
-    file = await upload(replicate, b"%PDF-1.4 hello", "doc.pdf", "application/pdf")
+    file = await replicate.uploaded(b"%PDF-1.4 hello", "doc.pdf", "application/pdf")
     body = (await replicate.create({"image_input": [file["urls"]["get"]]}, prefer="wait")).json()
     assert body["status"] == "failed" and "image_input[0]" in body["error"]
 

@@ -83,3 +83,17 @@ async def test_input_and_output_are_removed_after_an_hour(make_replicate: Replic
     assert body["data_removed"] is True
     assert body["output"] is None and body["input"] == {}
     assert body["status"] == "succeeded"
+
+
+async def test_job_retention_bounds_the_predictions_kept(make_replicate: ReplicateFactory) -> None:
+    replicate = await make_replicate(job_retention=3)
+    ids = [(await replicate.run({"size": "1K"}))["id"] for _ in range(5)]
+    assert [(await replicate.get(f"predictions/{i}")).status_code for i in ids] == [404, 404, 200, 200, 200]
+
+
+async def test_predictions_still_running_outlive_the_retention(
+    make_replicate: ReplicateFactory, clock: ManualClock
+) -> None:
+    replicate = await make_replicate(clock=clock, timing="realistic", job_retention=2)
+    ids = [(await replicate.create({"size": "1K"})).json()["id"] for _ in range(3)]
+    assert [(await replicate.prediction(i))["status"] for i in ids] == ["starting"] * 3

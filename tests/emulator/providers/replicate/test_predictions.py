@@ -107,7 +107,7 @@ async def test_data_uri_mode_inlines_async_outputs_with_a_journal_note(make_repl
     done = await replicate.run({"size": "1K"})
     polled = await replicate.prediction(done["id"])
     assert polled["output"] == done["output"] and polled["output"][0].startswith("data:image/jpeg;base64,")
-    entry = replicate.runtime.journal.entries(surface="replicate")[-1]
+    entry = replicate.entries()[-1]
     assert entry.warnings == [] and any("replicate_file_output = data-uri" in note for note in entry.notes)
 
 
@@ -189,7 +189,7 @@ async def test_prefer_values_it_cannot_apply_are_ignored_as_rfc_7240_says(replic
     assert "preference-applied" not in response.headers
     body = response.json()
     assert body["status"] == "starting" and body["output"] is None, "an ordinary async create"
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     assert entry.warnings == [] and any(value in note and "RFC 7240" in note for note in entry.notes)
 
 
@@ -201,7 +201,7 @@ async def test_waits_above_sixty_seconds_are_held_sixty(replicate: Replicate, va
     assert response.status_code == 201
     assert response.headers["preference-applied"] == applied
     assert response.json()["status"] == "succeeded"
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     assert any("held 60 s" in note for note in entry.notes)
 
 
@@ -308,7 +308,7 @@ async def test_ids_and_images_are_deterministic_per_seed(make_replicate: Replica
 async def test_journal_records_the_route_ids_and_masked_token(replicate: Replicate) -> None:
     body = await replicate.run({"size": "1K"})
     await replicate.get(f"predictions/{body['id']}")
-    entries = replicate.runtime.journal.entries(surface="replicate")
+    entries = replicate.entries()
     routes = [entry.route for entry in entries]
     assert routes == ["POST /v1/models/{owner}/{name}/predictions", "GET /v1/predictions/{id}"]
     assert all(body["id"] in entry.ids for entry in entries)

@@ -132,7 +132,7 @@ async def test_unknown_input_keys_are_ignored_like_cog_does(replicate: Replicate
 async def test_legacy_keys_are_accepted_with_a_journal_warning(replicate: Replicate) -> None:
     body = await replicate.run({"size": "1K"}, stream=True, webhook_completed="https://example.com/done")
     assert body["status"] == "succeeded"
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     # webhook_completed is gone from the current schema, which forbids unknown keys: production may refuse it.
     assert [w for w in entry.warnings if "webhook_completed" in w] == entry.warnings != []
     # stream is still documented (deprecated): a remark, not leniency the harness counts against the client.
@@ -141,7 +141,7 @@ async def test_legacy_keys_are_accepted_with_a_journal_warning(replicate: Replic
 
 async def test_validation_errors_are_journaled_as_violations(replicate: Replicate) -> None:
     await invalid(replicate, {"input": {"prompt": "x", "size": "8K"}})
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     assert not entry.valid and entry.status == 422
     assert entry.violations == [{"path": "/input/size", "message": entry.violations[0]["message"], "keyword": "enum"}]
 

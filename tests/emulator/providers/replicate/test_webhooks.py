@@ -153,7 +153,7 @@ def test_the_signing_scheme_matches_the_published_test_vector() -> None:
     delivery = Delivery(
         "d", "replicate", "u", "POST", "completed", None, 0, {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek"}
     )
-    headers = service._sign(delivery, b'{"test": 2432232314}')
+    headers = service.webhooks.sign(delivery, b'{"test": 2432232314}')
     assert headers == {
         "webhook-timestamp": "1614265330",
         "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
@@ -322,14 +322,14 @@ async def test_the_target_policy_is_read_at_request_time(make_replicate: Replica
     assert (await replicate.create(webhook="http://127.0.0.1:9/hook")).status_code == 422
     replicate.runtime.targets.exempt.append("http://127.0.0.1:9/")
     assert (await replicate.create(webhook="http://127.0.0.1:9/hook")).status_code == 201
-    assert replicate.runtime.journal.entries(surface="replicate")[-1].warnings == []
+    assert replicate.entries()[-1].warnings == []
 
 
 async def test_plain_http_webhooks_work_outside_strict_mode_with_a_warning(replicate: Replicate) -> None:
     await replicate.run({"size": "1K"}, webhook="http://127.0.0.1:9/hook", webhook_events_filter=["completed"])
     await replicate.runtime.settle()
     assert str(replicate.emulator.receiver.requests[0].url) == "http://127.0.0.1:9/hook"
-    entry = replicate.runtime.journal.entries(surface="replicate")[0]
+    entry = replicate.entries()[0]
     scheme = "webhook http://127.0.0.1:9/hook is not HTTPS: Replicate accepts only HTTPS webhook URLs"
     internal = "webhook http://127.0.0.1:9/hook targets the internal host 127.0.0.1: Replicate's servers cannot deliver"
     lenient = "served here because --strict is off"
@@ -338,13 +338,13 @@ async def test_plain_http_webhooks_work_outside_strict_mode_with_a_warning(repli
 
 async def test_legacy_webhook_completed_targets_follow_the_same_rule(replicate: Replicate) -> None:
     await replicate.run({"size": "1K"}, webhook_completed="http://hooks.example.com/done")
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     assert any(w.startswith("webhook_completed http://hooks.example.com/done is not HTTPS") for w in entry.warnings)
 
 
 async def test_https_webhooks_on_public_hosts_leave_no_warning(replicate: Replicate) -> None:
     await replicate.run({"size": "1K"}, webhook=HOOK)
-    [entry] = replicate.runtime.journal.entries(surface="replicate")
+    [entry] = replicate.entries()
     assert entry.warnings == []
 
 
