@@ -117,6 +117,34 @@ class Runtime:
             entry.notes.extend(warnings)
         return clean, rules
 
+    def context(
+        self,
+        surface: str,
+        route: str,
+        *,
+        prompt: object = None,
+        model: object = None,
+        job: str | None = None,
+        api_key: str | None = None,
+        transport: str = "http",
+        entry: Entry | None = None,
+    ) -> Context:
+        """What fault rules and limits match a request on; directives come from the prompt as the client sent it
+        (a prompt or model that is not a string matches nothing)."""
+        rules: tuple[Rule, ...] = ()
+        if isinstance(prompt, str):
+            _, rules = self.directives(prompt, entry)
+        return Context(
+            surface,
+            route,
+            model=model if isinstance(model, str) else None,
+            job=job,
+            prompt=prompt if isinstance(prompt, str) else None,
+            api_key=api_key,
+            transport=transport,
+            directives=rules,
+        )
+
     async def admit(self, context: Context) -> Admission:
         """The request-phase faults and rate limits for a request, after any added latency."""
         decision = self.faults.request(context)

@@ -13,7 +13,7 @@ from typing import Any
 from contracts import Violation, fill, load
 from contracts.evolink import rules
 from emulator.core.directives import extract
-from emulator.core.faults import Context, Rule
+from emulator.core.faults import Context
 from emulator.core.jobs import Event, Failure, Job, Overloaded, Plan, State
 from emulator.core.journal import Entry
 from emulator.core.render import GenerationSpec
@@ -76,17 +76,8 @@ class EvoLinkService:
     def context(self, route: str, api_key: str | None, body: Any, entry: Entry | None = None) -> Context:
         """What fault rules and limits match on; directives come from the prompt as the client sent it."""
         fields = body if isinstance(body, dict) else {}
-        prompt, model = fields.get("prompt"), fields.get("model")
-        directives: tuple[Rule, ...] = ()
-        if isinstance(prompt, str):
-            _, directives = self.runtime.directives(prompt, entry)
-        return Context(
-            SURFACE,
-            route,
-            model=model if isinstance(model, str) else None,
-            prompt=prompt if isinstance(prompt, str) else None,
-            api_key=api_key,
-            directives=directives,
+        return self.runtime.context(
+            SURFACE, route, prompt=fields.get("prompt"), model=fields.get("model"), api_key=api_key, entry=entry
         )
 
     async def create(self, body: Any, base_url: str, context: Context) -> Created:

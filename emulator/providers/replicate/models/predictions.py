@@ -11,7 +11,7 @@ from contracts import Violation
 from contracts.counts import MODES, Mode
 from contracts.replicate import rules
 from emulator.core.directives import extract
-from emulator.core.faults import Context, Rule
+from emulator.core.faults import Context
 from emulator.core.jobs import Event, Failure, Job, Overloaded, Plan, State
 from emulator.core.journal import Entry
 from emulator.core.render import GenerationSpec
@@ -80,17 +80,7 @@ class Predictions:
         """What fault rules and limits match on; directives come from the prompt as the client sent it."""
         input_ = body.get("input") if isinstance(body, dict) else None
         prompt = input_.get("prompt") if isinstance(input_, dict) else None
-        directives: tuple[Rule, ...] = ()
-        if isinstance(prompt, str):
-            _, directives = self.runtime.directives(prompt, entry)
-        return Context(
-            SURFACE,
-            route,
-            model=rules.MODEL_REF,
-            prompt=prompt if isinstance(prompt, str) else None,
-            api_key=api_key,
-            directives=directives,
-        )
+        return self.runtime.context(SURFACE, route, prompt=prompt, model=rules.MODEL_REF, api_key=api_key, entry=entry)
 
     def check(self, schema: str, body: Any) -> tuple[list[Violation], list[str]]:
         """Everything Replicate rejects with 422 before creating a prediction, and journal warnings for webhook

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from emulator.core.directives import extract
 from emulator.core.faults import Context
 from emulator.core.jobs import Job
 from emulator.core.runtime import Runtime
@@ -129,19 +130,17 @@ class RunwareService:
         """What fault rules and limits match on, and the prompt the model reads: directives are taken out of the
         prompt as the client sent it (and noted in the journal)."""
         raw = task.get("positivePrompt") if task.get("taskType") == "imageInference" else None
-        prompt, directives = self.runtime.directives(raw, exchange.entry) if isinstance(raw, str) else (None, ())
-        model = task.get("model")
-        context = Context(
-            surface=SURFACE,
-            route=exchange.route,
-            model=model if isinstance(model, str) else None,
+        context = self.runtime.context(
+            SURFACE,
+            exchange.route,
+            prompt=raw,
+            model=task.get("model"),
             job=tasks.identity(task)[1],
-            prompt=raw if isinstance(raw, str) else None,
             api_key=exchange.api_key,
             transport=exchange.transport,
-            directives=directives,
+            entry=exchange.entry,
         )
-        return prompt, context
+        return (extract(raw)[0] if isinstance(raw, str) else None), context
 
     async def _finished(self, answer: Answer) -> Answer:
         """A sync task's answer once its job has ended: every image, then its error if it failed."""

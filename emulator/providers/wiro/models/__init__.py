@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from emulator.core.faults import Context, Rule
+from emulator.core.faults import Context
 from emulator.core.journal import Entry
 from emulator.core.runtime import Runtime
 
@@ -45,18 +45,14 @@ class WiroService:
     def context(self, route: str, project: Project, body: Mapping[str, Any], entry: Entry | None = None) -> Context:
         """What fault rules and limits match on; directives come from the prompt as the client sent it."""
         run = route.startswith("POST /v1/Run")
-        prompt = body.get("prompt") if run else None
-        directives: tuple[Rule, ...] = ()
-        if isinstance(prompt, str):
-            _, directives = self.runtime.directives(prompt, entry)
-        return Context(
+        return self.runtime.context(
             SURFACE,
             route,
+            prompt=body.get("prompt") if run else None,
             model=MODEL_NAME if run else None,
             job=next((body[key] for key in TASK_KEYS if isinstance(body.get(key), str)), None),
-            prompt=prompt if isinstance(prompt, str) else None,
             api_key=project.key,
-            directives=directives,
+            entry=entry,
         )
 
     def reset(self) -> None:
