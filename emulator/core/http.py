@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import FormParser, MultiPartParser
 from starlette.requests import HTTPConnection, Request
 
 from .journal import Entry
@@ -78,3 +82,54 @@ def journal_entry(connection: HTTPConnection, surface: str, route: str) -> Entry
         entry.surface = surface
         entry.route = route
     return entry
+
+
+FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A file part of a multipart body, read into memory."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+class MalformedForm(ValueError):
+    """A multipart or URL-encoded body that cannot be parsed, or that breaks the given bounds."""
+
+
+def is_form(headers: Headers) -> bool:
+    return headers.get("content-type", "").partition(";")[0].strip().lower() in FORMS
+
+
+async def read_form(
+    headers: Headers, raw: bytes, *, max_files: int, max_fields: int = 1000, max_part_size: int
+) -> list[tuple[str, str | Part]]:
+    """The fields of a multipart or URL-encoded body already read (and bounded), in order, file parts in memory."""
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield raw
+
+    multipart = headers.get("content-type", "").lower().startswith(FORMS[0])
+    parser = (
+        MultiPartParser(headers, stream(), max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+        if multipart
+        else FormParser(headers, stream(), max_fields=max_fields, max_part_size=max_part_size)
+    )
+    try:
+        parsed = await parser.parse()
+    except Exception as exc:  # Starlette raises several types for hostile forms; all mean "unreadable"
+        raise MalformedForm(getattr(exc, "message", None) or str(exc) or type(exc).__name__) from None
+    pairs: list[tuple[str, str | Part]] = []
+    try:
+        for name, value in parsed.multi_items():
+            if isinstance(value, UploadFile):
+                kind = value.content_type or "application/octet-stream"
+                pairs.append((name, Part(value.filename or "", kind, await value.read())))
+            else:
+                pairs.append((name, value))
+    finally:
+        await parsed.close()
+    return pairs

@@ -75,6 +75,7 @@ class Call:
     request: Request
     entry: Entry
     seam: Seam
+    max_body: int
 
     @property
     def base_url(self) -> str:
@@ -83,7 +84,7 @@ class Call:
 
     async def body(self) -> bytes:
         try:
-            return await read_body(self.request, self.seam.max_body)
+            return await read_body(self.request, self.max_body)
         except BodyTooLarge as exc:
             raise self.seam.errors.body_too_large(exc.limit) from None
 
@@ -126,11 +127,12 @@ class Seam:
         self.errors = errors
         self.max_body = max_body
 
-    def route(self, path: str, name: str, handler: Handler) -> Route:
-        """A route answering every method, so a wrong one gets the provider's error rather than Starlette's."""
+    def route(self, path: str, name: str, handler: Handler, *, max_body: int | None = None) -> Route:
+        """A route answering every method, so a wrong one gets the provider's error rather than Starlette's.
+        `max_body` raises the seam's body limit for a route that carries files."""
 
         async def endpoint(request: Request) -> Response:
-            return await self.guard(request, name, handler)
+            return await self.guard(request, name, handler, max_body)
 
         return Route(path, endpoint, methods=ALL_METHODS)
 
@@ -142,8 +144,8 @@ class Seam:
 
         return self.route("/{path:path}", "unknown", unknown)
 
-    async def guard(self, request: Request, name: str, handler: Handler) -> Response:
-        call = Call(request, self.entry(request, name), self)
+    async def guard(self, request: Request, name: str, handler: Handler, max_body: int | None = None) -> Response:
+        call = Call(request, self.entry(request, name), self, max_body or self.max_body)
         try:
             return await handler(call)
         except Disconnected:

@@ -9,20 +9,18 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.types import Message
 
 from contracts.replicate import rules
-from emulator.core.http import parse_json
+from emulator.core.http import MalformedForm, Part, parse_json, read_form
 
 from . import errors
 from .models import Page
 
 # Room for the multipart framing around a file of the largest allowed size.
 MULTIPART_OVERHEAD = 1024 * 1024
+# The size of a form's text parts (filename, type, metadata), as Starlette's own form reading bounds them.
+FIELD_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -99,38 +97,20 @@ def is_multipart(request: Request) -> bool:
 
 async def upload(request: Request, raw: bytes) -> Upload:
     """The parts of a multipart upload body already read (and bounded) by the seam."""
-    form = await _form(request, raw)
     try:
-        content = form.get("content")
-        if not isinstance(content, UploadFile):
-            raise errors.invalid_upload("noContent")
-        data = await content.read()
-        filename = _text(form, "filename") or content.filename or "file"
-        content_type = _text(form, "type") or content.content_type
-        metadata = _metadata(_text(form, "metadata"))
-    finally:
-        await form.close()
-    return Upload(data, filename, content_type, metadata)
+        pairs = await read_form(request.headers, raw, max_files=4, max_fields=16, max_part_size=FIELD_BYTES)
+    except MalformedForm as exc:
+        raise errors.invalid_upload("unreadable", detail=str(exc)) from None
+    form = dict(pairs)  # a repeated part: the last one counts, as Starlette's FormData.get gives it
+    content = form.get("content")
+    if not isinstance(content, Part):
+        raise errors.invalid_upload("noContent")
+    filename = _text(form, "filename") or content.filename or "file"
+    content_type = _text(form, "type") or content.content_type
+    return Upload(content.data, filename, content_type, _metadata(_text(form, "metadata")))
 
 
-async def _form(request: Request, raw: bytes) -> FormData:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    try:
-        return await Request(request.scope, replay).form(max_files=4, max_fields=16)
-    except (MultiPartException, HTTPException, ValueError, KeyError) as exc:
-        detail = getattr(exc, "message", None) or getattr(exc, "detail", None) or str(exc)
-        raise errors.invalid_upload("unreadable", detail=detail) from None
-
-
-def _text(form: FormData, name: str) -> str | None:
+def _text(form: Mapping[str, str | Part], name: str) -> str | None:
     value = form.get(name)
     return value if isinstance(value, str) and value else None
 

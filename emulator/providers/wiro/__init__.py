@@ -30,7 +30,7 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
         max_tasks=settings.job_retention,
     )
     seam = Seam(SURFACE, runtime, Errors(), settings.max_body_bytes)
-    files = Seam(SURFACE, runtime, Errors(), max(settings.max_body_bytes, rules.UPLOAD_MAX_BYTES + MULTIPART_SLACK))
+    file_body = max(settings.max_body_bytes, rules.UPLOAD_MAX_BYTES + MULTIPART_SLACK)
 
     def endpoints(base: str) -> list[tuple[str, str]]:
         socket_base = "ws" + base.removeprefix("http") if base.startswith("http") else base
@@ -39,7 +39,7 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
     return Surface(
         SURFACE,
         "Wiro",
-        [*routes(service, seam, files), socket.route(service, settings.wiro_socket_welcome)],
+        [*routes(service, seam, file_body), socket.route(service, settings.wiro_socket_welcome)],
         endpoints,
         reset=service.reset,
         service=service,

@@ -23,8 +23,8 @@ FOLDER_CREATE = "POST /v1/File/FolderCreate"
 UPLOAD = "POST /v1/File/Upload"
 
 
-def routes(service: WiroService, seam: Seam, files: Seam) -> list[BaseRoute]:
-    """`files` bounds the bodies that carry files (Run, File/Upload); `seam` every other one."""
+def routes(service: WiroService, seam: Seam, file_body: int) -> list[BaseRoute]:
+    """Run and File/Upload carry files, so they read up to `file_body` bytes; other calls the seam's limit."""
 
     async def accepted(call: Call, route: str) -> tuple[Project, dict[str, Any], Context]:
         """The project, body and admission context of a call whose signature, body and admission passed."""
@@ -70,12 +70,12 @@ def routes(service: WiroService, seam: Seam, files: Seam) -> list[BaseRoute]:
         return json_reply(wire.list_reply(record))
 
     return [
-        files.route("/v1/Run/{owner}/{model}", RUN, run),
+        seam.route("/v1/Run/{owner}/{model}", RUN, run, max_body=file_body),
         seam.route("/v1/Task/Detail", DETAIL, detail),
         seam.route("/v1/Task/Kill", KILL, kill),
         seam.route("/v1/Task/Cancel", CANCEL, cancel),
         seam.route("/v1/File/FolderCreate", FOLDER_CREATE, folder_create),
-        files.route("/v1/File/Upload", UPLOAD, upload),
+        seam.route("/v1/File/Upload", UPLOAD, upload, max_body=file_body),
         seam.fallback(),
     ]
 

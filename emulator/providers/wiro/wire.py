@@ -1,44 +1,35 @@
 """Wiro's wire format: request bodies in any of the three encodings Wiro reads, and the reply envelopes.
 
 Every Wiro call is a POST whose body is JSON, multipart or URL-encoded; here each becomes one JSON-like object,
-with file parts kept as `Upload`s. A Run body is then decoded into what `run.json` validates: `inputImageUrl` and
+with file parts kept as `Part`s. A Run body is then decoded into what `run.json` validates: `inputImageUrl` and
 comma-joined URL strings merge into `inputImage`, numeric strings become numbers, booleans their strings.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import Headers, UploadFile
-from starlette.formparsers import FormParser, MultiPartParser
+from starlette.datastructures import Headers
 
 from contracts.wiro import rules
-from emulator.core.http import parse_json
+from emulator.core.http import MalformedForm, Part, is_form, parse_json, read_form
 
 from . import errors
 
 SURFACE = "wiro"
 IMAGE_FIELDS = ("inputImage", "inputImageUrl")
-FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 # Far above the 14 inputImage entries Wiro accepts; the contract reports the real limit.
 MAX_FILE_PARTS = 64
 NUMBER = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?\s*$")
 URL_START = re.compile(r"^\s*https?://", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Upload:
-    """A multipart file part."""
-
-    filename: str
-    content_type: str
-    data: bytes
-
-    def describe(self) -> dict[str, Any]:
-        return {"filename": self.filename, "contenttype": self.content_type, "size": len(self.data)}
+def describe(part: Part) -> dict[str, Any]:
+    """A file part as the contracts see it: Wiro's upload record fields."""
+    return {"filename": part.filename, "contenttype": part.content_type, "size": len(part.data)}
 
 
 @dataclass
@@ -51,9 +42,8 @@ class RunRequest:
 
 async def fields(headers: Headers, raw: bytes) -> dict[str, Any]:
     """A bounded body as a JSON-like object, whatever its encoding; Wiro's invalid-parameters error otherwise."""
-    kind = headers.get("content-type", "").partition(";")[0].strip().lower()
-    if kind in FORMS:
-        return form_fields(await form(headers, raw, multipart=kind == FORMS[0]))
+    if is_form(headers):
+        return form_fields(await form(headers, raw))
     if not raw.strip():
         return {}
     try:
@@ -65,35 +55,15 @@ async def fields(headers: Headers, raw: bytes) -> dict[str, Any]:
     return body
 
 
-async def form(headers: Headers, raw: bytes, *, multipart: bool) -> list[tuple[str, str | Upload]]:
-    """The fields of a multipart or URL-encoded body already read (and bounded), file parts read into memory."""
-
-    async def stream() -> AsyncGenerator[bytes, None]:
-        yield raw
-
-    parser: MultiPartParser | FormParser
-    if multipart:
-        parser = MultiPartParser(headers, stream(), max_files=MAX_FILE_PARTS, max_part_size=rules.UPLOAD_MAX_BYTES)
-    else:
-        parser = FormParser(headers, stream(), max_part_size=rules.UPLOAD_MAX_BYTES)
+async def form(headers: Headers, raw: bytes) -> list[tuple[str, str | Part]]:
+    """The fields of a multipart or URL-encoded body already read (and bounded) by the seam."""
     try:
-        parsed = await parser.parse()
-    except Exception:
+        return await read_form(headers, raw, max_files=MAX_FILE_PARTS, max_part_size=rules.UPLOAD_MAX_BYTES)
+    except MalformedForm:
         raise errors.parameters_invalid() from None
-    pairs: list[tuple[str, str | Upload]] = []
-    try:
-        for name, value in parsed.multi_items():
-            if isinstance(value, UploadFile):
-                content_type = value.content_type or "application/octet-stream"
-                pairs.append((name, Upload(value.filename or "", content_type, await value.read())))
-            else:
-                pairs.append((name, value))
-    finally:
-        await parsed.close()
-    return pairs
 
 
-def form_fields(pairs: Iterable[tuple[str, str | Upload]]) -> dict[str, Any]:
+def form_fields(pairs: Iterable[tuple[str, str | Part]]) -> dict[str, Any]:
     """Multipart / URL-encoded fields as a JSON-like body: image fields collect every value, others keep the last."""
     found: dict[str, Any] = {}
     for name, value in pairs:
@@ -106,7 +76,7 @@ def form_fields(pairs: Iterable[tuple[str, str | Upload]]) -> dict[str, Any]:
 
 def plain(body: Mapping[str, Any]) -> dict[str, Any]:
     """The body with file parts replaced by their description, as the contracts see them."""
-    return {key: value.describe() if isinstance(value, Upload) else value for key, value in body.items()}
+    return {key: describe(value) if isinstance(value, Part) else value for key, value in body.items()}
 
 
 def decode_run(body: Mapping[str, Any]) -> RunRequest:
@@ -116,7 +86,7 @@ def decode_run(body: Mapping[str, Any]) -> RunRequest:
         if body.get(name) is not None:
             entries += _image_entries(body[name])
     if entries:
-        instance["inputImage"] = [entry.describe() if isinstance(entry, Upload) else entry for entry in entries]
+        instance["inputImage"] = [describe(entry) if isinstance(entry, Part) else entry for entry in entries]
     if isinstance(instance.get("maxImages"), str):
         if instance["maxImages"].strip() == "":
             del instance["maxImages"]

@@ -1,6 +1,8 @@
+import httpx
 import pytest
+from starlette.datastructures import Headers
 
-from emulator.core.http import parse_json
+from emulator.core.http import MalformedForm, Part, is_form, parse_json, read_form
 
 
 def test_integers_beyond_64_bits_parse_as_numbers_beyond_every_limit() -> None:
@@ -11,3 +13,24 @@ def test_integers_beyond_64_bits_parse_as_numbers_beyond_every_limit() -> None:
 def test_malformed_json_raises_value_error(raw: bytes) -> None:
     with pytest.raises(ValueError):
         parse_json(raw)
+
+
+async def test_a_form_gives_its_fields_in_order_with_files_in_memory() -> None:
+    request = httpx.Request(
+        "POST", "http://x", data={"prompt": "a fox", "size": "2K"}, files={"image": ("a.png", b"PNG", "image/png")}
+    )
+    pairs = await read_form(Headers(dict(request.headers)), request.read(), max_files=2, max_part_size=1024)
+    assert pairs == [("prompt", "a fox"), ("size", "2K"), ("image", Part("a.png", "image/png", b"PNG"))]
+
+
+async def test_a_url_encoded_form_reads_too() -> None:
+    headers = Headers({"content-type": "application/x-www-form-urlencoded"})
+    assert is_form(headers)
+    assert await read_form(headers, b"a=1&b=two", max_files=0, max_part_size=1024) == [("a", "1"), ("b", "two")]
+
+
+@pytest.mark.parametrize("raw", [b"--nope\r\n\r\n", b"garbage" * 100])
+async def test_a_broken_or_oversized_form_is_malformed(raw: bytes) -> None:
+    headers = Headers({"content-type": "multipart/form-data; boundary=x"})
+    with pytest.raises(MalformedForm):
+        await read_form(headers, raw, max_files=1, max_part_size=8)

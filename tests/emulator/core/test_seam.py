@@ -114,3 +114,19 @@ async def test_any_other_path_is_the_surfaces_not_found(toy: Any) -> None:
 
 def test_retry_after_is_whole_seconds_rounded_up_and_at_least_one() -> None:
     assert [retry_after(value) for value in (0, 0.2, 1, 1.01, 59.5)] == ["1", "1", "1", "2", "60"]
+
+
+async def test_a_route_that_carries_files_reads_more_than_the_seam_allows() -> None:
+    runtime = Runtime.create(seed=1, timing="instant")
+    seam = Seam("toy", runtime, ToyErrors(), max_body=10)
+
+    async def size(call: Call) -> Response:
+        return json_reply(len(await call.body()))
+
+    app = Starlette(
+        routes=[seam.route("/small", "POST /small", size), seam.route("/big", "POST /big", size, max_body=100)]
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://toy") as client:
+        assert (await client.post("/small", content=b"x" * 50)).json() == {"toy_error": "over 10"}
+        assert (await client.post("/big", content=b"x" * 50)).json() == 50
+    await runtime.aclose()

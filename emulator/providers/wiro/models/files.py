@@ -11,12 +11,13 @@ from typing import Any
 from contracts.wiro import rules
 from emulator.core import images
 from emulator.core.artifacts import Artifact, StorageFull
+from emulator.core.http import Part
 from emulator.core.retained import Retained
 from emulator.core.runtime import Runtime
 
 from .. import errors
 from ..auth import Project
-from ..wire import Upload, plain, stamp
+from ..wire import plain, stamp
 
 HEX = "0123456789abcdef"
 EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,10})$")
@@ -57,7 +58,7 @@ class Files:
     async def upload(self, project: Project, body: Mapping[str, Any], base_url: str) -> dict[str, Any]:
         upload = body.get("file")
         errors.check("upload", plain(body))
-        assert isinstance(upload, Upload)
+        assert isinstance(upload, Part)
         folder = self._folder(project, plain(body).get("folderid"))
         info: images.ImageInfo | None
         try:
@@ -90,7 +91,7 @@ class Files:
             "accesskey": self.runtime.ids.token(rules.RULES["tokenLength"], string.ascii_letters),
         }
 
-    async def store_image(self, upload: Upload, path: str) -> Artifact:
+    async def store_image(self, upload: Part, path: str) -> Artifact:
         """A Run's file part, kept so the task can read it: it must be an image."""
         try:
             info = await images.offload(images.inspect, upload.data, size=len(upload.data))

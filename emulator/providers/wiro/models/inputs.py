@@ -13,10 +13,10 @@ from typing import Any
 
 from contracts.wiro import rules
 from emulator.core import images
+from emulator.core.http import Part
 from emulator.core.runtime import Runtime
 
 from .. import errors
-from ..wire import Upload
 from .files import Files
 
 
@@ -35,7 +35,7 @@ async def read(runtime: Runtime, files: Files, entries: list[Any], base_url: str
     failure: str | None = None
     for index, entry in enumerate(entries):
         path = f"/inputImage/{index}"
-        if isinstance(entry, Upload):
+        if isinstance(entry, Part):
             urls.append(runtime.file_url(base_url, await files.store_image(entry, path)))
             continue
         if not isinstance(entry, str):

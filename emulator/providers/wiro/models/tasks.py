@@ -15,6 +15,7 @@ from contracts import Violation
 from contracts.wiro import rules
 from emulator.core.directives import extract
 from emulator.core.faults import Context
+from emulator.core.http import Part
 from emulator.core.jobs import Failure, Job, Overloaded, Plan
 from emulator.core.render import GenerationSpec
 from emulator.core.retained import Retained
@@ -22,7 +23,7 @@ from emulator.core.runtime import Runtime
 
 from .. import errors
 from ..auth import Project
-from ..wire import SURFACE, Upload, decode_run, plain, stamp
+from ..wire import SURFACE, decode_run, plain, stamp
 from . import inputs
 from .files import HEX, Files
 from .lifecycle import LIFECYCLE, TERMINAL, Lifecycle
@@ -152,7 +153,7 @@ class Tasks:
         """Start the task a Run body asks for; a WiroError when the body is refused."""
         request = decode_run(body)
         for entry in request.images:
-            if isinstance(entry, Upload) and len(entry.data) > rules.UPLOAD_MAX_BYTES:
+            if isinstance(entry, Part) and len(entry.data) > rules.UPLOAD_MAX_BYTES:
                 raise errors.file_too_large("inputImage")
         errors.check(rules.REQUEST_SCHEMA, request.instance)
         instance = request.instance

@@ -2,8 +2,8 @@ import pytest
 
 from contracts.wiro import rules
 from emulator import read_metadata
+from emulator.core.http import Part
 from emulator.providers.wiro.errors import WiroError
-from emulator.providers.wiro.wire import Upload
 from tests.support import contract_errors, image_bytes
 
 from .conftest import (
@@ -116,7 +116,7 @@ async def test_upload_into_an_unknown_folder(wiro: Wiro) -> None:
 
 async def test_files_above_the_documented_limit_are_refused(wiro: Wiro) -> None:
     project = wiro.service.auth.projects["wiro-dev-key"]
-    big = Upload("big.bin", "application/octet-stream", bytes(rules.UPLOAD_MAX_BYTES + 1))
+    big = Part("big.bin", "application/octet-stream", bytes(rules.UPLOAD_MAX_BYTES + 1))
     with pytest.raises(WiroError) as raised:
         await wiro.service.files.upload(project, {"file": big}, "http://testserver")
     assert raised.value.message == "Request files [file] must be at most 104857600 bytes"
