@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -54,6 +54,16 @@ class Overloaded(Exception):
 class Failure:
     code: str
     message: str
+
+    @staticmethod
+    def text(failure: Failure | None, table: Mapping[str, str]) -> str:
+        """What a provider reports for a failure: its own message, else the table's text for its kind, else the
+        table's `default` with {kind} filled in (`provider_error` when there is no failure at all)."""
+        if failure is None:
+            return table["provider_error"]
+        if failure.message:
+            return failure.message
+        return str(table.get(failure.code) or table["default"].replace("{kind}", failure.code))
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,6 @@ class Runtime:
     targets: TargetPolicy = field(default_factory=TargetPolicy)
     keys: KeyPolicy = field(default_factory=KeyPolicy)
     remote: RemoteImages = field(default_factory=RemoteImages)
-    references: References = field(init=False)
     image_count: Mode = "prompt"
     _background: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
@@ -103,8 +102,10 @@ class Runtime:
             image_count=image_count,
         )
 
-    def __post_init__(self) -> None:
-        self.references = References(self.artifacts, self.remote)
+    @property
+    def references(self) -> References:
+        """Reference images found through the store and the remote fetcher in use now."""
+        return References(self.artifacts, self.remote)
 
     def plan(self, pixels: int, count: int) -> Plan:
         return Plan(self.timing.queue_seconds(), tuple(self.timing.output_offsets(pixels, count)))

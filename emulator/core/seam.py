@@ -24,7 +24,7 @@ from .faults import Context, Rule
 from .http import ALL_METHODS, JOURNAL_STATE, BodyTooLarge, dumps, origin, parse_json, read_body
 from .jobs import Overloaded
 from .journal import Entry, mask_key
-from .runtime import Runtime
+from .runtime import Admission, Runtime
 from .sockets import reset
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,15 @@ class ErrorTable(Protocol):
     def limited(self, refusal: Overloaded) -> Exception:
         """A rate limit or the emulator's capacity (`Limited` is the per-key kind); both carry `retry_after`."""
         ...
+
+
+def refusal(admission: Admission, errors: ErrorTable) -> Exception | None:
+    """The surface's error for a request a fault rule or a limit refuses (WebSocket frames use it too)."""
+    if admission.error is not None:
+        return errors.injected(admission.error)
+    if admission.limited is not None:
+        return errors.limited(admission.limited)
+    return None
 
 
 def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -106,10 +115,9 @@ class Call:
         if admission.disconnect is not None:
             await reset(self.request)
             raise Disconnected
-        if admission.error is not None:
-            raise self.seam.errors.injected(admission.error)
-        if admission.limited is not None:
-            raise self.seam.errors.limited(admission.limited)
+        error = refusal(admission, self.seam.errors)
+        if error is not None:
+            raise error
 
     def violations(self, found: Iterable[Violation], prefix: str = "") -> None:
         self.entry.add_violations({**violation.as_dict(), "path": prefix + violation.path} for violation in found)

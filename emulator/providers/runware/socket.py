@@ -24,7 +24,7 @@ from emulator.core.jobs import Job
 from emulator.core.journal import Entry, mask_key
 from emulator.core.retained import Retained
 from emulator.core.runtime import Runtime
-from emulator.core.seam import Disconnected
+from emulator.core.seam import Disconnected, refusal
 from emulator.core.sockets import drop
 
 from . import errors, wire
@@ -144,10 +144,9 @@ class Channel:
         if admission.disconnect is not None:
             await (self.close(1000, "closed by a fault rule") if admission.disconnect == "close" else self.drop())
             raise Disconnected
-        if admission.error is not None:
-            raise errors.injected(admission.error)
-        if admission.limited is not None:
-            raise errors.overloaded(admission.limited)
+        refused = refusal(admission, errors.Errors())
+        if refused is not None:
+            raise refused
 
     async def deliver(self, frame: dict[str, Any], session: Session | None = None) -> None:
         """Send a frame to the session's current socket, or keep it for the next one when there is none."""

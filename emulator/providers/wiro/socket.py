@@ -15,11 +15,11 @@ from starlette.websockets import WebSocket
 from contracts.wiro import rules
 from emulator.core.faults import Context
 from emulator.core.http import dumps, parse_json
-from emulator.core.runtime import Admission
+from emulator.core.seam import refusal
 from emulator.core.sockets import drop
 
 from . import errors, wire
-from .errors import WiroError
+from .errors import Errors, WiroError
 from .models import WiroService, WiroTask
 
 logger = logging.getLogger(__name__)
@@ -99,9 +99,9 @@ class Socket:
         )
         if admission.disconnect is not None:
             return admission.disconnect
-        refusal = _refusal(admission)
-        if refusal is not None:
-            await send(wire.socket_error(refusal.message))
+        refused = refusal(admission, Errors())
+        if isinstance(refused, WiroError):
+            await send(wire.socket_error(refused.message))
             return None
         if token not in streams:
             streams[token] = asyncio.get_running_loop().create_task(self._forward(task, send))
@@ -113,12 +113,3 @@ class Socket:
                 await send(frame)
         except Exception:  # the connection closed under us
             logger.debug("Wiro socket stream ended", exc_info=True)
-
-
-def _refusal(admission: Admission) -> WiroError | None:
-    """The error a fault rule or a limit answers a registration with, sent as an error frame."""
-    if admission.error is not None:
-        return errors.injected(admission.error)
-    if admission.limited is not None:
-        return errors.limited(admission.limited)
-    return None

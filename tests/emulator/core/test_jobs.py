@@ -152,3 +152,11 @@ async def test_unfinished_jobs_are_bounded(clock: ManualClock) -> None:
     clock.advance(5)
     engine.get("a")
     engine.create("c", "test", Plan(1.0, (1.0,)))
+
+
+def test_a_failure_reads_as_its_message_or_the_tables_text_for_its_kind() -> None:
+    table = {"provider_error": "It failed.", "content_policy": "Blocked.", "default": "Failed ({kind})."}
+    assert Failure.text(None, table) == "It failed."
+    assert Failure.text(Failure("content_policy", ""), table) == "Blocked."
+    assert Failure.text(Failure("gpu_melted", ""), table) == "Failed (gpu_melted)."
+    assert Failure.text(Failure("content_policy", "custom words"), table) == "custom words"

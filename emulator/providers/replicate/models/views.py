@@ -149,12 +149,7 @@ def urls(prediction_id: str, api_base: str) -> dict[str, str]:
 
 def error_text(failure: Failure | None) -> str:
     """The prediction's `error`: the failure's own message, or the text for its kind."""
-    table: Mapping[str, str] = RULES["failures"]
-    if failure is None:
-        return table["provider_error"]
-    if failure.message:
-        return failure.message
-    return table.get(failure.code) or table["default"].replace("{kind}", failure.code)
+    return Failure.text(failure, RULES["failures"])
 
 
 def _envelope(prediction: Prediction) -> dict[str, Any]:

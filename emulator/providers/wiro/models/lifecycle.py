@@ -175,9 +175,4 @@ def _message(task: WiroTask, status: str) -> Any:
 
 def _stderr(failure: Failure | None) -> str:
     """What a failed task prints: the rule's message, or the text for its failure kind."""
-    table: Mapping[str, str] = rules.RULES["failures"]
-    if failure is None:
-        return table["provider_error"]
-    if failure.message:
-        return failure.message
-    return table.get(failure.code) or table["default"].replace("{kind}", failure.code)
+    return Failure.text(failure, rules.RULES["failures"])
