@@ -14,9 +14,8 @@ from emulator import read_metadata
 from emulator.core.clock import ManualClock
 from emulator.core.journal import Entry
 from emulator.core.render import GenerationSpec
-from emulator.core.runtime import Runtime
 from emulator.providers.evolink.models import EvoLinkService
-from tests.conftest import Emulator, EmulatorFactory, Fixtures, Receiver
+from tests.conftest import EmulatorFactory, SurfaceHelper
 from tests.support import DROP, contract_errors
 
 MODEL = "doubao-seedream-4.0"
@@ -44,30 +43,10 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
 
 
 @dataclass
-class EvoLink:
+class EvoLink(SurfaceHelper):
     """The emulator serving EvoLink at `prefix` ("/evolink" with provider="all", "" with provider="evolink")."""
 
-    emulator: Emulator
     prefix: str = "/evolink"
-
-    def path(self, path: str) -> str:
-        return self.prefix + path
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.emulator.client
-
-    @property
-    def runtime(self) -> Runtime:
-        return self.emulator.runtime
-
-    @property
-    def receiver(self) -> Receiver:
-        return self.emulator.receiver
-
-    @property
-    def fixtures(self) -> Fixtures:
-        return self.emulator.fixtures
 
     @property
     def service(self) -> EvoLinkService:

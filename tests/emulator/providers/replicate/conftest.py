@@ -13,9 +13,8 @@ import pytest
 from emulator import read_metadata
 from emulator.core.clock import ManualClock
 from emulator.core.journal import Entry
-from emulator.core.runtime import Runtime
 from emulator.providers.replicate.models import ReplicateService
-from tests.conftest import Emulator, EmulatorFactory
+from tests.conftest import EmulatorFactory, SurfaceHelper
 from tests.support import contract_errors
 
 TOKEN = "r8_test_token"
@@ -24,22 +23,8 @@ MODEL_PATH = "/v1/models/bytedance/seedream-4/predictions"
 
 
 @dataclass
-class Replicate:
+class Replicate(SurfaceHelper):
     """The emulator serving Replicate at `prefix` ("" with provider="replicate", "/replicate" with all)."""
-
-    emulator: Emulator
-    prefix: str = ""
-
-    def path(self, path: str) -> str:
-        return self.prefix + path
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.emulator.client
-
-    @property
-    def runtime(self) -> Runtime:
-        return self.emulator.runtime
 
     @property
     def service(self) -> ReplicateService:

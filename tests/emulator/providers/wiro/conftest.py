@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from emulator.providers.wiro.models import WiroService, WiroTask
-from tests.conftest import Emulator, EmulatorFactory
+from tests.conftest import EmulatorFactory, SurfaceHelper
 
 DEV_KEY, DEV_SECRET = "wiro-dev-key", "wiro-dev-secret"
 MODEL_PATH = "/Run/bytedance/seedream-v4"
@@ -33,21 +33,12 @@ def signed_headers(key: str = DEV_KEY, secret: str = DEV_SECRET, nonce: str | No
 
 
 @dataclass
-class Wiro:
+class Wiro(SurfaceHelper):
     """The emulator serving Wiro at `prefix`, called as project `key` (signed unless `secret` is None)."""
 
-    emulator: Emulator
+    prefix: str = "/wiro/v1"
     key: str = DEV_KEY
     secret: str | None = DEV_SECRET
-    prefix: str = "/wiro/v1"
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.emulator.client
-
-    @property
-    def runtime(self) -> Any:
-        return self.emulator.runtime
 
     @property
     def service(self) -> WiroService:
@@ -188,7 +179,7 @@ WiroFactory = Callable[..., Awaitable[Wiro]]
 @pytest.fixture
 async def make_wiro(make_emulator: EmulatorFactory) -> WiroFactory:
     async def factory(clock: Any = None, key: str = DEV_KEY, secret: str | None = DEV_SECRET, **settings: Any) -> Wiro:
-        return Wiro(await make_emulator(clock=clock, **settings), key, secret)
+        return Wiro(await make_emulator(clock=clock, **settings), key=key, secret=secret)
 
     return factory
 
