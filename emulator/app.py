@@ -31,6 +31,7 @@ from .settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 ONE_YEAR = 31_536_000
+FRAME_SLACK = 2**20
 
 
 def create_app(
@@ -114,9 +115,10 @@ def _apply_scenario(emulator: Emulator, settings: Settings) -> None:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn options every server of this app needs, whoever starts it (CLI, tests, embedders)."""
-    # Frames up to the body limit reach the surfaces, which answer oversized ones in their own
-    # error shape; uvicorn itself only refuses frames far beyond that (close code 1009).
-    return {"ws_max_size": 4 * settings.max_body_mb * 2**20, "ws_per_message_deflate": False}
+    # No provider documents a frame limit. Frames up to the body limit reach the surfaces; the surfaces answer
+    # a frame just over it in their own error shape, and uvicorn closes anything larger (code 1009) before
+    # buffering it (the audit measured a 256 MiB allowance).
+    return {"ws_max_size": settings.max_body_bytes + FRAME_SLACK, "ws_per_message_deflate": False}
 
 
 async def _unknown(request: Request) -> Response:

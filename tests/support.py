@@ -6,11 +6,22 @@ import asyncio
 import base64
 import io
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
 
+T = TypeVar("T")
+
 DROP = object()
+
+# One multipart part as httpx's `files=` takes it: (field, (file name, or None for a plain field, content[, type])).
+FilePart = tuple[str, tuple[str | None, str | bytes] | tuple[str | None, str | bytes, str]]
+
+
+def present(value: T | None) -> T:
+    """`value`, which the test expects to be there (narrows an Optional for the type checker too)."""
+    assert value is not None
+    return value
 
 
 def task_uuid() -> str:

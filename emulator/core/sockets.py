@@ -9,13 +9,17 @@ ConnectionResetError into the client.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 ABORT_STATE = "seedream.abort"
+# A WebSocket client that takes no frame for this long is cut off, so nothing waits on it or buffers for it.
+SEND_TIMEOUT = 30.0
 
 
 def remember_transport(scope: Scope, send: Send) -> None:
@@ -42,3 +46,22 @@ async def drop(websocket: WebSocket) -> bool:
     if websocket.application_state is not WebSocketState.DISCONNECTED:
         await websocket.close(code=1011)
     return False
+
+
+async def send_text(websocket: WebSocket, text: str, timeout: float | None = None) -> bool:
+    """Send a text frame; False, with the connection cut, when the client has not taken it within `timeout`
+    (default SEND_TIMEOUT): the server's send buffer is bounded, so a send waits while the client reads nothing."""
+    try:
+        await asyncio.wait_for(websocket.send_text(text), timeout or SEND_TIMEOUT)
+    except TimeoutError:
+        await drop(websocket)
+        return False
+    return True
+
+
+def frame_text(message: Mapping[str, Any]) -> str:
+    """The text of a received WebSocket frame; a binary frame is read as UTF-8, as the providers do."""
+    text = message.get("text")
+    if text is None:
+        text = (message.get("bytes") or b"").decode("utf-8", "replace")
+    return str(text)

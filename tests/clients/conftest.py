@@ -20,8 +20,9 @@ def live_server() -> Iterator[LiveEmulator]:
 @pytest.fixture(scope="session")
 def other_server() -> Iterator[LiveEmulator]:
     """A second emulator with the non-default settings: fixed keys, string EvoLink codes, Replicate file URLs."""
-    settings = {"api_keys": ("good-key",), "evolink_error_codes": "string", "replicate_file_output": "url"}
-    with LiveEmulator(timing="instant", **settings) as server:
+    with LiveEmulator(
+        timing="instant", api_keys=("good-key",), evolink_error_codes="string", replicate_file_output="url"
+    ) as server:
         yield server
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 
@@ -129,8 +129,33 @@ class Live:
         self.server.run(reset)
 
 
+class Timing(TypedDict):
+    """The polling and timeout options every client constructor takes."""
+
+    poll_interval: float
+    max_poll_interval: float
+    timeout: float
+
+
+class SyncOptions(TypedDict, total=False):
+    """The keyword options of a sync client constructor that a test may override."""
+
+    timeout: float
+    max_retries: int
+    poll_interval: float
+    max_poll_interval: float
+    transport: httpx.BaseTransport | None
+    http: httpx.Client | None
+
+
 # Small intervals keep every lifecycle well under a second of real time.
-FAST = {"poll_interval": 0.02, "max_poll_interval": 0.05, "timeout": 10.0}
+FAST: Timing = {"poll_interval": 0.02, "max_poll_interval": 0.05, "timeout": 10.0}
+
+
+def fast(**overrides: Unpack[SyncOptions]) -> SyncOptions:
+    """FAST, with a test's own options on top, for a sync client constructor."""
+    options: SyncOptions = {**FAST, **overrides}
+    return options
 
 
 def quick(client: Any) -> Any:
@@ -242,4 +267,6 @@ def image_size(image: Any) -> tuple[int, int]:
     from emulator import read_metadata
 
     record = read_metadata(image.content())
-    return record["width"], record["height"]
+    width, height = record["width"], record["height"]
+    assert isinstance(width, int) and isinstance(height, int)
+    return width, height

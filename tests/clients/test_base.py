@@ -26,7 +26,7 @@ FAILURE_CODES = {
 
 def check_images(images: list[Image], surface: Surface, count: int) -> list[dict[str, Any]]:
     assert len(images) == count
-    records = [read_metadata(image.content()) for image in images]
+    records: list[dict[str, Any]] = [read_metadata(image.content()) for image in images]
     assert {(r["provider"], r["width"], r["height"]) for r in records} == {(surface.name, 2048, 2048)}
     assert sorted(r["index"] for r in records) == list(range(count))
     assert all(image.provider == surface.name for image in images)

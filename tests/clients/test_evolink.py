@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 
@@ -10,14 +11,14 @@ from clients import AuthenticationError, GenerationFailed, InvalidRequest
 from clients.evolink import AsyncEvoLinkClient, EvoLinkClient
 from contracts.counts import ask
 from emulator import read_metadata
-from tests.clients.support import FAST, Live, Recording
+from tests.clients.support import FAST, Live, Recording, SyncOptions, fast, image_size
 from tests.support import image_bytes
 
 BAD_N = "Invalid request parameters: 'n' must be an integer between 1 and 15."
 
 
-def client(live: Live, key: str = "test-key", **overrides: object) -> EvoLinkClient:
-    return EvoLinkClient(key, base_url=live.url("evolink"), **{**FAST, **overrides})
+def client(live: Live, key: str = "test-key", **overrides: Unpack[SyncOptions]) -> EvoLinkClient:
+    return EvoLinkClient(key, base_url=live.url("evolink"), **fast(**overrides))
 
 
 def test_the_ratio_and_quality_pick_the_documented_size(live: Live) -> None:
@@ -69,9 +70,8 @@ def test_bytes_and_paths_in_image_urls_are_sent_as_data_uris(live: Live, tmp_pat
     with client(live, transport=recording) as evolink:
         [image] = evolink.generate({"model": "doubao-seedream-4.0", "prompt": "a", "image_urls": [path, image_bytes()]})
     record = read_metadata(image.content())
-    assert (
-        record["reference_count"] == 2 and record["width"] > record["height"]
-    )  # size "auto" follows the 2:1 reference
+    width, height = image_size(image)
+    assert record["reference_count"] == 2 and width > height  # size "auto" follows the 2:1 reference
     assert recording.exchanges[0].request.count(b"data:image/png;base64,") == 2
     assert live.invalid("evolink") == []
 
@@ -79,7 +79,8 @@ def test_bytes_and_paths_in_image_urls_are_sent_as_data_uris(live: Live, tmp_pat
 def test_a_reference_that_cannot_be_downloaded_fails_the_task(live: Live) -> None:
     with client(live) as evolink, pytest.raises(GenerationFailed) as caught:
         evolink.generate({"model": "doubao-seedream-4.0", "prompt": "a", "image_urls": ["https://gone.invalid/a.png"]})
-    assert caught.value.code == "image_processing_error" and caught.value.job_id.startswith("task-unified-")
+    assert caught.value.code == "image_processing_error"
+    assert caught.value.job_id is not None and caught.value.job_id.startswith("task-unified-")
 
 
 def test_evolink_has_no_cancel_and_no_upload() -> None:

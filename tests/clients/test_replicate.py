@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from clients import AuthenticationError, Canceled, InvalidRequest, InvalidSignat
 from clients.replicate import AsyncReplicateClient, ReplicateClient, ReplicateProvider, verify_webhook
 from contracts.counts import ask
 from emulator import read_metadata
-from tests.clients.support import FAST, Live
+from tests.clients.support import FAST, Live, SyncOptions, fast
 from tests.sdk.live import LiveEmulator, WebhookSink
 from tests.support import image_bytes
 
@@ -32,8 +32,8 @@ VECTOR_HEADERS = {
 VECTOR_BODY = b'{"test": 2432232314}'
 
 
-def client(live: Live, key: str = "r8_test", **overrides: object) -> ReplicateClient:
-    return ReplicateClient(key, base_url=live.url("replicate"), **{**FAST, **overrides})
+def client(live: Live, key: str = "r8_test", **overrides: Unpack[SyncOptions]) -> ReplicateClient:
+    return ReplicateClient(key, base_url=live.url("replicate"), **fast(**overrides))
 
 
 @pytest.fixture(scope="module")

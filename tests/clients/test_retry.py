@@ -112,7 +112,7 @@ def test_transport_errors_after_the_retries_are_connection_failed() -> None:
     assert caught.value.provider == "test" and isinstance(caught.value.__cause__, httpx.ReadError)
 
 
-def scripted(*statuses: int | type[Exception]) -> tuple[list[float], httpx.MockTransport]:
+def scripted(*statuses: int | type[httpx.TransportError]) -> tuple[list[float], httpx.MockTransport]:
     """A transport answering the given statuses (or raising the given errors) in turn."""
     times: list[float] = []
     script = list(statuses)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Unpack
 
 import httpx
 import pytest
@@ -12,12 +13,12 @@ import pytest
 from clients import AuthenticationError, GenerationFailed, InvalidRequest
 from clients.runware import AsyncRunwareClient, RunwareClient
 from emulator import read_metadata
-from tests.clients.support import FAST, Live, Recording, quick
+from tests.clients.support import FAST, Live, Recording, SyncOptions, fast, quick
 from tests.support import image_bytes
 
 
-def client(live: Live, **overrides: object) -> RunwareClient:
-    return quick(RunwareClient("test-key", base_url=live.url("runware") + "/v1", **{**FAST, **overrides}))
+def client(live: Live, **overrides: Unpack[SyncOptions]) -> RunwareClient:
+    return quick(RunwareClient("test-key", base_url=live.url("runware") + "/v1", **fast(**overrides)))
 
 
 def sent_tasks(recording: Recording) -> list[dict[str, object]]:

@@ -8,18 +8,32 @@ import threading
 import time
 import types
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 
 from clients import AuthenticationError, Canceled, GenerationFailed, InvalidRequest, RateLimited
 from clients.wiro import AsyncWiroClient, WiroClient, sign
 from emulator import read_metadata
-from tests.clients.support import FAST, WIRO_KEY, WIRO_KEY_ONLY, WIRO_SECRET, AsyncRecording, Live, Recording, quick
+from tests.clients.support import (
+    FAST,
+    WIRO_KEY,
+    WIRO_KEY_ONLY,
+    WIRO_SECRET,
+    AsyncRecording,
+    Live,
+    Recording,
+    SyncOptions,
+    fast,
+    quick,
+)
 from tests.support import data_uri, image_bytes
 
 
-def client(live: Live, key: str = WIRO_KEY, secret: str | None = WIRO_SECRET, **overrides: object) -> WiroClient:
-    return quick(WiroClient(key, secret=secret, base_url=live.url("wiro") + "/v1", **{**FAST, **overrides}))
+def client(
+    live: Live, key: str = WIRO_KEY, secret: str | None = WIRO_SECRET, **overrides: Unpack[SyncOptions]
+) -> WiroClient:
+    return quick(WiroClient(key, secret=secret, base_url=live.url("wiro") + "/v1", **fast(**overrides)))
 
 
 def async_client(live: Live) -> AsyncWiroClient:

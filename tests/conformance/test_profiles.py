@@ -14,6 +14,7 @@ from conformance.profiles.base import inside, outside
 from tests.conftest import Emulator
 from tests.emulator.providers.runware.conftest import Runware
 from tests.emulator.providers.wiro.conftest import signed_headers
+from tests.support import FilePart
 
 SEED, EXAMPLES = 7, 6
 
@@ -51,8 +52,8 @@ async def _create(emulator: Emulator, provider: str, body: dict[str, Any]) -> bo
     images = body.get("inputImage") or []
     if any(isinstance(image, str) and image.startswith("data:") for image in images):
         # Wiro's profile carries local files as data URIs; a client sends them as multipart file parts.
-        fields = [(name, (None, str(value))) for name, value in body.items() if name != "inputImage"]
-        parts = [
+        fields: list[FilePart] = [(name, (None, str(value))) for name, value in body.items() if name != "inputImage"]
+        parts: list[FilePart] = [
             ("inputImage", ("ref.png", base64.b64decode(image.partition(",")[2]), "image/png")) for image in images
         ]
         response = await client.post(path, files=fields + parts, headers=signed_headers())

@@ -13,7 +13,7 @@ import pytest
 from conformance import adapters as registry
 from conformance import session as session_module
 from conformance.adapters import AdapterInfo, AdapterSpec, GenerateRequest, GenerateResult
-from conformance.events import CaseFinished, CheckFinished, CheckStarted, Event, RunFinished, RunStarted
+from conformance.events import CaseFinished, CaseResult, CheckFinished, CheckStarted, Event, RunFinished, RunStarted
 from conformance.runner import RunConfig, run
 
 
@@ -21,7 +21,7 @@ class Scripted:
     """An in-process adapter whose generate() does whatever the test says."""
 
     name = "scripted"
-    capabilities = frozenset()
+    capabilities: frozenset[str] = frozenset()
 
     def __init__(self, provider: str, behaviour: str) -> None:
         self.provider = provider
@@ -53,6 +53,13 @@ async def events(
     return [event async for event in run(config)]
 
 
+async def results(behaviour: str, only: list[str]) -> tuple[CaseResult, ...]:
+    """The case results the run's last event, its RunFinished, reports."""
+    finished = (await events(behaviour, only))[-1]
+    assert isinstance(finished, RunFinished)
+    return finished.results
+
+
 async def test_events_come_in_order_and_only_selected_cases_run(scripted: None) -> None:
     stream = await events("crash", ["results/valid-00[12]"], checks=("wire", "results"))
     kinds = [type(event) for event in stream]
@@ -72,14 +79,14 @@ async def test_events_come_in_order_and_only_selected_cases_run(scripted: None) 
 
 
 async def test_an_unrelated_exception_is_a_crash(scripted: None) -> None:
-    [result] = (await events("crash", ["results/valid-001"]))[-1].results  # type: ignore[attr-defined]
+    [result] = await results("crash", ["results/valid-001"])
     assert result.status == "failed"
     assert result.message == "the client failed: crash: KeyError: 'imageURL'"
 
 
 async def test_a_client_that_never_answers_is_a_hang(scripted: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(session_module, "GRACE", 0.5)
-    [result] = (await events("hang", ["resilience/stalled_job"]))[-1].results  # type: ignore[attr-defined]
+    [result] = await results("hang", ["resilience/stalled_job"])
     assert result.status == "failed" and "the client hangs" in result.message
     assert 3.4 <= result.duration < 6
 

@@ -7,6 +7,8 @@ server's own event loop, so lifecycles never cost real time. `WebhookSink` recor
 
 from __future__ import annotations
 
+from typing import Self
+
 from conformance.server import EmulatorServer, free_port
 from conformance.webhooks import Received, WebhookSink
 
@@ -14,4 +16,12 @@ __all__ = ["EmulatorServer", "LiveEmulator", "Received", "WebhookSink", "free_po
 
 
 class LiveEmulator(EmulatorServer):
-    """The harness's server under the name the tests know."""
+    """The harness's server under the name the tests know.
+
+    `EmulatorServer.__enter__` is annotated to return the base class, so `with LiveEmulator() as server`
+    would type `server` as an `EmulatorServer`; this keeps the subclass (and `ReplicateLive`'s `routes`).
+    """
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self

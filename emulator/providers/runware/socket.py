@@ -20,12 +20,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from contracts.runware import rules
 from emulator.core.faults import Context
 from emulator.core.http import dumps, origin, parse_json
+from emulator.core.images import offload
 from emulator.core.jobs import Job
 from emulator.core.journal import Entry, mask_key
 from emulator.core.retained import Retained
 from emulator.core.runtime import Runtime
 from emulator.core.seam import Disconnected, refusal
-from emulator.core.sockets import drop
+from emulator.core.sockets import drop, frame_text, send_text
 
 from . import errors, wire
 from .errors import RunwareError
@@ -162,8 +163,10 @@ class Channel:
         if not self.open:
             return False
         try:
-            await self.websocket.send_text(text)
+            sent = await send_text(self.websocket, text)
         except (WebSocketDisconnect, RuntimeError, OSError):
+            sent = False
+        if not sent:
             self.open = False
             return False
         self.last_activity = self.clock.now()
@@ -188,14 +191,14 @@ class Channel:
         if message["type"] == "websocket.disconnect":
             return None
         self.last_activity = self.clock.now()
-        return wire.received(message)
+        return frame_text(message)
 
     async def _handle(self, text: str) -> None:
         if len(text) > self.max_frame:
             await self.deliver(wire.refusal(errors.named("frameTooLarge", limit=self.max_frame)))
             return
         try:
-            tasks = wire.tasks(parse_json(text))
+            tasks = wire.tasks(await offload(parse_json, text, size=len(text)))
         except ValueError as exc:
             await self.deliver(wire.refusal(errors.named("invalidJSON", detail=exc)))
             return

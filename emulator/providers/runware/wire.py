@@ -3,7 +3,6 @@ body or as socket frames that never mix the two."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -54,12 +53,3 @@ def frames(answer: Answer) -> list[dict[str, Any]]:
 def refusal(*found: RunwareError) -> dict[str, Any]:
     """A frame of error items."""
     return {"errors": [error.item() for error in found]}
-
-
-def received(message: Mapping[str, Any]) -> str:
-    """A frame's text, whether the client sent it as text or as bytes."""
-    text = message.get("text")
-    if text is None:
-        raw = message.get("bytes") or b""
-        text = raw.decode("utf-8", errors="replace")
-    return str(text)

@@ -16,7 +16,7 @@ from contracts.wiro import rules
 from emulator.core.faults import Context
 from emulator.core.http import dumps, parse_json
 from emulator.core.seam import refusal
-from emulator.core.sockets import drop
+from emulator.core.sockets import drop, frame_text, send_text
 
 from . import errors, wire
 from .errors import Errors, WiroError
@@ -44,7 +44,8 @@ class Socket:
 
         async def send(frame: dict[str, Any]) -> None:
             async with lock:
-                await websocket.send_text(dumps(frame).decode())
+                if not await send_text(websocket, dumps(frame).decode()):
+                    raise ConnectionError("the client stopped reading")
 
         try:
             if self.welcome:
@@ -53,10 +54,7 @@ class Socket:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                text = message.get("text")
-                if text is None:
-                    text = (message.get("bytes") or b"").decode("utf-8", "replace")
-                disconnect = await self._register(websocket.url.path, text, send, streams)
+                disconnect = await self._register(websocket.url.path, frame_text(message), send, streams)
                 if disconnect == "close":
                     await websocket.close(1000)
                     break

@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 
 from contracts.wiro import rules
 from emulator.core.http import MalformedForm, Part, is_form, parse_json, read_form
+from emulator.core.images import offload
 
 from . import errors
 
@@ -47,7 +48,7 @@ async def fields(headers: Headers, raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = parse_json(raw)
+        body = await offload(parse_json, raw, size=len(raw))
     except ValueError:
         raise errors.parameters_invalid() from None
     if not isinstance(body, dict):

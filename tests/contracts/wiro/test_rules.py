@@ -1,4 +1,5 @@
 import copy
+from typing import Any
 
 import pytest
 
@@ -7,7 +8,7 @@ from contracts.wiro import rules
 from tests.support import contract_errors
 
 CONTRACT = load("wiro")
-SEED_TASK = {
+SEED_TASK: dict[str, Any] = {
     "id": "534574",
     "uuid": "15bce51f-442f-4f44-a71d-13c6374a62bd",
     "name": "",

@@ -13,7 +13,7 @@ from emulator import read_metadata
 from emulator.core.clock import ManualClock
 from tests.conftest import Emulator, EmulatorFactory
 from tests.emulator.faults.drivers import DRIVERS, Driver
-from tests.support import drive, settle
+from tests.support import drive, present, settle
 
 FAILURES = {
     "runware": "contentPolicyViolation",
@@ -42,8 +42,9 @@ def control(emulator: Emulator) -> Any:
     return emulator.app.state.emulator
 
 
-async def finish(driver: Driver, job: str, clock: ManualClock) -> Any:
+async def finish(driver: Driver, job: str | None, clock: ManualClock) -> Any:
     """Poll, moving the clock on, until the job ends (Wiro's post-processing also needs real render time)."""
+    assert job is not None, "the create was refused"
     reply = await driver.poll(job)
     for _ in range(300):
         if driver.state(reply) in ("succeeded", "failed"):
@@ -55,7 +56,7 @@ async def finish(driver: Driver, job: str, clock: ManualClock) -> Any:
 
 
 async def test_error_rule_answers_the_surface_error_with_retry_after(
-    emulator: Emulator, driver: Driver, name: str
+    emulator: Emulator, driver: Driver, name: str, clock: ManualClock
 ) -> None:
     control(emulator).add_fault(action="error", surface=name, route="POST *", status=429, retry_after=3, times=2)
     for _ in range(2):
@@ -65,7 +66,7 @@ async def test_error_rule_answers_the_surface_error_with_retry_after(
         assert reply.headers["retry-after"] == "3"
     reply, job = await driver.submit()
     assert reply.status < 300 and not driver.is_error(reply)
-    assert driver.state(await finish(driver, job, emulator.runtime.clock)) == "succeeded"
+    assert driver.state(await finish(driver, job, clock)) == "succeeded"
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -112,7 +113,7 @@ async def test_stalled_job_waits_for_a_manual_advance(
     control(emulator).add_fault(action="stall", surface=name, state="running")
     _, job = await driver.submit()
     clock.advance(3600)
-    assert driver.state(await driver.poll(job)) == "running"
+    assert driver.state(await driver.poll(present(job))) == "running"
     [engine_job] = control(emulator).jobs(surface=name)
     assert engine_job["stalled"] is True
     for _ in range(5):
@@ -140,11 +141,11 @@ async def test_prompt_directives_fault_one_request_and_vanish(
     image = next(
         a
         for a in emulator.runtime.artifacts._artifacts.values()
-        if a.spec and a.spec.job_id in (fine, _job_uuid(emulator, fine))
+        if a.spec and a.spec.job_id in (fine, _job_uuid(emulator, present(fine)))
     )
     record = read_metadata(await emulator.runtime.artifacts.content(image))
     assert record["prompt_sha256"] == hashlib.sha256(b"a cat").hexdigest()
-    assert "emulator" not in image.spec.prompt_excerpt
+    assert "emulator" not in present(image.spec).prompt_excerpt
 
 
 def _job_uuid(emulator: Emulator, job: str) -> str:
@@ -261,7 +262,7 @@ async def test_delayed_webhook_arrives_later_on_the_clock(
     _, job = await driver.submit(callback="https://hooks.example/h")
     await finish(driver, job, clock)
     [delivery] = await deliveries_done(emulator, clock, 1)
-    finished_at = control(emulator).job(_job_uuid(emulator, job))["finished_at"]
+    finished_at = control(emulator).job(_job_uuid(emulator, present(job)))["finished_at"]
     assert delivery.attempts[0].at - finished_at >= 30
 
 

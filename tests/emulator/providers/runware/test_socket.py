@@ -204,11 +204,21 @@ async def test_four_k_base64_frames_are_not_limited(live: LiveEmulator) -> None:
 async def test_oversized_inbound_frames_get_a_clean_error_and_the_socket_lives() -> None:
     with LiveEmulator(timing="instant", max_body_mb=1) as live:
         async with await connect(live) as socket:
-            await socket.send(json.dumps([inference(positivePrompt="x" * (2 * 2**20))]))
+            await socket.send(json.dumps([inference(positivePrompt="x" * (2**20 + 1000))]))
             [error] = (await receive(socket))["errors"]
             assert error["code"] == "invalidRequestBody"
             await socket.send(json.dumps([{"taskType": "ping", "ping": True}]))
             assert (await receive(socket))["data"][0]["pong"] is True
+
+
+async def test_a_frame_far_beyond_the_body_limit_closes_the_socket_before_it_is_buffered() -> None:
+    """Reliability audit: frames up to 256 MiB used to be read into memory; the limit now follows max_body_mb."""
+    with LiveEmulator(timing="instant", max_body_mb=1) as live:
+        async with await connect(live) as socket:
+            await socket.send("x" * (3 * 2**20))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
 @pytest.mark.parametrize(

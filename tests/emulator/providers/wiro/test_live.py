@@ -10,7 +10,7 @@ from websockets.sync.client import connect
 from contracts.counts import ask
 from emulator import read_metadata
 from tests.sdk.live import LiveEmulator
-from tests.support import image_bytes
+from tests.support import FilePart, image_bytes
 
 from .conftest import signed_headers
 
@@ -21,7 +21,7 @@ def test_upload_run_and_follow_the_socket_over_the_network() -> None:
             "/File/Upload", headers=signed_headers(), files={"file": ("ref.png", image_bytes(), "image/png")}
         )
         reference = uploaded.json()["list"][0]["url"]
-        files = [
+        files: list[FilePart] = [
             ("inputImage", ("local.jpg", image_bytes(32, 32, "JPEG"), "image/jpeg")),
             ("inputImage", (None, reference)),
             ("prompt", (None, ask("A serene desert landscape at dusk", 2))),
