@@ -162,15 +162,15 @@ class Channel:
     async def _send(self, text: str) -> bool:
         if not self.open:
             return False
+        # The idle clock restarts when a frame goes out, before the client can answer it and move time on.
+        self.last_activity = self.clock.now()
         try:
             sent = await send_text(self.websocket, text)
         except (WebSocketDisconnect, RuntimeError, OSError):
             sent = False
         if not sent:
             self.open = False
-            return False
-        self.last_activity = self.clock.now()
-        return True
+        return sent
 
     async def _receive(self) -> str | None:
         receiving = asyncio.ensure_future(self.websocket.receive())

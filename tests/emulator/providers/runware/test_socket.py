@@ -215,10 +215,11 @@ async def test_a_frame_far_beyond_the_body_limit_closes_the_socket_before_it_is_
     """Reliability audit: frames up to 256 MiB used to be read into memory; the limit now follows max_body_mb."""
     with LiveEmulator(timing="instant", max_body_mb=1) as live:
         async with await connect(live) as socket:
-            await socket.send("x" * (3 * 2**20))
-            with pytest.raises(websockets.ConnectionClosed) as closed:
+            with pytest.raises((websockets.ConnectionClosed, ConnectionResetError)) as closed:
+                await socket.send("x" * (3 * 2**20))  # the server may cut in while this is still being written
                 await asyncio.wait_for(socket.recv(), 10)
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+            if isinstance(closed.value, websockets.ConnectionClosed):
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
 @pytest.mark.parametrize(
