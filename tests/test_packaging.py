@@ -48,4 +48,4 @@ def test_readme_first_screen_has_exactly_the_two_setup_commands() -> None:
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     # CI runs the README's test command, with the quality gates between its install and its pytest.
     assert ci.index("pip install -e '.[test]'") < ci.index("pytest") == len(ci) - 1
-    assert {"ruff format --check .", "ruff check .", "mypy", "lint-imports"} <= set(ci)
+    assert {"ruff format --check .", "ruff check .", "mypy", "mypy tests bench", "lint-imports"} <= set(ci)

@@ -83,6 +83,7 @@ class Runtime:
     ) -> Runtime:
         clock = clock or SystemClock()
         faults = FaultEngine(seed)
+        policy = TargetPolicy(strict, list(callback_exempt))
         return cls(
             clock=clock,
             ids=IdSource(seed),
@@ -92,11 +93,13 @@ class Runtime:
                 clock, cache_bytes=cache_bytes, upload_bytes=upload_bytes, realistic_size=realistic_sizes
             ),
             journal=Journal(journal_size),
-            webhooks=WebhookDispatcher(clock, seed=seed, transport=webhook_transport, faults=faults),
+            webhooks=WebhookDispatcher(
+                clock, seed=seed, transport=webhook_transport, faults=faults, guard=policy.resolved_problem
+            ),
             faults=faults,
             limits=Limiter(clock, limits),
             public_url=public_url.rstrip("/") if public_url else None,
-            targets=TargetPolicy(strict, list(callback_exempt)),
+            targets=policy,
             keys=KeyPolicy.of(api_keys),
             remote=RemoteImages(fetch_transport),
             image_count=image_count,

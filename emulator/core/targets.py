@@ -8,10 +8,15 @@ exempt prefix (the conformance harness's own receiver) are served silently in bo
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from contracts.addresses import host_of, is_internal_host
+from contracts.addresses import address_of, host_of, is_internal_address, is_internal_host
+
+# How long a strict check waits for a name to resolve; offline, public names do not resolve at all.
+RESOLVE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,3 +63,23 @@ class TargetPolicy:
     def warnings(self, url: str) -> list[str]:
         """Journal warnings for what is served only because --strict is off."""
         return [] if self.strict else [problem.warning for problem in self.problems(url)]
+
+    async def resolved_problem(self, url: str) -> str | None:
+        """Under --strict, why a target whose name resolves to an internal address must not be called (an
+        /etc/hosts alias of 127.0.0.1, a DNS name pointing at a private range); None when it may be called.
+        A name that does not resolve is left to fail as a delivery, as it would in production."""
+        if not self.strict or self.exempted(url):
+            return None
+        host = host_of(url)
+        if host is None or address_of(host) is not None or is_internal_host(host):
+            return None  # literals and internal names were judged when the request was made
+        try:
+            loop = asyncio.get_running_loop()
+            found = await asyncio.wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT)
+        except (OSError, TimeoutError, UnicodeError):
+            return None
+        for *_, sockaddr in found:
+            address = address_of(str(sockaddr[0]))
+            if address is not None and is_internal_address(address):
+                return f"{host} resolves to the internal address {address}: production refuses to call it"
+        return None

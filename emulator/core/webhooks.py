@@ -7,7 +7,7 @@ import itertools
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -78,7 +78,7 @@ class Delivery:
     job_id: str | None
     body_bytes: int
     headers: dict[str, str]
-    state: Literal["pending", "delivered", "failed", "dropped"] = "pending"
+    state: Literal["pending", "delivered", "failed", "dropped", "refused"] = "pending"
     attempts: list[Attempt] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
 
@@ -87,6 +87,8 @@ class Delivery:
 
 
 Signer = Callable[[Delivery, bytes], Mapping[str, str]]
+# Says why a target must not be called (it resolves to an internal address under strict rules), or None.
+Guard = Callable[[str], Awaitable[str | None]]
 RESPONSE_EXCERPT = 512
 # A delivery held back to arrive out of order waits at most this long for the next one of its job.
 REORDER_HOLD = 30.0
@@ -101,9 +103,11 @@ class WebhookDispatcher:
         transport: httpx.AsyncBaseTransport | None = None,
         max_log: int = 10_000,
         faults: FaultEngine | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.clock = clock
         self.faults = faults
+        self.guard = guard
         self._seed = seed
         self._rng = random.Random(seed)
         self._transport = transport
@@ -215,6 +219,13 @@ class WebhookDispatcher:
             await self.clock.sleep_until(self.clock.now() + delay)
         if hold is not None:
             await self._wait_for_release(hold)
+        refusal = await self.guard(delivery.url) if self.guard is not None else None
+        if refusal is not None:
+            delivery.attempts.append(Attempt(1, self.clock.now(), error=refusal))
+            delivery.state = "refused"
+            for event in release or []:
+                event.set()
+            return
         for number in range(1, policy.max_attempts + 1):
             if number > 1:
                 await self.clock.sleep_until(self.clock.now() + policy.delay(number - 1, self._rng))

@@ -17,7 +17,7 @@ from conformance.events import (
     RunFinished,
     RunStarted,
 )
-from conformance.reports import ConsoleReporter, HtmlReporter, JUnitReporter
+from conformance.reports import ConsoleReporter, HtmlReporter, JUnitReporter, Reporter
 
 THUMBNAIL = "data:image/jpeg;base64,/9j/AAAA"
 EXCHANGE = {
@@ -66,9 +66,9 @@ def stream(*, failing: bool) -> list[Event]:
     ]
 
 
-def feed(reporter: object, events: list[Event]) -> None:
+def feed(reporter: Reporter, events: list[Event]) -> None:
     for event in events:
-        reporter.handle(event)  # type: ignore[attr-defined]
+        reporter.handle(event)
 
 
 def test_console_shows_progress_table_failures_and_verdict() -> None:

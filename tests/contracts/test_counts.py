@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.counts import ENGLISH, asked_count, decide
+from contracts.counts import ENGLISH, Mode, asked_count, decide
 
 ASKED = [
     ("generate 3 images of a lighthouse", 3),
@@ -72,6 +72,6 @@ def test_number_words_within_any_cap(word: str, cap: int) -> None:
 
 
 @given(st.text(max_size=200), st.integers(1, 15), st.sampled_from(["prompt", "max"]))
-def test_any_prompt_gives_a_count_within_the_cap_and_always_the_same(prompt: str, cap: int, mode: str) -> None:
-    count = decide(prompt, cap, mode)  # type: ignore[arg-type]
-    assert 1 <= count <= cap and count == decide(prompt, cap, mode)  # type: ignore[arg-type]
+def test_any_prompt_gives_a_count_within_the_cap_and_always_the_same(prompt: str, cap: int, mode: Mode) -> None:
+    count = decide(prompt, cap, mode)
+    assert 1 <= count <= cap and count == decide(prompt, cap, mode)

@@ -27,9 +27,9 @@ async def create(emulator: Emulator, surface: str, url: str) -> httpx.Response:
         form = {"prompt": "a lighthouse", "callbackUrl": url}
         return await client.post("/wiro/v1/Run/bytedance/seedream-v4", data=form, headers=signed_headers())
     if surface == "evolink":
-        body = {"model": "doubao-seedream-4.0", "prompt": "a lighthouse", "callback_url": url}
+        body: dict[str, Any] = {"model": "doubao-seedream-4.0", "prompt": "a lighthouse", "callback_url": url}
         return await client.post("/evolink/v1/images/generations", json=body, headers=BEARER)
-    body: dict[str, Any] = {"input": {"prompt": "a lighthouse"}, "webhook": url}
+    body = {"input": {"prompt": "a lighthouse"}, "webhook": url}
     return await client.post("/replicate/v1/models/bytedance/seedream-4/predictions", json=body, headers=BEARER)
 
 

@@ -4,10 +4,12 @@ import re
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from emulator.cli import parser, settings_from
+from tests.support import present
 
 
 def test_serve_flags_have_the_public_names() -> None:
@@ -58,16 +60,19 @@ def test_serve_starts_prints_every_surface_and_answers_health() -> None:
         env=env,
     )
     try:
-        lines = []
+        stdout, stderr = present(process.stdout), present(process.stderr)
+        lines: list[str] = []
         while not any("health" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, process.stderr.read()
+            line = stdout.readline()
+            assert line, stderr.read()
             lines.append(line)
         text = "".join(lines)
         assert "seed 11" in text
         runware = re.search(r"Runware\s+REST\s+(http://\S+/runware/v1)", text)
         assert runware, text
-        health_url = re.search(r"(http://\S+/_emulator/health)", text).group(1)
+        health = re.search(r"(http://\S+/_emulator/health)", text)
+        assert health, text
+        health_url = health.group(1)
         with urllib.request.urlopen(health_url, timeout=5) as response:
             assert json.load(response)["surfaces"]["runware"]["REST"].endswith("/runware/v1")
     finally:
@@ -75,14 +80,14 @@ def test_serve_starts_prints_every_surface_and_answers_health() -> None:
         process.wait(timeout=10)
 
 
-def test_scenario_flag_reaches_the_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_scenario_flag_reaches_the_settings(tmp_path: Path) -> None:
     scenario = tmp_path / "s.toml"
     scenario.write_text('timing = "instant"\n[[faults]]\naction = "error"\nstatus = 503\n')
     settings = settings_from(parser().parse_args(["serve", "--scenario", str(scenario)]))
     assert settings.timing == "instant" and settings.faults[0]["status"] == 503
 
 
-def test_a_bad_scenario_stops_the_server_with_a_message_not_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_scenario_stops_the_server_with_a_message_not_a_traceback(tmp_path: Path) -> None:
     scenario = tmp_path / "bad.toml"
     scenario.write_text('[[faults]]\naction = "explode"\n')
     result = subprocess.run(

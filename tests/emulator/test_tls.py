@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 
 from emulator import tls
+from tests.support import present
 
 
 def test_prepare_creates_a_ca_and_a_server_certificate(tmp_path: Path) -> None:
@@ -91,16 +92,19 @@ def test_serve_with_tls_prints_https_urls_and_how_to_trust_the_ca(tmp_path: Path
         env=env,
     )
     try:
+        stdout, stderr = present(process.stdout), present(process.stderr)
         lines: list[str] = []
         while not any("SSL_CERT_FILE" in line for line in lines):
-            line = process.stdout.readline()  # type: ignore[union-attr]
-            assert line, process.stderr.read()  # type: ignore[union-attr]
+            line = stdout.readline()
+            assert line, stderr.read()
             lines.append(line)
         text = "".join(lines)
         assert f"SSL_CERT_FILE={directory / 'ca.pem'}" in text
         assert "http://" not in text
-        health = re.search(r"(https://\S+/_emulator/health)", text).group(1)  # type: ignore[union-attr]
-        replicate = re.search(r"Replicate\s+API\s+(https://\S+/replicate)", text).group(1)  # type: ignore[union-attr]
+        health_match = re.search(r"(https://\S+/_emulator/health)", text)
+        replicate_match = re.search(r"Replicate\s+API\s+(https://\S+/replicate)", text)
+        assert health_match and replicate_match, text
+        health, replicate = health_match.group(1), replicate_match.group(1)
         context = ssl.create_default_context(cafile=str(directory / "ca.pem"))
         with urllib.request.urlopen(health, timeout=5, context=context) as response:
             assert json.load(response)["status"] == "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +23,15 @@ def fields(task: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def python() -> Any:
+def python() -> Path:
     return python_for("runware-0.5.24", "runware==0.5.24")
 
 
 @pytest.fixture(scope="module")
-def outcomes(python: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], LiveEmulator]]:
+def outcomes(python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], LiveEmulator]]:
     reference = tmp_path_factory.mktemp("refs") / "wide.png"
     reference.write_bytes(image_bytes(160, 90, "PNG"))
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"name": "sync_40", "task": fields(t2i(seed=5417, providerSettings={"bytedance": {"maxSequentialImages": 1}}))},
         {
             "name": "sync_45",
@@ -97,7 +98,7 @@ def test_invalid_prompt_raises_the_server_code(outcomes: tuple[dict[str, Any], L
     assert error["data"]["taskType"] == "imageInference"
 
 
-def test_sync_task_recovers_from_an_abrupt_drop(python: Any) -> None:
+def test_sync_task_recovers_from_an_abrupt_drop(python: Path) -> None:
     clock = ManualClock()
     with LiveEmulator(clock=clock, timing="realistic") as live:
         case = {"name": "dropped", "task": fields(t2i(seed=77))}

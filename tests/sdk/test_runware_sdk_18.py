@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,12 +31,12 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def python() -> Any:
+def python() -> Path:
     return python_for("runware-sdk-1.8.0", "runware-sdk==1.8.0")
 
 
 @pytest.fixture(scope="module", params=["websocket", "rest"])
-def outcomes(request: pytest.FixtureRequest, python: Any) -> Iterator[tuple[str, dict[str, Any], LiveEmulator]]:
+def outcomes(request: pytest.FixtureRequest, python: Path) -> Iterator[tuple[str, dict[str, Any], LiveEmulator]]:
     with LiveEmulator(timing="fast") as live:
         payload = {
             "rest": f"{live.base}/runware/v1",
@@ -80,7 +81,7 @@ def test_inline_4k_outputs(outcomes: tuple[str, dict[str, Any], LiveEmulator], c
         assert error["code"] == "connection"
 
 
-def test_injected_connect_without_frame_limit_receives_4k_inline_images(python: Any) -> None:
+def test_injected_connect_without_frame_limit_receives_4k_inline_images(python: Path) -> None:
     with LiveEmulator(timing="fast") as live:
         payload = {
             "rest": f"{live.base}/runware/v1",
@@ -116,7 +117,7 @@ def test_invalid_size_names_width(outcomes: tuple[str, dict[str, Any], LiveEmula
     assert (error["code"], error["parameter"]) == ("validation", "width")
 
 
-def test_async_task_recovers_from_an_abrupt_drop(python: Any) -> None:
+def test_async_task_recovers_from_an_abrupt_drop(python: Path) -> None:
     clock = ManualClock()
     with LiveEmulator(clock=clock, timing="realistic") as live:
         case = {"name": "dropped", "task": t2i(seed=77), "timeout_ms": 60_000}

@@ -12,7 +12,7 @@ from tests.support import inference
 
 
 async def client_for(**settings: object) -> httpx.AsyncClient:
-    app = create_app(Settings(timing="instant", seed=1, **settings))  # type: ignore[arg-type]
+    app = create_app(Settings(timing="instant", seed=1, **settings))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000")
 
 

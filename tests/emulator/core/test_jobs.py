@@ -4,7 +4,7 @@ import pytest
 
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure, InvalidTransition, Job, JobEngine, Plan, State
-from tests.support import settle
+from tests.support import present, settle
 
 
 def events(job: Job) -> list[tuple[str, float, str, int | None]]:
@@ -17,7 +17,7 @@ async def test_timed_job_follows_its_plan_exactly(clock: ManualClock) -> None:
     job = engine.create("j1", "test", Plan(queue_seconds=1.0, output_offsets=(2.0, 3.0)))
     assert job.state is State.QUEUED
     clock.advance(10)
-    assert engine.get("j1").state is State.SUCCEEDED
+    assert present(engine.get("j1")).state is State.SUCCEEDED
     assert events(job) == [
         ("state", t0, "queued", None),
         ("state", t0 + 1, "running", None),
@@ -32,7 +32,7 @@ async def test_reading_advances_a_job_to_now(clock: ManualClock) -> None:
     engine = JobEngine(clock)
     engine.create("j1", "test", Plan(queue_seconds=1.0, output_offsets=(2.0, 3.0)))
     clock.advance(3.5)
-    job = engine.get("j1")
+    job = present(engine.get("j1"))
     assert (job.state, job.outputs_ready) == (State.RUNNING, 1)
 
 
@@ -59,7 +59,7 @@ async def test_planned_failure_fails_after_the_work_would_have_taken(clock: Manu
     t0 = clock.now()
     job = engine.create("j1", "test", Plan(1.0, (2.0,), failure=Failure("contentPolicy", "blocked")))
     clock.advance(2.9)
-    assert engine.get("j1").state is State.RUNNING
+    assert present(engine.get("j1")).state is State.RUNNING
     clock.advance(0.1)
     engine.get("j1")
     assert job.state is State.FAILED
@@ -73,7 +73,7 @@ async def test_stalled_job_stays_until_canceled(clock: ManualClock, stage: State
     engine = JobEngine(clock)
     engine.create("j1", "test", Plan(1.0, (1.0,), stall_in=stage))
     clock.advance(10_000)
-    assert engine.get("j1").state is stage
+    assert present(engine.get("j1")).state is stage
     job = engine.cancel("j1")
     assert job is not None and job.state is State.CANCELED
     assert job.timeline[-1].state is State.CANCELED
@@ -90,10 +90,10 @@ async def test_advance_steps_the_lifecycle_by_hand(clock: ManualClock) -> None:
     engine.create("j1", "test", Plan(100.0, (100.0, 200.0)))
     states = []
     for _ in range(4):
-        job = engine.advance("j1")
+        job = present(engine.advance("j1"))
         states.append((job.state.value, job.outputs_ready))
     assert states == [("running", 0), ("running", 1), ("running", 2), ("succeeded", 2)]
-    assert engine.get("j1").advance(clock.now()) is False
+    assert present(engine.get("j1")).advance(clock.now()) is False
 
 
 async def test_illegal_transition_is_refused(clock: ManualClock) -> None:

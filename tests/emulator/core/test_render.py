@@ -1,5 +1,6 @@
 import hashlib
 import io
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from tests.support import image_bytes
 
 
 def spec(**overrides: object) -> GenerationSpec:
-    fields: dict[str, object] = dict(
+    fields: dict[str, Any] = dict(
         prompt="a lighthouse at dusk",
         provider="runware",
         model="bytedance:5@0",
@@ -25,7 +26,7 @@ def spec(**overrides: object) -> GenerationSpec:
         reference_count=2,
     )
     fields.update(overrides)
-    return GenerationSpec.create(**fields)  # type: ignore[arg-type]
+    return GenerationSpec.create(**fields)
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,7 +9,9 @@ from emulator.core import sockets
 
 
 class Stuck:
-    """A WebSocket whose client reads nothing: every send waits on a full buffer."""
+    """A WebSocket whose client reads nothing: every send waits on a full buffer.
+
+    Only the part of a Starlette WebSocket that `sockets.send_text` uses, hence the arg-type ignores below."""
 
     def __init__(self) -> None:
         self.scope: dict[str, Any] = {"state": {sockets.ABORT_STATE: self.abort}}

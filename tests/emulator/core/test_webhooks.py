@@ -192,3 +192,22 @@ async def test_a_held_delivery_goes_out_alone_after_its_hold(clock: ManualClock)
     await run_until_done(clock, hook, step=1)
     assert held.state == "delivered" and held.attempts[0].at - start >= 30
     await hook.aclose()
+
+
+async def test_a_redirect_is_a_failed_attempt_never_followed() -> None:
+    """A receiver answering 307 to an internal address cannot turn a webhook into a request to that address."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(307, headers={"Location": "http://169.254.169.254/latest/meta-data"})
+
+    clock = ManualClock()
+    hook = WebhookDispatcher(clock, transport=httpx.MockTransport(answer))
+    delivery = hook.send(
+        surface="t", url="https://hooks.example.com/h", body=b"{}", policy=RetryPolicy(max_attempts=1), event="e"
+    )
+    await hook.drain()
+    assert seen == ["https://hooks.example.com/h"]
+    assert delivery.state == "failed" and delivery.attempts[0].status == 307
+    await hook.aclose()

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import sys
+from typing import Any
 
 os.environ.setdefault("RUNWARE_IMAGE_INFERENCE_TIMEOUT", "60000")
 os.environ.setdefault("RUNWARE_VIDEO_INITIAL_TIMEOUT", "5000")
@@ -21,7 +22,10 @@ from runware.utils import RunwareAPIError
 
 
 def as_dict(image: object) -> dict:
-    fields = dataclasses.asdict(image) if dataclasses.is_dataclass(image) else dict(vars(image))
+    if dataclasses.is_dataclass(image) and not isinstance(image, type):
+        fields = dataclasses.asdict(image)
+    else:
+        fields = dict(vars(image))
     return {key: value for key, value in fields.items() if value is not None}
 
 
@@ -46,7 +50,7 @@ async def main() -> None:
         request = json.load(handle)
     runware = Runware(api_key="sdk-test-key", url=request["ws"])
     await runware.connect()
-    outcomes = {}
+    outcomes: dict[str, dict[str, Any]] = {}
     for case in request["cases"]:
         try:
             outcomes[case["name"]] = {"ok": [as_dict(image) for image in await run_case(runware, case)]}

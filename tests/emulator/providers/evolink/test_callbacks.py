@@ -9,6 +9,7 @@ import pytest
 
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
+from emulator.core.webhooks import Delivery
 from emulator.providers.evolink.models import CALLBACK_POLICY
 from tests.support import contract_errors, drive
 
@@ -17,7 +18,7 @@ from .conftest import EvoLink, EvoLinkFactory, auth, body, error_of
 HOOK = "https://hooks.example.com/evolink/done"
 
 
-async def only_delivery(evolink: EvoLink, task_id: str):  # type: ignore[no-untyped-def]
+async def only_delivery(evolink: EvoLink, task_id: str) -> Delivery:
     [delivery] = evolink.runtime.webhooks.deliveries(task_id)
     return delivery
 

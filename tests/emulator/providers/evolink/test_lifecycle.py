@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from emulator import Settings, create_app
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure
-from tests.support import SyncClient, contract_errors
+from tests.support import SyncClient, contract_errors, present
 
 from .conftest import EvoLink, EvoLinkFactory, auth, body, error_of
 
@@ -84,7 +84,7 @@ async def test_a_failed_task_carries_the_task_error_and_keeps_its_progress(
     clock.advance(1.5)
     before = (await clocked.query(task["id"])).json()
     assert before["status"] == "processing"
-    clocked.runtime.jobs.get(task["id"]).fail(
+    present(clocked.runtime.jobs.get(task["id"])).fail(
         Failure("content_policy_violation", "Content policy violation."), clock.now()
     )
     clock.advance(1.0)
@@ -113,7 +113,7 @@ async def test_results_expire_after_24_hours(clocked: EvoLink, clock: ManualCloc
     clock.advance(30)
     done = (await clocked.query(task["id"])).json()
     assert done["status"] == "completed"
-    finished_at = clocked.runtime.jobs.get(task["id"]).finished_at
+    finished_at = present(present(clocked.runtime.jobs.get(task["id"])).finished_at)
     clock.set(finished_at + 86_400 - 1)
     assert (await clocked.query(task["id"])).status_code == 200
     assert (await clocked.client.get(done["results"][0])).status_code == 200

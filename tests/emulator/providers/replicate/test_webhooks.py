@@ -149,6 +149,7 @@ def test_the_signing_scheme_matches_the_published_test_vector() -> None:
         class ids:
             seed = 0
 
+    # A stand-in runtime with only the clock and seed the signer reads, so the vector's timestamp is exact.
     service = ReplicateService(Runtime(), webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")  # type: ignore[arg-type]
     delivery = Delivery(
         "d", "replicate", "u", "POST", "completed", None, 0, {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek"}

@@ -1,7 +1,7 @@
 import asyncio
 
 from emulator.core.clock import ManualClock
-from tests.support import contract_errors, inference, settle, task_uuid
+from tests.support import contract_errors, inference, present, settle, task_uuid
 
 from .conftest import Runware, RunwareFactory
 
@@ -104,7 +104,7 @@ async def test_failed_generation_shows_as_an_error_item(make_runware: RunwareFac
     runware = await make_runware(clock=clock, timing="realistic")
     task = inference(deliveryMethod="async")
     await runware.create(task)
-    runware.runtime.jobs.get(task["taskUUID"]).fail(
+    present(runware.runtime.jobs.get(task["taskUUID"])).fail(
         Failure("timeoutProvider", "The external provider did not respond."), clock.now()
     )
     response = await runware.poll(task["taskUUID"])
@@ -128,7 +128,7 @@ async def test_failed_sync_task_answers_with_its_error(make_runware: RunwareFact
     task = inference()
     pending = asyncio.create_task(runware.create(task))
     await settle(50)
-    runware.runtime.jobs.get(task["taskUUID"]).fail(Failure("providerError", "Upstream refused."), clock.now())
+    present(runware.runtime.jobs.get(task["taskUUID"])).fail(Failure("providerError", "Upstream refused."), clock.now())
     response = await asyncio.wait_for(pending, 5)
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "providerError"

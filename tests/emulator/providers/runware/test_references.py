@@ -13,7 +13,9 @@ async def reference_count(runware: Runware, references: list, **where: object) -
     response = await runware.create(task)
     assert response.status_code == 200, response.json()
     [item] = response.json()["data"]
-    return read_metadata((await runware.client.get(item["imageURL"])).content)["reference_count"]
+    count = read_metadata((await runware.client.get(item["imageURL"])).content)["reference_count"]
+    assert isinstance(count, int)
+    return count
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,13 @@ A task makes `contracts.counts.decide(prompt, cap, image_count)` images, cap = m
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.counts import ask, decide
+from contracts.counts import Mode, ask, decide
 from contracts.wiro import rules
 
 from .conftest import Wiro, until
@@ -78,15 +80,15 @@ def test_the_rule_caps_by_references_too() -> None:
     mode=st.sampled_from(["prompt", "max"]),
 )
 async def test_the_emulator_makes_what_the_rule_says(
-    make_wiro, asked: int, cap: int, references: int, mode: str
+    make_wiro, asked: int, cap: int, references: int, mode: Mode
 ) -> None:
     cap = min(cap, 15 - references)
     wiro = await make_wiro(image_count=mode)
-    body = {"prompt": ask("a kite", asked), "maxImages": cap, "inputImage": [URL] * references}
+    body: dict[str, Any] = {"prompt": ask("a kite", asked), "maxImages": cap, "inputImage": [URL] * references}
     reply = await wiro.create(**body)
     task = wiro.stored(reply["taskid"])
-    expected = decide(body["prompt"], cap, mode)  # type: ignore[arg-type]
-    assert len(task.specs) == rules.image_count(body, mode) == expected  # type: ignore[arg-type]
+    expected = decide(body["prompt"], cap, mode)
+    assert len(task.specs) == rules.image_count(body, mode) == expected
     assert expected == (cap if mode == "max" else min(asked, cap))
 
 

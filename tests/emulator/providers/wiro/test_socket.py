@@ -1,4 +1,5 @@
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -20,9 +21,9 @@ async def register(session: SocketSession, token: str) -> None:
     await session.send({"type": "task_info", "tasktoken": token})
 
 
-async def collect(session: SocketSession) -> list[dict]:
+async def collect(session: SocketSession) -> list[dict[str, Any]]:
     """Frames until the terminal one, each checked against the contract."""
-    received = []
+    received: list[dict[str, Any]] = []
     while not received or not received[-1]["terminal"]:
         frame = await session.receive()
         assert contract_errors("wiro", "socketFrame", frame) == [], frame
@@ -140,15 +141,14 @@ async def test_other_frames_are_ignored_silently(wiro: Wiro) -> None:
 
 async def test_one_connection_follows_several_tasks_once_each(wiro: Wiro) -> None:
     first, second = await wiro.create(), await wiro.create()
-    for reply in (first, second):
-        task = wiro.stored(reply["taskid"])
-        await until(lambda task=task: task.terminal)
+    tasks = [wiro.stored(reply["taskid"]) for reply in (first, second)]
+    await until(lambda: all(task.terminal for task in tasks))
     async with SocketSession(wiro.emulator.app) as session:
         await session.receive()
         await register(session, first["socketaccesstoken"])
         await register(session, first["socketaccesstoken"])
         await register(session, second["socketaccesstoken"])
-        frames = []
+        frames: list[dict[str, Any]] = []
         while sum(frame["terminal"] for frame in frames) < 2:
             frames.append(await session.receive())
         for reply in (first, second):

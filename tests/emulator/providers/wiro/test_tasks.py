@@ -4,7 +4,7 @@ from contracts.counts import ask
 from contracts.wiro import rules
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure, Plan
-from tests.support import contract_errors, drive
+from tests.support import contract_errors, drive, present
 
 from .conftest import (
     Wiro,
@@ -82,7 +82,7 @@ async def test_detail_fills_the_record_as_the_task_progresses(slow: Wiro, clock:
         assert running[name] == stamp(started)
     assert running["elapsedseconds"] == "0.5000" and running["endtime"] == "0" and running["pexit"] == ""
 
-    job = slow.runtime.jobs.get(running["uuid"])
+    job = present(slow.runtime.jobs.get(running["uuid"]))
     first_output = job._steps[0].at
     clock.set(first_output)
     output = await detail(slow, taskid)
@@ -227,7 +227,7 @@ async def test_a_running_task_can_be_failed_by_the_engine(slow: Wiro, clock: Man
     reply = await slow.create()
     clock.advance(1)
     task = await detail(slow, reply["taskid"])
-    slow.runtime.jobs.get(task["uuid"]).fail(Failure("oom", "Killed by the OOM killer"), clock.now())
+    present(slow.runtime.jobs.get(task["uuid"])).fail(Failure("oom", "Killed by the OOM killer"), clock.now())
     failed = await detail(slow, reply["taskid"])
     assert (failed["status"], failed["pexit"], failed["debugerror"]) == (
         "task_postprocess_end",
