@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import io
 import json
@@ -220,7 +221,7 @@ def render_figures(repeat: int) -> list[tuple[str, float, float]]:
                 options["method"] = 0
             Image.new("RGB", (4096, 4096), (90, 120, 150)).save(io.BytesIO(), pil, **options)
 
-        rows.append((pil, timed(lambda spec=spec: render(spec), repeat), timed(raw, repeat)))
+        rows.append((pil, timed(functools.partial(render, spec), repeat), timed(raw, repeat)))
     return rows
 
 

@@ -76,9 +76,14 @@ async def test_a_public_resolution_or_none_at_all_lets_the_delivery_go(monkeypat
 async def test_a_refused_delivery_sends_nothing_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", resolving_to("10.1.2.3"))
     sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
     dispatcher = WebhookDispatcher(
         ManualClock(),
-        transport=httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200)),
+        transport=httpx.MockTransport(record),
         guard=TargetPolicy(strict=True).resolved_problem,
     )
     delivery = dispatcher.send(
