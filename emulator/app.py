@@ -27,6 +27,7 @@ from .core.http import JOURNAL_STATE
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
 from .instance import Emulator
+from .protocol import TimelyHttpToolsProtocol
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -118,7 +119,11 @@ def server_options(settings: Settings) -> dict[str, Any]:
     # No provider documents a frame limit. Frames up to the body limit reach the surfaces; the surfaces answer
     # a frame just over it in their own error shape, and uvicorn closes anything larger (code 1009) before
     # buffering it (the audit measured a 256 MiB allowance).
-    return {"ws_max_size": settings.max_body_bytes + FRAME_SLACK, "ws_per_message_deflate": False}
+    return {
+        "ws_max_size": settings.max_body_bytes + FRAME_SLACK,
+        "ws_per_message_deflate": False,
+        "http": TimelyHttpToolsProtocol,
+    }
 
 
 async def _unknown(request: Request) -> Response:

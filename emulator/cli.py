@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import get_args
 
 import uvicorn
 
+from contracts import openapi
 from contracts.counts import MODES
 
 from . import __version__, tls
@@ -87,6 +90,19 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", metavar="FILE", help="TOML file with settings (see the README)")
     serve.add_argument("--log-level", dest="log_level", choices=("critical", "error", "warning", "info", "debug"))
+    document = commands.add_parser(
+        "openapi",
+        help="write a surface's OpenAPI 3.1 document",
+        description="Write the OpenAPI 3.1 document of one surface, generated from its contract (a running emulator "
+        "serves the same at /_emulator/openapi/<surface>.json).",
+    )
+    document.add_argument("--provider", required=True, choices=PROVIDERS, help="the surface to describe")
+    document.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    document.add_argument(
+        "--server",
+        metavar="URL",
+        help="the surface's base URL in the document (default http://127.0.0.1:8000/<provider>)",
+    )
     return root
 
 
@@ -98,12 +114,27 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "openapi":
+        return write_openapi(args.provider, args.out, args.server)
     try:
         settings = settings_from(args)
     except SettingsError as exc:
         print(f"seedream-emulator: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(serve(settings))
+
+
+def write_openapi(provider: str, out: str | None, server: str | None) -> int:
+    text = json.dumps(openapi.document(provider, server), indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"seedream-emulator: cannot write {out}: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 async def serve(settings: Settings) -> int:

@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from contracts import openapi
 from contracts.counts import Mode
 from emulator import __version__
 from emulator.core.faults import FaultError
@@ -35,6 +36,16 @@ async def health(request: Request) -> dict[str, Any]:
         "artifacts": len(runtime.artifacts),
         "faults": len(runtime.faults.rules()),
     }
+
+
+@router.get("/openapi/{surface}.json")
+async def openapi_document(request: Request, surface: str) -> dict[str, Any]:
+    """The surface's OpenAPI 3.1 document (generated from its contract), its server this emulator's surface URL."""
+    emulator = _emulator(request)
+    if surface not in {s.name for s in emulator.surfaces} or surface not in openapi.providers():
+        raise HTTPException(404, f"no surface {surface}")
+    base = emulator.runtime.base_url(f"{request.url.scheme}://{request.url.netloc}")
+    return openapi.document(surface, base + emulator.settings.prefix(surface))
 
 
 @router.get("/journal")
@@ -143,16 +154,24 @@ async def limits(request: Request) -> dict[str, Any]:
     return {surface: limit.as_dict() for surface, limit in _emulator(request).runtime.limits.limits.items()}
 
 
+# Far beyond any test's needs, and small enough that every count and Retry-After stays representable.
+MAX_LIMIT = 1_000_000
+
+
+class LimitChange(BaseModel):
+    """Per-key limits of one surface; null (or left out) means unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    concurrency: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+
+
 @router.put("/limits/{surface}")
-async def set_limit(request: Request, surface: str, limit: dict[str, int | None] = Body(...)) -> dict[str, Any]:
-    """Per-key limits of one surface: requests_per_minute and concurrency (null = unlimited)."""
+async def set_limit(request: Request, surface: str, limit: LimitChange) -> dict[str, Any]:
+    """Per-key limits of one surface: requests_per_minute and concurrency (null = unlimited); a field out of its
+    bounds, of another type or unknown is a 422 naming it."""
     emulator = _emulator(request)
     if surface not in {s.name for s in emulator.surfaces}:
         raise HTTPException(404, f"no surface {surface}")
-    unknown = set(limit) - {"requests_per_minute", "concurrency"}
-    if unknown:
-        raise HTTPException(422, f"unknown limit fields: {', '.join(sorted(unknown))}")
-    try:
-        return emulator.set_limit(surface, **limit).as_dict()
-    except (TypeError, ValueError) as exc:
-        raise HTTPException(422, str(exc)) from None
+    return emulator.set_limit(surface, **limit.model_dump()).as_dict()

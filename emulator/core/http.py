@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -19,6 +20,16 @@ JOURNAL_STATE = "seedream.journal"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
+# A body that stops arriving for this long is given up on (a slow or stalled client holds nothing forever).
+BODY_IDLE_TIMEOUT = 30.0
+
+
+class BodyStalled(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no part of the body arrived for {seconds:g} s")
+        self.seconds = seconds
+
+
 class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the body exceeds {limit} bytes")
@@ -31,12 +42,18 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), BODY_IDLE_TIMEOUT)
+        except StopAsyncIteration:
+            return b"".join(chunks)
+        except TimeoutError:
+            raise BodyStalled(BODY_IDLE_TIMEOUT) from None
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def parse_json(raw: bytes | str) -> Any:

@@ -22,7 +22,7 @@ from contracts import Violation
 
 from . import images
 from .faults import Context, Rule
-from .http import ALL_METHODS, JOURNAL_STATE, BodyTooLarge, dumps, origin, parse_json, read_body
+from .http import ALL_METHODS, JOURNAL_STATE, BodyStalled, BodyTooLarge, dumps, origin, parse_json, read_body
 from .jobs import Overloaded
 from .journal import Entry, mask_key
 from .runtime import Admission, Runtime
@@ -97,6 +97,8 @@ class Call:
             return await read_body(self.request, self.max_body)
         except BodyTooLarge as exc:
             raise self.seam.errors.body_too_large(exc.limit) from None
+        except BodyStalled as exc:
+            raise self.seam.errors.malformed(str(exc)) from None
 
     async def json(self) -> Any:
         """The body as strict JSON; the surface's own error when it is too large or malformed."""

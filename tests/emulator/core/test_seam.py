@@ -3,6 +3,7 @@ bounded, admission applies fault rules and limits, and each request lands in the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -129,4 +130,27 @@ async def test_a_route_that_carries_files_reads_more_than_the_seam_allows() -> N
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://toy") as client:
         assert (await client.post("/small", content=b"x" * 50)).json() == {"toy_error": "over 10"}
         assert (await client.post("/big", content=b"x" * 50)).json() == 50
+    await runtime.aclose()
+
+
+async def test_a_body_that_stops_arriving_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.core import http
+
+    monkeypatch.setattr(http, "BODY_IDLE_TIMEOUT", 0.1)
+    runtime = Runtime.create(seed=1, timing="instant")
+    seam = Seam("toy", runtime, ToyErrors(), max_body=100)
+
+    async def size(call: Call) -> Response:
+        return json_reply(len(await call.body()))
+
+    app = Starlette(routes=[seam.route("/x", "POST /x", size)])
+
+    async def stalled() -> Any:
+        yield b"a"
+        await asyncio.sleep(5)
+        yield b"b"
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://toy") as client:
+        response = await asyncio.wait_for(client.post("/x", content=stalled()), 3)
+    assert response.json() == {"toy_error": "malformed"}
     await runtime.aclose()
