@@ -175,13 +175,16 @@ class Results:
         if isinstance(record, Stored):
             return [record.item], []
         job = self.runtime.jobs.get(task_uuid) or record
-        items = await self.items(job, with_status=True)
-        failure = self.failure(job)
+        # One moment of the job, read before the first await: base64 items render their image, and meanwhile the
+        # job may finish. Read after, a task still making its last image would answer without a processing item,
+        # as if it had finished with fewer images than it makes.
+        ready, terminal, failure = job.outputs_ready, job.state.terminal, self.failure(job)
+        items = [await self.item(job.data, index, with_status=True) for index in range(ready)]
         if failure is not None:
             failure.polled = True
             return items, [failure]
-        if not job.state.terminal:
-            pending = job.output_count - job.outputs_ready
+        if not terminal:
+            pending = job.output_count - ready
             items += [{"taskType": "imageInference", "taskUUID": task_uuid, "status": "processing"}] * pending
         return items, []
 

@@ -1,0 +1,44 @@
+"""getResponse racing the end of its task."""
+
+from __future__ import annotations
+
+import asyncio
+
+from emulator.core.clock import ManualClock
+from tests.support import inference
+
+from .conftest import RunwareFactory
+
+
+async def test_a_poll_racing_the_last_image_never_answers_a_finished_task_short_of_images(
+    make_runware: RunwareFactory,
+) -> None:
+    """base64 items render their image while the reply is built; the task finishing meanwhile must not turn the
+    reply into "finished with one image of two": the reply shows the task as it was when the poll read it."""
+    clock = ManualClock()
+    runware = await make_runware(clock=clock, timing="realistic")
+    task = inference(
+        deliveryMethod="async",
+        outputType="base64Data",
+        positivePrompt="a cat, generate 2 images",
+        providerSettings={"bytedance": {"maxSequentialImages": 2}},
+        width=1024,
+        height=1024,
+    )
+    assert (await runware.create(task)).status_code == 200
+    job = runware.runtime.jobs.get(task["taskUUID"])
+    assert job is not None
+    while job.outputs_ready < 1:
+        assert job.next_step_at is not None
+        clock.set(job.next_step_at)
+        job.refresh(clock.now())
+    polling = asyncio.ensure_future(runware.poll(task["taskUUID"]))
+    while not runware.runtime.artifacts.cache._inflight:  # the poll is rendering image 0
+        await asyncio.sleep(0)
+    clock.advance(60)
+    job.refresh(clock.now())
+    assert job.state.terminal and job.outputs_ready == 2
+    racing = [item["status"] for item in (await polling).json()["data"]]
+    assert racing == ["success", "processing"]
+    after = [item["status"] for item in (await runware.poll(task["taskUUID"])).json()["data"]]
+    assert after == ["success", "success"]
