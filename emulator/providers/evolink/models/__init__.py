@@ -92,10 +92,12 @@ class EvoLinkService:
         return Created(task.id, tasks.created_view(task), [*warnings, *task.warnings])
 
     def query(self, task_id: str) -> dict[str, Any]:
-        """The task-query reply as of now."""
-        task = self.find(task_id)
+        """The task-query reply as of now: one reading of the clock, or a task that ends between two readings would
+        show the progress of a moment it never reached while processing."""
+        now = self.runtime.clock.now()
+        task = self.find(task_id, now)
         assert task.job is not None
-        return tasks.view(task, task.job, self.runtime.clock.now())
+        return tasks.view(task, task.job, now)
 
     async def submit(self, body: Mapping[str, Any], base_url: str, context: Context | None = None) -> EvoTask:
         """Start the task of a checked body. Reference images are checked here, where they are decoded."""
@@ -153,14 +155,14 @@ class EvoLinkService:
         self._tasks.put(task.id, task)
         return task
 
-    def find(self, task_id: str) -> EvoTask:
-        """A known, unexpired task, advanced to now."""
+    def find(self, task_id: str, now: float | None = None) -> EvoTask:
+        """A known, unexpired task, advanced to `now` (the clock's, unless given)."""
         if not task_id.startswith(TASK_ID["prefix"]):
             raise EvoLinkError("invalidTaskId")
         task = self._tasks.get(task_id)
         if task is None or task.job is None:
             raise EvoLinkError("taskNotFound")
-        now = self.runtime.clock.now()
+        now = self.runtime.clock.now() if now is None else now
         task.job.refresh(now)
         finished = task.job.finished_at
         if finished is not None and now >= finished + self.result_ttl:

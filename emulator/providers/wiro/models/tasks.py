@@ -217,24 +217,29 @@ class Tasks:
         self._by_token.put(task.token, task)
         return task
 
+    # Each Task/* call reads the clock once: a task that ends between two readings would otherwise be shown running
+    # with more elapsed seconds than it ends with.
     def detail(self, project: Project, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._find(project, body).record(self.runtime.clock.now())
+        now = self.runtime.clock.now()
+        return self._find(project, body, now).record(now)
 
     def kill(self, project: Project, body: Mapping[str, Any]) -> dict[str, Any]:
-        task = self._find(project, body)
+        now = self.runtime.clock.now()
+        task = self._find(project, body, now)
         if task.status in LIFECYCLE["cancellable"]:
             raise errors.kill_failed("queued")
         if task.status not in LIFECYCLE["killable"]:
             raise errors.kill_failed("finished")
-        self.runtime.jobs.cancel(task.uuid)
-        return task.record(self.runtime.clock.now())
+        self._job(task).cancel(now)
+        return task.record(now)
 
     def cancel(self, project: Project, body: Mapping[str, Any]) -> dict[str, Any]:
-        task = self._find(project, body)
+        now = self.runtime.clock.now()
+        task = self._find(project, body, now)
         if task.status not in LIFECYCLE["cancellable"]:
             raise errors.named("notCancellable")
-        self.runtime.jobs.cancel(task.uuid)
-        return task.record(self.runtime.clock.now())
+        self._job(task).cancel(now)
+        return task.record(now)
 
     def by_token(self, token: str) -> WiroTask | None:
         task = self._by_token.get(token)
@@ -264,8 +269,8 @@ class Tasks:
         self._by_token.clear()
         self._next_id = None
 
-    def _find(self, project: Project, body: Mapping[str, Any]) -> WiroTask:
-        """The task a Task/* body names (taskid first, then tasktoken / socketaccesstoken), advanced to now."""
+    def _find(self, project: Project, body: Mapping[str, Any], now: float) -> WiroTask:
+        """The task a Task/* body names (taskid first, then tasktoken / socketaccesstoken), advanced to `now`."""
         body = plain(body)
         errors.check("taskDetail", body)
         task = None
@@ -278,8 +283,13 @@ class Tasks:
             raise errors.named("taskNotFound")
         if task.project.key != project.key:
             raise errors.named("permissionDenied")
-        self.runtime.jobs.get(task.uuid)
+        self._job(task).refresh(now)
         return task
+
+    @staticmethod
+    def _job(task: WiroTask) -> Job:
+        assert task.job is not None  # a task is stored only once its job started
+        return task.job
 
     def _check_callback(self, url: str) -> list[str]:
         """Production's callback rule (HTTPS, no internal host), read from the policy in force now: refused
