@@ -47,6 +47,7 @@ class Session:
     channel: Channel | None = None
     detached_at: float | None = None
     pending: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=MAX_PENDING_FRAMES))
+    attached: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Sessions:
@@ -64,12 +65,31 @@ class Sessions:
             session = Session(self.runtime.ids.uuid4(), api_key, channel)
             self._sessions.put(session.uuid, session)
         session.channel, session.detached_at = channel, None
+        session.attached.set()
         return session
 
     def detach(self, session: Session, channel: Channel) -> None:
         if session.channel is channel:
             session.channel = None
             session.detached_at = self.runtime.clock.now()
+            session.attached.clear()
+
+    async def until_attached(self, session: Session) -> bool:
+        """Wait while the session has no socket; False once it has been without one for the buffer time."""
+        while session.channel is None:
+            deadline = (session.detached_at or self.runtime.clock.now()) + self.buffer_seconds
+            if self.runtime.clock.now() >= deadline:
+                return False
+            waiters = {
+                asyncio.ensure_future(session.attached.wait()),
+                asyncio.ensure_future(self.runtime.clock.sleep_until(deadline)),
+            }
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        return True
 
     def attached(self) -> list[Channel]:
         """The sockets sessions are attached to now."""
@@ -266,7 +286,16 @@ class Channel:
 
     async def _stream(self, job: Job, session: Session | None) -> None:
         """A sync task's frames follow the session, not this socket: after a reconnect they reach the new one."""
-        async for answer in self.service.stream(job, batch=self.batch_results):
+        answers = aiter(self.service.stream(job, batch=self.batch_results))
+        while True:
+            # Results are made when a socket can take them, not buffered encoded (4K base64 frames held 2 GB
+            # for a client that had gone); after the buffer time without a socket they are dropped, as documented.
+            if session is not None and not await self.sessions.until_attached(session):
+                return
+            try:
+                answer = await anext(answers)
+            except StopAsyncIteration:
+                return
             for frame in wire.frames(answer):
                 await self.deliver(frame, session)
 

@@ -269,6 +269,31 @@ async def test_results_wait_for_a_resumed_session(slow: LiveEmulator, clock: Man
         assert {item["taskUUID"] for item in delivered} == {task["taskUUID"]}
 
 
+async def test_results_for_a_gone_socket_are_made_when_it_returns_not_held_encoded(
+    slow: LiveEmulator, clock: ManualClock
+) -> None:
+    """Reliability audit: a socket that left with 4K base64 results pending held 2 GB until the buffer expired."""
+    first = await connect(slow, authenticate=False)
+    await first.send(json.dumps(AUTH))
+    session = (await receive(first))["data"][0]["connectionSessionUUID"]
+    task = inference(width=4096, height=4096, outputType="base64Data", numberResults=3)
+    await first.send(json.dumps([task]))
+    await asyncio.sleep(0.2)
+    await first.close()
+    await server_let_go(slow)
+    clock.advance(60)
+    await asyncio.sleep(0.3)
+    held = slow.run(
+        lambda: sum(len(text) for s in sessions(slow.surface("runware"))._sessions.values() for _, text in s.pending)
+    )
+    assert held < 2**20, f"{held} bytes of frames held for a socket that is gone"
+    async with await connect(slow, authenticate=False) as second:
+        await second.send(json.dumps([{**AUTH[0], "connectionSessionUUID": session}]))
+        assert (await receive(second))["data"][0]["connectionSessionUUID"] == session
+        delivered = [(await receive(second))["data"][0] for _ in range(3)]
+        assert all(item["taskUUID"] == task["taskUUID"] and item["imageBase64Data"] for item in delivered)
+
+
 async def test_buffered_results_expire_after_120_seconds(slow: LiveEmulator, clock: ManualClock) -> None:
     first = await connect(slow, authenticate=False)
     await first.send(json.dumps(AUTH))
