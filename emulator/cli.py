@@ -6,16 +6,17 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import uvicorn
 
 from contracts import openapi
 from contracts.counts import MODES
 
-from . import __version__, tls
+from . import __version__, memory, tls
+from .core.collector import Collector
 from .core.timing import Timing
 from .settings import PROVIDERS, Settings, SettingsError
 from .tls import TlsFiles
@@ -121,7 +122,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"seedream-emulator: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(serve(settings))
+    memory.return_large_blocks()
+    return run(serve(settings))
+
+
+def run(main: Coroutine[Any, Any, int]) -> int:
+    """Run the server on uvloop when it is installed, as uvicorn itself does by default (`--loop auto`)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def write_openapi(provider: str, out: str | None, server: str | None) -> int:
@@ -163,10 +175,15 @@ async def serve(settings: Settings) -> int:
     )
     server = uvicorn.Server(config)
     announcer = asyncio.create_task(_announce(server, app, tls_files))
+    collector = Collector()  # full collections only when the heap grows (core/collector.py says why)
+    collector.install()
+    sweeper = asyncio.create_task(collector.run())
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        sweeper.cancel()
+        collector.uninstall()
     return 0 if server.started else 1
 
 

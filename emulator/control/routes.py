@@ -35,6 +35,12 @@ async def health(request: Request) -> dict[str, Any]:
         "jobs": len(runtime.jobs),
         "artifacts": len(runtime.artifacts),
         "faults": len(runtime.faults.rules()),
+        # What the bounded stores hold now (each has a documented cap), to tell them from a leak.
+        "stores": {
+            "render_cache_bytes": runtime.artifacts.cache.size_bytes,
+            "upload_bytes": runtime.artifacts.blob_bytes,
+            "journal_entries": len(runtime.journal),
+        },
     }
 
 

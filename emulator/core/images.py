@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
 import re
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -20,6 +22,7 @@ DATA_URI = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.+-]+
 
 # Decoding or encoding more than this many bytes moves to a worker thread, so the event loop keeps serving.
 OFFLOAD_BYTES = 256 * 1024
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
 T = TypeVar("T")
 
 
@@ -28,10 +31,22 @@ class BrokenImage(ValueError):
 
 
 async def offload(function: Callable[..., T], *args: object, size: int) -> T:
-    """`function(*args)`, in a worker thread when it handles `size` bytes or more (big decodes, big encodes)."""
+    """`function(*args)`, in a worker thread when it handles `size` bytes or more (big decodes, big encodes).
+
+    One such job runs at a time: parsers and decoders hold the GIL for their whole call, so several in parallel
+    would keep the event loop waiting behind each of them in turn; one at a time, it waits for one at most."""
     if size >= OFFLOAD_BYTES:
-        return await anyio.to_thread.run_sync(function, *args)
+        return await anyio.to_thread.run_sync(function, *args, limiter=_limiter())
     return function(*args)
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    # One per event loop: a CapacityLimiter belongs to the loop that first uses it.
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None:
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(1)
+    return limiter
 
 
 @dataclass(frozen=True)
