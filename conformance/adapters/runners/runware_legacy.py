@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 import runware.base
-from runware import IBytedanceProviderSettings, IImageInference, IInputs, Runware
+from runware import IAsyncTaskResponse, IBytedanceProviderSettings, IImageInference, IInputs, Runware
 from runware.utils import RunwareAPIError
 
 FIELDS = {field.name for field in dataclasses.fields(IImageInference)}
@@ -54,10 +54,20 @@ class Runner:
         return self.clients[key]
 
     async def generate(self, message: dict[str, Any]) -> dict[str, Any]:
+        body = message["body"]
+        if body.get("taskType", "imageInference") != "imageInference":
+            # imageInference() always sends its own taskType: an SDK user cannot send another one.
+            detail = f"imageInference() sends taskType imageInference, not {body['taskType']!r}"
+            return {"failure": {"kind": "invalid_request", "message": detail}}
         client = await self.client(message["base_url"], message["credentials"]["api_key"])
         runware.base.IMAGE_INFERENCE_TIMEOUT = int(message["timeout"] * 1000)
         try:
-            images = await client.imageInference(requestImage=request(message["body"]))
+            images = await client.imageInference(requestImage=request(body))
+            if isinstance(images, IAsyncTaskResponse):  # deliveryMethod async: poll for the results, as documented
+                images = await client.getResponse(images.taskUUID, numberResults=body.get("numberResults", 1))
+        except ValueError as error:
+            # The SDK's own checks (an unknown deliveryMethod, say) raise ValueError before anything is sent.
+            return {"failure": {"kind": "invalid_request", "message": f"refused by the SDK: {error}"}}
         except RunwareAPIError as error:
             return {"failure": {"kind": kind(str(error.code)), "message": str(error), "code": error.code}}
         except ConnectionError as error:
