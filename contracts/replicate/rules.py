@@ -209,7 +209,8 @@ def _preferences(header: str) -> list[str]:
 
 
 def parse_cancel_after(header: str) -> float:
-    """Seconds from a `Cancel-After` duration (`30s`, `5m`, `1h30m45s`, bare seconds); ValueError when invalid."""
+    """Seconds from a `Cancel-After` duration (`30s`, `5m`, `1h30m45s`, bare seconds); ValueError when invalid or
+    outside the bounds (`cancelAfter` in rules.json)."""
     text = header.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         seconds = float(text)
@@ -218,7 +219,8 @@ def parse_cancel_after(header: str) -> float:
         if not parts or "".join(number + unit for number, unit in parts) != text:
             raise ValueError(header)
         seconds = sum(float(number) * DURATION_UNITS[unit] for number, unit in parts)
-    if not math.isfinite(seconds) or seconds < RULES["cancelAfter"]["minimumSeconds"]:
+    bounds = RULES["cancelAfter"]
+    if not math.isfinite(seconds) or not bounds["minimumSeconds"] <= seconds <= bounds["maximumSeconds"]:
         raise ValueError(header)
     return seconds
 
@@ -422,7 +424,10 @@ def describe() -> list[str]:
             f"files up to {RULES['output']['syncDataUriMaxBytes']:,} bytes (over plain HTTP for every file); GET, list, "
             "cancel and webhooks carry file URLs."
         ),
-        f"- `Cancel-After`: at least {RULES['cancelAfter']['minimumSeconds']} s.",
+        (
+            f"- `Cancel-After`: at least {RULES['cancelAfter']['minimumSeconds']} s; at most "
+            f"{RULES['cancelAfter']['maximumSeconds']:,} s (an emulator bound)."
+        ),
         (
             f"- Predictions' `input` and `output` are removed {RULES['dataRemovalSeconds']} s after creation "
             "(`data_removed: true`)."

@@ -96,7 +96,10 @@ def method_not_allowed(method: str, allowed: Sequence[str]) -> ReplicateError:
 
 
 def invalid_cancel_after(value: str) -> ReplicateError:
-    return problem("invalidCancelAfter", minimum=rules.RULES["cancelAfter"]["minimumSeconds"], value=value)
+    bounds = rules.RULES["cancelAfter"]
+    return problem(
+        "invalidCancelAfter", minimum=bounds["minimumSeconds"], maximum=bounds["maximumSeconds"], value=value
+    )
 
 
 def file_too_large() -> ReplicateError:

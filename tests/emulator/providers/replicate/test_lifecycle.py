@@ -55,15 +55,47 @@ async def test_deadline_passing_in_the_queue(
     assert (await replicate.prediction(created["id"]))["status"] == status, "it never starts afterwards"
 
 
-@pytest.mark.parametrize("value", ["4s", "1x", "soon", "-5", "5 s"])
+@pytest.mark.parametrize("value", ["4s", "1x", "soon", "-5", "5 s", "31536001", "99999999999999999999h", "9" * 400])
 async def test_invalid_cancel_after_is_400(replicate: Replicate, value: str) -> None:
     response = await replicate.create(headers={"Cancel-After": value})
     assert response.status_code == 400
     assert response.json()["title"] == "Invalid Cancel-After header"
+    assert "5 to 31536000 seconds" in response.json()["detail"]
+
+
+async def test_the_longest_cancel_after_is_a_deadline_a_timestamp_holds(replicate: Replicate) -> None:
+    """Reliability audit R6: `Cancel-After: 99999999999999999999h` overflowed the deadline's timestamp into a 500;
+    and R3: the prediction had been stored before that, so every later list asserted. The bound is refused at the
+    door, the longest accepted one is written, and the list stays whole."""
+    longest = f"{rules.RULES['cancelAfter']['maximumSeconds']}s"
+    created = await replicate.create({"size": "1K"}, headers={"Cancel-After": longest})
+    assert created.status_code == 201 and created.json()["deadline"].endswith("Z")
+    assert (await replicate.create(headers={"Cancel-After": "99999999999999999999h"})).status_code == 400
+    listed = await replicate.get("predictions")
+    assert listed.status_code == 200
+    assert [item["id"] for item in listed.json()["results"]] == [created.json()["id"]]
+
+
+async def test_a_create_that_fails_half_way_leaves_nothing_for_the_list(
+    replicate: Replicate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reliability audit R3: a prediction was stored before its start could fail, so the list met one without a job
+    and asserted (500, 61 times). Now it is stored only once its job runs: whatever fails before leaves nothing."""
+    views = replicate.app.state.emulator.surface("replicate").service.predictions.views
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug while starting")
+
+    monkeypatch.setattr(views, "starting", broken)
+    assert (await replicate.create({"size": "1K"})).status_code == 500
+    monkeypatch.undo()
+    listed = await replicate.get("predictions")
+    assert listed.status_code == 200 and listed.json()["results"] == []
 
 
 @pytest.mark.parametrize(
-    ("value", "seconds"), [("5", 5), ("30s", 30), ("5m", 300), ("1h30m45s", 5445), ("1500ms", None)]
+    ("value", "seconds"),
+    [("5", 5), ("30s", 30), ("5m", 300), ("1h30m45s", 5445), ("1500ms", None), ("8760h", 31536000), ("8761h", None)],
 )
 def test_cancel_after_durations(value: str, seconds: float | None) -> None:
     if seconds is None:
