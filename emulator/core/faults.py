@@ -159,7 +159,7 @@ class Rule:
             if value is None and name != "seconds":
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise FaultError(f"{name} must be a finite number; got {value!r}")
+                raise FaultError(f"{name} must be a finite number between {low:g} and {high:g}; got {value!r}")
             if not low <= value <= high:
                 raise FaultError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
         for name, (low, high) in COUNTS.items():

@@ -113,9 +113,10 @@ def from_violation(violation: Violation) -> EvoLinkError:
 
 
 def injected(rule: Rule) -> EvoLinkError:
-    """The HTTP error a fault rule asks for, in EvoLink's shape for that status."""
+    """The HTTP error a fault rule asks for, in EvoLink's shape for that status (for a status EvoLink documents no
+    body for, the generic one of its class)."""
     situations = rules.RULES["injectedErrors"]
-    error = EvoLinkError(situations.get(str(rule.status), "internal"))
+    error = EvoLinkError(situations.get(str(rule.status)) or situations["5xx" if rule.status >= 500 else "4xx"])
     error.status_override = rule.status
     error.code_override = rule.code
     error.message_override = rule.message

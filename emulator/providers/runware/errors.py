@@ -210,11 +210,11 @@ def overloaded(reason: Overloaded) -> RunwareError:
 
 
 def injected(rule: Rule) -> RunwareError:
-    """The error a fault rule asks for, in Runware's shape with its documented text for the status."""
+    """The error a fault rule asks for, in Runware's shape with its documented text for the status; a status without
+    one gets the generic client or server error of its class."""
     table = rules.RULES["httpErrors"]
-    spec = table.get(str(rule.status), table["default"])
-    message = rule.message or spec["message"].replace("{status}", str(rule.status))
-    error = RunwareError(rule.code or spec["code"], message, status=rule.status)
+    spec = table.get(str(rule.status)) or table["5xx" if rule.status >= 500 else "4xx"]
+    error = RunwareError(rule.code or spec["code"], rule.message or spec["message"], status=rule.status)
     error.retry_after = rule.retry_after
     return error
 
