@@ -32,6 +32,8 @@ from .settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 ONE_YEAR = 31_536_000
+FALLBACK = "/{path:path}"
+UNKNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 FRAME_SLACK = 2**20
 
 
@@ -77,7 +79,7 @@ def create_app(
         Route("/files/{name}", _file_endpoint(runtime), methods=["GET", "HEAD"]),
     ]
     if settings.provider == "all":
-        routes.append(Route("/{path:path}", _unknown, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]))
+        routes.append(Route(FALLBACK, _unknown, methods=UNKNOWN_METHODS))
     app = EmulatorApplication(
         routes=routes,
         lifespan=lifespan,
@@ -87,7 +89,38 @@ def create_app(
         ],
     )
     app.state.emulator = emulator
+    app.router.default = _unmatched(emulator, settings, app.router.not_found)
     return app
+
+
+def _unmatched(emulator: Emulator, settings: Settings, otherwise: ASGIApp) -> ASGIApp:
+    """What answers a request no route matches: the not-found of the surface whose prefix it is under.
+
+    Routes match on the decoded path with patterns that stop at a line break, so a path such as
+    `/evolink/v1/tasks/a%0Ab` slips past a surface's mount and its catch-all; it must still get the provider's
+    not-found, not Starlette's plain-text one (found by bench/fuzz.py).
+    """
+    fallbacks = [
+        (settings.prefix(surface.name), route)
+        for surface in emulator.surfaces
+        for route in surface.routes
+        if isinstance(route, Route) and route.path == FALLBACK
+    ]
+    unknown = Route(FALLBACK, _unknown, methods=UNKNOWN_METHODS) if settings.provider == "all" else None
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http":
+            for prefix, route in fallbacks:
+                if not prefix or path == prefix or path.startswith(prefix + "/"):
+                    await route.handle(scope, receive, send)
+                    return
+            if unknown is not None:
+                await unknown.handle(scope, receive, send)
+                return
+        await otherwise(scope, receive, send)
+
+    return default
 
 
 def _control_hosts(settings: Settings) -> list[str]:
