@@ -220,10 +220,10 @@ async def measure(quick: bool) -> list[Figure]:
         )  # fmt: skip
         idle, cached = server.rss_mb(), server.render_cache_mb()
         _, peak, after, worst = await watch(server, gone_socket(server.base, 2 if quick else 6), settle=15)
-        held = after - idle - (server.render_cache_mb() - cached)
+        kept = after - idle - (server.render_cache_mb() - cached)
         figures.append(
-            Figure("WebSocket gone with 4K results pending (net of the bounded render cache)", held, peak, worst,
-                   "2,249 MB after 15 s", "within 50 MB of idle in 15 s", held < 50)
+            Figure("WebSocket gone with 4K results pending (net of the bounded render cache)", kept, peak, worst,
+                   "2,249 MB after 15 s", "within 50 MB of idle in 15 s", kept < 50)
         )  # fmt: skip
         sockets = 200 if quick else 1000
         before, peak, after, worst = await watch(server, idle_websockets(server.base, sockets, 3))
