@@ -1,3 +1,5 @@
+import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -109,3 +111,13 @@ def test_a_bad_wiro_project_stops_the_server_with_a_message() -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "wiro" in result.stderr.lower()
+
+
+def test_the_server_runs_on_uvloop_when_it_is_installed() -> None:
+    from emulator.cli import run
+
+    async def loop_kind() -> int:
+        return 1 if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else 0
+
+    expected = 1 if importlib.util.find_spec("uvloop") else 0
+    assert run(loop_kind()) == expected
