@@ -23,7 +23,8 @@ class Texts(list[str]):
 
     def __init__(self, items: Iterable[str] = ()) -> None:
         super().__init__()
-        self.extend(items)
+        if items:  # two empty ones are made for every request
+            self.extend(items)
 
     def append(self, text: str) -> None:
         if len(self) < MAX_TEXTS:

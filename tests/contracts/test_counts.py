@@ -75,3 +75,20 @@ def test_number_words_within_any_cap(word: str, cap: int) -> None:
 def test_any_prompt_gives_a_count_within_the_cap_and_always_the_same(prompt: str, cap: int, mode: Mode) -> None:
     count = decide(prompt, cap, mode)
     assert 1 <= count <= cap and count == decide(prompt, cap, mode)
+
+
+WORDS = st.sampled_from([*ENGLISH, "images", "set of", "pictures", "Generate", "TWO", "Stone", "often", "ſix", "K"])
+
+
+@given(st.lists(st.one_of(WORDS, st.text(max_size=6), st.integers(0, 999).map(str)), max_size=12).map(" ".join))
+def test_the_quick_no_number_test_never_changes_the_count(prompt: str) -> None:
+    """asked_count skips its patterns for ASCII prompts that name no number; they must agree with the patterns."""
+    from contracts import counts
+
+    full = [
+        (match.start(), value)
+        for pattern in (counts.COUNTED_NOUN, counts.SET_OF, counts.CHINESE_COUNT)
+        for match in pattern.finditer(prompt)
+        if (value := counts._value(match.group("n"))) is not None and value > 0
+    ]
+    assert asked_count(prompt) == (min(full)[1] if full else None)

@@ -1,3 +1,5 @@
+import asyncio
+
 import httpx
 import pytest
 from starlette.datastructures import Headers
@@ -34,3 +36,45 @@ async def test_a_broken_or_oversized_form_is_malformed(raw: bytes) -> None:
     headers = Headers({"content-type": "multipart/form-data; boundary=x"})
     with pytest.raises(MalformedForm):
         await read_form(headers, raw, max_files=1, max_part_size=8)
+
+
+async def _read(chunks: list[tuple[float, bytes]], limit: int = 1000) -> bytes:
+    """read_body over a request whose chunks arrive after the given pauses."""
+    from starlette.requests import Request
+
+    from emulator.core.http import read_body
+
+    pending = list(chunks)
+
+    async def receive() -> dict[str, object]:
+        pause, chunk = pending.pop(0)
+        await asyncio.sleep(pause)
+        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+    return await read_body(Request({"type": "http", "method": "POST", "headers": []}, receive), limit)
+
+
+async def test_a_slow_body_that_keeps_arriving_is_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.core import http
+
+    monkeypatch.setattr(http, "BODY_IDLE_TIMEOUT", 0.1)
+    assert await _read([(0.06, b"a")] * 6) == b"aaaaaa"  # 0.36 s in all, never 0.1 s idle
+
+
+async def test_a_body_idle_too_long_stalls_and_the_task_is_not_left_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.core import http
+
+    monkeypatch.setattr(http, "BODY_IDLE_TIMEOUT", 0.05)
+    with pytest.raises(http.BodyStalled):
+        await _read([(0.0, b"a"), (1.0, b"b")])
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0)  # still runnable
+
+
+async def test_cancelling_a_body_read_from_outside_still_cancels() -> None:
+    reader = asyncio.ensure_future(_read([(0.0, b"a"), (5.0, b"b")]))
+    await asyncio.sleep(0.05)
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader

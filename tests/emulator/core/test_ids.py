@@ -22,3 +22,13 @@ def test_different_seeds_differ() -> None:
 
 def test_tokens_use_the_requested_alphabet() -> None:
     assert set(IdSource(3).token(200, "ab")) == {"a", "b"}
+
+
+def test_uuid_text_is_what_the_uuid_module_writes() -> None:
+    from emulator.core.ids import uuid4_number, uuid4_text
+
+    source = IdSource(7)
+    for number in [0, 2**128 - 1, 2**128, 2**130 + 5, *(source.uint32() << 96 | source.uint32() for _ in range(500))]:
+        assert uuid4_text(number) == str(uuid.UUID(int=number % 2**128, version=4))
+        assert uuid4_number(number) == uuid.UUID(int=number % 2**128, version=4).int
+    assert IdSource(9).uuid4_int() == uuid.UUID(IdSource(9).uuid4()).int

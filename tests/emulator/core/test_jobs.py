@@ -160,3 +160,15 @@ def test_a_failure_reads_as_its_message_or_the_tables_text_for_its_kind() -> Non
     assert Failure.text(Failure("content_policy", ""), table) == "Blocked."
     assert Failure.text(Failure("gpu_melted", ""), table) == "Failed (gpu_melted)."
     assert Failure.text(Failure("content_policy", "custom words"), table) == "custom words"
+
+
+async def test_a_finished_job_lets_go_of_its_listeners_and_waiters(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    seen: list[str] = []
+    job = engine.create("j1", "test", Plan(1.0, (1.0,)), listener=lambda job, event: seen.append(event.kind))
+    waiting = asyncio.ensure_future(engine.wait(job, lambda current: current.state.terminal))
+    await settle()
+    clock.advance(5)
+    assert await asyncio.wait_for(waiting, 1)
+    assert seen == ["state", "output", "state"]
+    assert job._listeners == () and not job._waiters

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,23 +43,32 @@ class Records:
     def put(self, task_uuid: str, record: Job | Stored) -> None:
         self._records.put(task_uuid.lower(), record)
 
-    @contextlib.contextmanager
-    def claim(self, task_type: str, task_uuid: str) -> Iterator[None]:
+    def claim(self, task_type: str, task_uuid: str) -> Claim:
         """Hold a taskUUID while the task is being accepted, so a concurrent duplicate conflicts; a task that is
         refused meanwhile leaves its UUID free."""
-        key = task_uuid.lower()
-        if key in self._records:
-            raise errors.conflict(task_type, task_uuid)
-        self._records.put(key, CLAIMED)
-        try:
-            yield
-        except BaseException:
-            if self._records.get(key) is CLAIMED:
-                self._records.pop(key)
-            raise
+        return Claim(self._records, task_type, task_uuid)
 
     def clear(self) -> None:
         self._records.clear()
+
+
+class Claim:
+    """`Records.claim`: a plain context manager, as it runs once per task (a generator-based one costs more)."""
+
+    __slots__ = ("_key", "_records", "_task_type", "_task_uuid")
+
+    def __init__(self, records: Retained[str, Record], task_type: str, task_uuid: str) -> None:
+        self._records, self._task_type, self._task_uuid = records, task_type, task_uuid
+        self._key = task_uuid.lower()
+
+    def __enter__(self) -> None:
+        if self._key in self._records:
+            raise errors.conflict(self._task_type, self._task_uuid)
+        self._records.put(self._key, CLAIMED)
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None and self._records.get(self._key) is CLAIMED:
+            self._records.pop(self._key)
 
 
 def _finished(record: Record) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from contracts.runware import rules
 from emulator.core.artifacts import ArtifactStore
 from emulator.core.faults import Context
 from emulator.core.http import dumps
+from emulator.core.ids import uuid4_text
 from emulator.core.jobs import Event, Failure, Job, Overloaded, State
 from emulator.core.journal import Entry
 from emulator.core.render import GenerationSpec
@@ -58,12 +58,15 @@ class Inference:
         return rules.price(self.model)
 
     def spec(self, index: int) -> GenerationSpec:
-        """Image `index` of the task; derived, so a 300-image task costs no more memory than one."""
+        """Image `index` of the task; derived, so a 300-image task costs no more memory than one. The template is
+        image 0."""
+        if index == 0:
+            return self.template
         return dataclasses.replace(self.template, index=index, seed=(self.seed_base + index) % self.seed_space)
 
     def image_uuid(self, index: int) -> str:
         # Consecutive integers differ only in the low bits, which the UUID version bits never touch.
-        return str(uuid.UUID(int=(self.uuid_base + index) % 2**128, version=4))
+        return uuid4_text(self.uuid_base + index)
 
 
 class Results:
@@ -91,6 +94,8 @@ class Results:
             width, height = rules.output_size(task, next((size for size in references if size is not None), None))
             count = rules.image_count(task, self.runtime.image_count, prompt)
             given_seed = task.get("seed")
+            seed_base = int(given_seed) if given_seed is not None else self.runtime.ids.uint32()
+            seed_space = SEED_SPACE if given_seed is not None else 2**32
             output_type = task.get("outputType", DEFAULTS["outputType"])
             inference = Inference(
                 task_uuid=task_uuid,
@@ -109,16 +114,16 @@ class Results:
                     model=model,
                     job_id=task_uuid,
                     index=0,
-                    seed=0,
+                    seed=seed_base % seed_space,
                     width=width,
                     height=height,
                     format=FORMATS[task.get("outputFormat", DEFAULTS["outputFormat"])],
                     quality=int(task.get("outputQuality", DEFAULTS["outputQuality"])),
                     reference_count=len(references),
                 ),
-                seed_base=int(given_seed) if given_seed is not None else self.runtime.ids.uint32(),
-                seed_space=SEED_SPACE if given_seed is not None else 2**32,
-                uuid_base=int(uuid.UUID(self.runtime.ids.uuid4())),
+                seed_base=seed_base,
+                seed_space=seed_space,
+                uuid_base=self.runtime.ids.uuid4_int(),
                 context=context,
             )
             try:
