@@ -9,11 +9,13 @@ an unknown WEBP chunk); pixels and the evidence record are untouched.
 from __future__ import annotations
 
 import bisect
+import functools
 import struct
 import zlib
 
 FILLER = b"seedream-emulator padding, ignore. "
 JPEG_SEGMENT = 65_533
+PNG_CHUNK = 1 << 20
 
 # Typical bytes per pixel of photographic content by encoder quality (interpolated linearly).
 BYTES_PER_PIXEL: dict[str, tuple[tuple[int, float], ...]] = {
@@ -47,24 +49,47 @@ def _filler(size: int) -> bytes:
     return (FILLER * (size // len(FILLER) + 1))[:size]
 
 
+# Padding is made of identical pieces, built once: a 4K PNG carries 27 MB of it, and building it afresh (then copying
+# it into the file twice over) held the interpreter for longer than rendering the picture.
+@functools.cache
+def _jpeg_segment(payload: int) -> bytes:
+    return b"\xff\xef" + struct.pack(">H", payload + 2) + _filler(payload)
+
+
+@functools.cache
+def _png_chunk(payload: int) -> bytes:
+    kind, data = b"sdPd", _filler(payload)
+    return struct.pack(">I", payload) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def _pad_jpeg(data: bytes, missing: int) -> bytes:
     segments = []
     while missing > 4:
-        payload = _filler(min(JPEG_SEGMENT, missing - 4))
-        segments.append(b"\xff\xef" + struct.pack(">H", len(payload) + 2) + payload)
-        missing -= len(payload) + 4
-    return data[:2] + b"".join(segments) + data[2:]
+        payload = min(JPEG_SEGMENT, missing - 4)
+        segments.append(_jpeg_segment(payload) if payload == JPEG_SEGMENT else _segment_once(payload))
+        missing -= payload + 4
+    view = memoryview(data)
+    return b"".join([view[:2], *segments, view[2:]])
+
+
+def _segment_once(payload: int) -> bytes:
+    return b"\xff\xef" + struct.pack(">H", payload + 2) + _filler(payload)
 
 
 def _pad_png(data: bytes, missing: int) -> bytes:
-    kind = b"sdPd"
-    payload = _filler(max(0, missing - 12))
-    chunk = struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-    return data[:-12] + chunk + data[-12:]
+    # Private chunks of at most PNG_CHUNK bytes each, all alike but the last (a PNG may hold any number of them).
+    payload = max(0, missing - 12)
+    chunks = [_png_chunk(PNG_CHUNK)] * (payload // (PNG_CHUNK + 12))
+    rest = payload - len(chunks) * (PNG_CHUNK + 12)
+    last = _filler(rest)
+    chunks.append(struct.pack(">I", rest) + b"sdPd" + last + struct.pack(">I", zlib.crc32(b"sdPd" + last)))
+    view = memoryview(data)
+    return b"".join([view[:-12], *chunks, view[-12:]])
 
 
 def _pad_webp(data: bytes, missing: int) -> bytes:
     payload = _filler(max(0, missing - 8) // 2 * 2)
-    chunk = b"PADD" + struct.pack("<I", len(payload)) + payload
-    body = data[8:] + chunk
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+    size = len(data) - 8 + 8 + len(payload)
+    return b"".join(
+        [b"RIFF", struct.pack("<I", size), memoryview(data)[8:], b"PADD", struct.pack("<I", len(payload)), payload]
+    )

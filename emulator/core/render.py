@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
@@ -26,6 +28,10 @@ MARKER = "seedream-emulator"
 EXCERPT_LENGTH = 96
 BANDS = 32
 GRID = (255, 255, 255)
+BOX = (16, 16, 16)
+INK = (255, 255, 255)
+# Canvases kept between renders: two 4096x4096 ones.
+CANVAS_BYTES = 128 * 2**20
 
 MEDIA_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "png": "png", "webp": "webp"}
@@ -76,7 +82,11 @@ class GenerationSpec:
 
 def render(spec: GenerationSpec, *, realistic_size: bool = True) -> bytes:
     """Encode the placeholder; `realistic_size` pads it to what a real photo would weigh."""
-    data = _encode(spec, _draw(spec))
+    image = _draw(spec, CANVASES.take((spec.width, spec.height)))
+    try:
+        data = _encode(spec, image)
+    finally:
+        CANVASES.give(image)
     if realistic_size:
         data = padding.pad(data, spec.format, padding.typical_size(spec.format, spec.quality, spec.width * spec.height))
     return data
@@ -117,21 +127,90 @@ def read_metadata(data: bytes) -> dict[str, object]:
     return record
 
 
-def _draw(spec: GenerationSpec) -> Image.Image:
+class Canvases:
+    """Canvases kept for the next render of their size, at most `max_bytes` of them (least recently used go first).
+
+    A 4K canvas is 64 MiB; a fresh one costs its page faults and zeroing, about as much as JPEG-encoding it, every
+    time. `_draw` paints every pixel, so what a kept canvas held before never shows."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._free: list[Image.Image] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: tuple[int, int]) -> Image.Image:
+        with self._lock:
+            for position, image in enumerate(self._free):
+                if image.size == size:
+                    return self._free.pop(position)
+        return Image.new("RGB", size, None)
+
+    def give(self, image: Image.Image) -> None:
+        with self._lock:
+            self._free.append(image)
+            while sum(_bytes(kept) for kept in self._free) > self.max_bytes:
+                self._free.pop(0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._free.clear()
+
+
+def _bytes(image: Image.Image) -> int:
+    return image.width * image.height * 4  # Pillow keeps RGB as 4 bytes a pixel
+
+
+CANVASES = Canvases(CANVAS_BYTES)
+
+
+def _draw(spec: GenerationSpec, image: Image.Image | None = None) -> Image.Image:
+    """Bands of the spec's two colours, a white grid, and the caption in a dark box at the centre, on `image` (a
+    canvas of the spec's size, whatever it holds) or a new one.
+
+    Every pixel is painted once, so a reused canvas gives the same picture: bands and grid around the caption box,
+    the box, then the caption's glyphs. 4K is 16 million pixels; painting them twice, or blending the caption into
+    three channels a line at a time, used to cost more than encoding them."""
     width, height = spec.width, spec.height
     digest = bytes.fromhex(spec.content_key())
     start, end = _palette(digest[:3]), _palette(digest[3:6])
-    bands = Image.new("RGB", (1, BANDS))
-    bands.putdata([_mix(start, end, band / (BANDS - 1)) for band in range(BANDS)])
-    # One resize allocates and paints the whole canvas; filling it first would touch every pixel twice.
-    image = bands.resize((width, height), Image.Resampling.NEAREST)
+    face = _face(max(10, min(width, height) // 32))
+    pad = face.size // 2
+    lines = _lines(spec, face.size)
+    step = face.baseline + pad
+    text_width = max(face.width(line) for line in lines)
+    text_height = step * (len(lines) - 1) + face.line_height
+    left = max(0, (width - text_width) // 2)
+    top = max(0, (height - text_height) // 2)
+    # The box, clipped to the image: [x0, x1) x [y0, y1).
+    x0, y0 = max(0, left - pad), max(0, top - pad)
+    x1, y1 = min(width, left + text_width + pad + 1), min(height, top + text_height + pad + 1)
+
+    if image is None:
+        image = Image.new("RGB", (width, height), None)
+    for band in range(BANDS):
+        color = _mix(start, end, band / (BANDS - 1))
+        first, last = band * height // BANDS, (band + 1) * height // BANDS
+        for low, high, whole in ((first, min(last, y0), True), (max(first, y0), min(last, y1), False)):
+            if low < high and whole:
+                image.paste(color, (0, low, width, high))
+            elif low < high:
+                if x0 > 0:
+                    image.paste(color, (0, low, x0, high))
+                if x1 < width:
+                    image.paste(color, (x1, low, width, high))
+        low = max(first, y1)
+        if low < last:
+            image.paste(color, (0, low, width, last))
     draw = ImageDraw.Draw(image)
     grid = max(64, min(width, height) // 8)
     for x in range(0, width, grid):
         draw.line((x, 0, x, height), fill=GRID, width=1)
     for y in range(0, height, grid):
         draw.line((0, y, width, y), fill=GRID, width=1)
-    _caption(draw, spec)
+    if x0 < x1 and y0 < y1:
+        image.paste(BOX, (x0, y0, x1, y1))
+        for row, line in enumerate(lines):
+            face.write(image, left, top + row * step, line, (x0, y0, x1, y1))
     return image
 
 
@@ -140,10 +219,8 @@ def _mix(start: tuple[int, int, int], end: tuple[int, int, int], ratio: float) -
     return red, green, blue
 
 
-def _caption(draw: ImageDraw.ImageDraw, spec: GenerationSpec) -> None:
-    size = max(10, min(spec.width, spec.height) // 32)
-    font = _font(size)
-    lines = [
+def _lines(spec: GenerationSpec, size: int) -> list[str]:
+    return [
         "SEEDREAM EMULATOR placeholder",
         f"{spec.provider} · {spec.model}",
         f"{spec.width}x{spec.height} {spec.format.upper()} q{spec.quality}",
@@ -151,13 +228,6 @@ def _caption(draw: ImageDraw.ImageDraw, spec: GenerationSpec) -> None:
         f"refs {spec.reference_count} · job {spec.job_id}",
         *_wrap(f"“{spec.prompt_excerpt}”", max(16, spec.width // max(1, size * 6 // 10))),
     ]
-    pad = size // 2
-    text = "\n".join(lines)
-    box = draw.multiline_textbbox((0, 0), text, font=font, spacing=pad)
-    left = max(0, (spec.width - box[2]) // 2)
-    top = max(0, (spec.height - box[3]) // 2)
-    draw.rectangle((left - pad, top - pad, left + box[2] + pad, top + box[3] + pad), fill=(16, 16, 16))
-    draw.multiline_text((left, top), text, font=font, fill=(255, 255, 255), spacing=pad)
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -168,12 +238,77 @@ def _palette(triple: bytes) -> tuple[int, int, int]:
     return (64 + triple[0] // 2, 64 + triple[1] // 2, 64 + triple[2] // 2)
 
 
-_fonts = threading.local()
+class _Glyph(NamedTuple):
+    mask: Image.Image | None  # None: nothing to draw (a space)
+    tile: Image.Image | None  # the glyph already blended onto the caption box's colour
+    left: int
+    top: int
+    advance: float
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    # FreeType faces are not safe to share between the render threads.
-    cache: dict[int, ImageFont.FreeTypeFont | ImageFont.ImageFont] = _fonts.__dict__.setdefault("by_size", {})
-    if size not in cache:
-        cache[size] = ImageFont.load_default(size=size)
-    return cache[size]
+class _Face:
+    """The default font at one size, each glyph rasterised once. FreeType rasterises every glyph of every line again
+    otherwise, which was most of the cost of a 4K caption (a 128-pixel font)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.font = ImageFont.load_default(size=size)
+        # Lines follow each other as in Pillow's multiline text: a capital's height plus the spacing apart.
+        self.baseline = int(self.font.getbbox("A")[3])
+        self.line_height = int(self.font.getbbox("Ag")[3])
+        self._glyphs: dict[str, _Glyph] = {}
+
+    def glyph(self, char: str) -> _Glyph:
+        found = self._glyphs.get(char)
+        if found is None:
+            if isinstance(self.font, ImageFont.FreeTypeFont):
+                mask, (left, top) = self.font.getmask2(char, mode="L")
+            else:  # Pillow built without FreeType: its fixed bitmap font
+                mask, (left, top) = self.font.getmask(char, mode="L"), (0, 0)
+            width, height = mask.size
+            image = tile = None
+            if width and height:
+                image = Image.frombytes("L", (width, height), bytes(mask))
+                tile = Image.new("RGB", (width, height), BOX)
+                tile.paste(INK, (0, 0), image)
+            found = self._glyphs[char] = _Glyph(image, tile, left, top, self.font.getlength(char))
+        return found
+
+    def width(self, text: str) -> int:
+        return math.ceil(sum(self.glyph(char).advance for char in text))
+
+    def write(self, image: Image.Image, x: int, y: int, text: str, box: tuple[int, int, int, int]) -> None:
+        """Draw `text` with its top left at (x, y), inside the caption `box` (left, top, right, bottom; painted BOX).
+
+        A glyph whose rectangle lies in the box clear of the previous one is copied as its ready-blended tile, the
+        same pixels as blending the ink through its mask onto the box colour, without the per-pixel blend in three
+        channels (a 4K caption's blending cost as much as a quarter of encoding it); others are blended."""
+        pen = float(x)
+        clear = box[0]
+        for char in text:
+            glyph = self.glyph(char)
+            if glyph.mask is not None and glyph.tile is not None:
+                left, top = round(pen) + glyph.left, y + glyph.top
+                right, bottom = left + glyph.tile.width, top + glyph.tile.height
+                if clear <= left and right <= box[2] and box[1] <= top and bottom <= box[3]:
+                    image.paste(glyph.tile, (left, top))
+                else:
+                    image.paste(INK, (left, top), glyph.mask)
+                clear = max(clear, right)
+            pen += glyph.advance
+
+
+_faces = threading.local()
+MAX_FACES = 4
+
+
+def _face(size: int) -> _Face:
+    # FreeType faces are not safe to share between the render threads; each thread keeps its most recent sizes.
+    faces: OrderedDict[int, _Face] = _faces.__dict__.setdefault("by_size", OrderedDict())
+    face = faces.get(size)
+    if face is None:
+        face = faces[size] = _Face(size)
+        while len(faces) > MAX_FACES:
+            faces.popitem(last=False)
+    faces.move_to_end(size)
+    return face

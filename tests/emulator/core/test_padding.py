@@ -49,3 +49,21 @@ def test_compact_mode_leaves_the_encoder_output_alone() -> None:
 
 def test_pad_never_shrinks() -> None:
     assert pad(b"\xff\xd8abc", "jpeg", 2) == b"\xff\xd8abc"
+
+
+@pytest.mark.parametrize("missing", [1, 11, 12, 13, 1 << 20, (1 << 20) + 12, (1 << 20) + 13, 3 * ((1 << 20) + 12) + 5])
+def test_png_padding_is_exact_in_any_number_of_chunks(missing: int) -> None:
+    data = render(spec("png", size=64), realistic_size=False)
+    padded = pad(data, "png", len(data) + missing)
+    assert len(padded) == len(data) + max(missing, 12)
+    with Image.open(io.BytesIO(padded)) as image:
+        image.load()
+    assert read_metadata(padded) == spec("png", size=64).metadata()
+
+
+def test_jpeg_padding_is_whole_segments_then_the_rest() -> None:
+    data = render(spec("jpeg", size=64), realistic_size=False)
+    padded = pad(data, "jpeg", len(data) + 3 * 65_537 + 100)
+    assert len(padded) == len(data) + 3 * 65_537 + 100
+    assert padded[:2] == data[:2] and padded.endswith(data[2:])
+    Image.open(io.BytesIO(padded)).load()

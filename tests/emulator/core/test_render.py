@@ -95,3 +95,38 @@ def test_long_prompts_are_shown_as_an_excerpt_but_hashed_whole() -> None:
 def test_foreign_bytes_are_not_evidence(data: bytes) -> None:
     with pytest.raises(NotEvidence):
         read_metadata(data)
+
+
+def test_a_reused_canvas_gives_the_same_bytes_whatever_it_held() -> None:
+    from emulator.core import render as module
+
+    wanted = spec(format="png", width=300, height=180)
+    fresh = render(wanted)
+    noise = Image.frombytes("RGB", (300, 180), bytes(range(256)) * (300 * 180 * 3 // 256 + 1))
+    module.CANVASES.clear()
+    module.CANVASES.give(noise)
+    assert render(wanted) == fresh
+    assert render(spec(format="png", width=300, height=180, prompt="another one")) != fresh
+    assert render(wanted) == fresh
+
+
+def test_kept_canvases_stay_within_their_budget() -> None:
+    from emulator.core.render import Canvases
+
+    kept = Canvases(max_bytes=3 * 100 * 100 * 4)
+    for size in (100, 100, 100, 100, 50):
+        kept.give(Image.new("RGB", (size, size)))
+    assert sum(image.width * image.height * 4 for image in kept._free) <= 3 * 100 * 100 * 4
+    assert kept.take((50, 50)).size == (50, 50)
+    assert kept.take((70, 70)).size == (70, 70)  # none kept of that size: a new one
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 300), (300, 5), (333, 777), (1000, 200)])
+def test_every_pixel_is_painted_on_any_canvas(size: tuple[int, int]) -> None:
+    """The canvas is not cleared between renders: a picture drawn on black and on white must be the same."""
+    from emulator.core.render import _draw
+
+    wanted = spec(width=size[0], height=size[1])
+    on_black = _draw(wanted, Image.new("RGB", size, (0, 0, 0)))
+    on_white = _draw(wanted, Image.new("RGB", size, (255, 255, 255)))
+    assert on_black.tobytes() == on_white.tobytes()
