@@ -31,6 +31,29 @@ FIXTURE_MAX_PIXELS = 40_000_000
 FIXTURE_TTL = 86_400.0
 
 
+def _fixture_spec(artifact_id: str) -> GenerationSpec | None:
+    """What the reference fixture of that id shows; None when the id names no fixture the emulator makes."""
+    match = FIXTURE.match(artifact_id)
+    if match is None:
+        return None
+    width, height = int(match["width"]), int(match["height"])
+    if width * height > FIXTURE_MAX_PIXELS:
+        return None
+    return GenerationSpec.create(
+        prompt=f"reference fixture {width}x{height}",
+        provider="fixture",
+        model="fixture",
+        job_id=artifact_id,
+        index=0,
+        seed=0,
+        width=width,
+        height=height,
+        format=FIXTURE_FORMATS[match["format"]],
+        quality=90,
+        reference_count=0,
+    )
+
+
 class StorageFull(Exception):
     """Accepting this upload would exceed the configured byte budget for uploads."""
 
@@ -178,38 +201,40 @@ class ArtifactStore:
             artifact = None
         return artifact if artifact is not None else self._fixture(artifact_id)
 
-    def _fixture(self, artifact_id: str) -> Artifact | None:
-        match = FIXTURE.match(artifact_id)
-        if match is None:
-            return None
-        width, height = int(match["width"]), int(match["height"])
-        if width * height > FIXTURE_MAX_PIXELS:
-            return None
-        spec = GenerationSpec.create(
-            prompt=f"reference fixture {width}x{height}",
-            provider="fixture",
-            model="fixture",
-            job_id=artifact_id,
-            index=0,
-            seed=0,
-            width=width,
-            height=height,
-            format=FIXTURE_FORMATS[match["format"]],
-            quality=90,
-            reference_count=0,
+    async def prepare(self, artifact_id: str) -> None:
+        """Render a reference fixture named `artifact_id` in the render threads if it is not held yet, so that `get`
+        finds it without rendering on the event loop (a fixture may be 40 megapixels). Anything else: nothing."""
+        spec = _fixture_spec(artifact_id)
+        if spec is None or self._held(artifact_id):
+            return
+        data = await asyncio.get_running_loop().run_in_executor(
+            self.cache._executor, functools.partial(render, spec, realistic_size=False)
         )
+        if not self._held(artifact_id):
+            self._add(self._fixture_artifact(artifact_id, spec, data))
+
+    def _held(self, artifact_id: str) -> bool:
+        artifact = self._artifacts.get(artifact_id)
+        return artifact is not None and artifact.expires_at > self.clock.now()
+
+    def _fixture(self, artifact_id: str) -> Artifact | None:
+        spec = _fixture_spec(artifact_id)
+        if spec is None:
+            return None
         # Unpadded, so a fixture weighs what its pixels need and no provider's byte limit trips over it.
-        data = render(spec, realistic_size=False)
-        artifact = Artifact(
+        artifact = self._fixture_artifact(artifact_id, spec, render(spec, realistic_size=False))
+        self._add(artifact)
+        return artifact
+
+    def _fixture_artifact(self, artifact_id: str, spec: GenerationSpec, data: bytes) -> Artifact:
+        return Artifact(
             artifact_id,
             spec.media_type,
             spec.extension,
             self.clock.now() + FIXTURE_TTL,
             blob=data,
-            info={"width": width, "height": height},
+            info={"width": spec.width, "height": spec.height},
         )
-        self._add(artifact)
-        return artifact
 
     def remove(self, artifact_id: str) -> bool:
         return self._remove(artifact_id) is not None

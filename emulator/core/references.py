@@ -64,6 +64,7 @@ class References:
             raise images.BrokenImage("not a well-formed URL")
         artifact_id = self.artifacts.own(value, base_url)
         if artifact_id is not None:
+            await self.artifacts.prepare(artifact_id)  # a fixture renders off the event loop
             return self.stored(value, artifact_id)
         fetched = await self.remote.fetch(value, max_bytes)
         if fetched.status == "unreachable":

@@ -133,3 +133,17 @@ def test_other_fixture_names_are_unknown(clock: ManualClock, name: str) -> None:
 def test_own_urls_are_recognised_by_host_and_path(url: str, expected: str | None) -> None:
     assert ArtifactStore.own(url, "http://127.0.0.1:8000") == expected
     assert ArtifactStore.url("http://127.0.0.1:8000/", "abc", "png") == "http://127.0.0.1:8000/files/abc.png"
+
+
+async def test_a_fixture_can_be_rendered_off_the_event_loop_before_it_is_read(clock: ManualClock) -> None:
+    store = ArtifactStore(clock)
+    name = fixture_id(64, 48, "png")
+    await store.prepare(name)
+    assert len(store) == 1
+    artifact = store.get(name)
+    assert artifact is not None and artifact.blob is not None
+    assert inspect(artifact.blob).width == 64
+    await store.prepare(name)  # held already: nothing more
+    await store.prepare("not-a-fixture")
+    assert len(store) == 1 and store.get(name) is artifact
+    store.close()
