@@ -6,22 +6,23 @@ retained job is several containers (the job, its timeline, its events, the surfa
 images) that live as long as the retention, so under steady load each request promotes some, and every few tens
 of thousands of requests a collection walked all of them: with the default retention (100,000 jobs) it held every
 request in flight for half a second or more, longer the more jobs were kept. Jobs that leave the retention are
-freed by reference counting the moment they go; they counted as promotions all the same.
+freed by reference counting the moment they go (a Runware request leaves no cyclic garbage at all); they counted
+as promotions all the same.
 
-A serving process therefore (`Collector.install`) keeps a generation of its own beyond CPython's oldest one, the
-objects that have already survived a full collection, which no routine collection walks again:
+A serving process therefore (`Collector.install`) keeps a generation of its own beyond CPython's oldest one, which no
+routine collection walks:
 
 1. what exists once the app is built (modules, schemas, routes) is frozen (`gc.freeze`): it lives as long as the
    process;
-2. the automatic full collection is off; the young collections, which find the short-lived cycles of requests, run
-   as before;
-3. every `interval` (a quarter of a second), if anything was promoted meanwhile, a full collection runs and its
-   survivors are frozen in turn. It walks only what was promoted since the previous one: a few thousand objects,
-   however many jobs are kept, so a few milliseconds;
-4. when the heap (pymalloc's count of allocated blocks) has doubled since the last thorough collection, everything
-   is unfrozen and collected once: cyclic garbage that was frozen while still in use (a record and its job pointing
-   at each other, evicted together later) is found there. Steady load with a full retention never doubles the
-   heap; filling it from empty does, a few times.
+2. the young collections run as before, and find the short-lived cycles of requests; whatever survives the older
+   young generation is frozen as soon as that collection ends, instead of piling up in the oldest generation, and
+   the automatic full collection is off. Pauses are those of the young collections: milliseconds, however many
+   jobs are kept;
+3. everything is unfrozen and collected once more, for cyclic garbage that was frozen while still in use (a record
+   and its job pointing at each other, evicted together later), when the heap (pymalloc's count of allocated
+   blocks) has doubled since the last time and the process has been quiet for a second (no young collection, few
+   allocations), or has grown fourfold whatever the load. Steady load with a full retention does neither; filling
+   it from empty grows the heap fourfold a few times.
 
 Process-wide state, so only the server's own process installs it (`seedream-emulator serve`), never `create_app`.
 """
@@ -32,9 +33,13 @@ import asyncio
 import gc
 import sys
 from collections.abc import Callable
+from typing import Any
 
-INTERVAL = 0.25
-GROWTH = 1.0
+INTERVAL = 0.1
+GROWTH = 1.0  # a thorough collection once quiet, when the heap has doubled
+VALVE = 3.0  # a thorough collection at once, when it has grown fourfold
+QUIET = 10  # intervals without a young collection and with fewer than QUIET_ALLOCATIONS net new objects each
+QUIET_ALLOCATIONS = 200
 # gc thresholds are C ints; a count of generation-1 collections this high is never reached.
 NEVER = 2**31 - 1
 
@@ -45,16 +50,20 @@ class Collector:
         *,
         interval: float = INTERVAL,
         growth: float = GROWTH,
+        valve: float = VALVE,
         blocks: Callable[[], int] = sys.getallocatedblocks,
-        promoted: Callable[[], int] = lambda: gc.get_count()[2],
+        counts: Callable[[], tuple[int, int, int]] = gc.get_count,
     ) -> None:
         self.interval = interval
         self.growth = growth
-        self.sweeps = 0
+        self.valve = valve
+        self.freezes = 0
         self.thorough = 0
         self._blocks = blocks
-        self._promoted = promoted
+        self._counts = counts
         self._floor = 0
+        self._quiet = 0
+        self._last = (0, 0, 0)
         self._saved: tuple[int, int, int] | None = None
 
     @property
@@ -62,47 +71,54 @@ class Collector:
         return self._saved is not None
 
     def install(self) -> None:
-        """Freeze the objects that exist now and take over full collections (once; `uninstall` undoes it)."""
+        """Freeze the objects that exist now and take over the oldest generation (once; `uninstall` undoes it)."""
         if self._saved is not None:
             return
         self._saved = gc.get_threshold()
         gc.collect()
         gc.freeze()
         gc.set_threshold(self._saved[0], self._saved[1], NEVER)
+        gc.callbacks.append(self._collected)
         self._floor = self._blocks()
+        self._last = self._counts()
 
     def uninstall(self) -> None:
         if self._saved is None:
             return
+        gc.callbacks.remove(self._collected)
         gc.set_threshold(*self._saved)
         gc.unfreeze()
         self._saved = None
 
-    def check(self) -> str | None:
-        """One look: a thorough collection if the heap has grown by `growth`, else a sweep of what was promoted
-        since the last one, if anything was; which of them ran."""
-        blocks = self._blocks()
-        if blocks > self._floor * (1 + self.growth):
-            self.collect_all()
-            return "thorough"
-        self._floor = min(self._floor, blocks)
-        if self._promoted() > 0:
-            self.sweep()
-            return "sweep"
-        return None
+    def _collected(self, phase: str, info: dict[str, Any]) -> None:
+        # The older young generation was just collected: its survivors sit alone in the oldest one. Freezing merges
+        # lists, whatever their length.
+        if phase == "stop" and info["generation"] == 1:
+            gc.freeze()
+            self.freezes += 1
 
-    def sweep(self) -> None:
-        """Collect what is not frozen (promoted since the last sweep, and the young generations), freeze the rest."""
-        gc.collect()
-        gc.freeze()
-        self.sweeps += 1
+    def check(self) -> bool:
+        """One look: a thorough collection if the heap has grown enough (by `growth` once the process is quiet, by
+        `valve` in any case); whether one ran."""
+        counts, blocks = self._counts(), self._blocks()
+        young = counts[0] - self._last[0]
+        self._quiet = self._quiet + 1 if counts[1:] == self._last[1:] and 0 <= young < QUIET_ALLOCATIONS else 0
+        self._last = counts
+        grown = blocks > self._floor * (1 + self.valve)
+        if grown or (blocks > self._floor * (1 + self.growth) and self._quiet >= QUIET):
+            self.collect_all()
+            return True
+        self._floor = min(self._floor, blocks)
+        return False
 
     def collect_all(self) -> None:
+        """Walk everything once, frozen or not; freeze what survives."""
         gc.unfreeze()
         gc.collect()
         gc.freeze()
         self.thorough += 1
         self._floor = self._blocks()
+        self._last = self._counts()
 
     async def run(self) -> None:
         """Check every `interval` seconds until cancelled."""

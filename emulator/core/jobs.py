@@ -38,6 +38,9 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 NEVER = math.inf
+EventKind = Literal["state", "output"]
+# The steps of every finished job: none. Shared, and never added to (only a plan makes steps).
+FINISHED: list[Step] = []
 
 
 class InvalidTransition(Exception):
@@ -91,7 +94,7 @@ class Step:
 @dataclass(slots=True)
 class Event:
     job_id: str
-    kind: Literal["state", "output"]
+    kind: EventKind
     at: float
     state: State
     index: int | None = None
@@ -115,11 +118,18 @@ class Job:
     outputs_ready: int = 0
     started_at: float | None = None
     finished_at: float | None = None
-    timeline: list[Event] = field(default_factory=list)
+    # The timeline as plain tuples (kind, at, state value, index): they are not objects the collector has to walk
+    # once they hold only strings and numbers, and a retained job keeps its timeline as long as it is kept.
+    _events: list[tuple[EventKind, float, str, int | None]] = field(default_factory=list, repr=False)
     _steps: list[Step] = field(default_factory=list, repr=False)
     _planned_failure: Failure | None = field(default=None, repr=False)
     _listeners: tuple[Listener, ...] = field(default=(), repr=False)
     _waiters: list[asyncio.Future[None]] | None = field(default=None, repr=False)
+
+    @property
+    def timeline(self) -> list[Event]:
+        """Every event so far, oldest first."""
+        return [Event(self.id, kind, at, State(state), index) for kind, at, state, index in self._events]
 
     def on_event(self, listener: Listener) -> None:
         self._listeners = (*self._listeners, listener)
@@ -179,11 +189,13 @@ class Job:
         self._emit(Event(self.id, "state", at, state))
 
     def _emit(self, event: Event) -> None:
-        self.timeline.append(event)
+        self._events.append((event.kind, event.at, event.state.value, event.index))
         for listener in self._listeners:
             listener(self, event)
         if self.state.terminal:
-            self._listeners = ()  # nothing follows the end; a finished job keeps no references it cannot use
+            # Nothing follows the end: a finished job keeps no references and no containers it cannot use.
+            self._listeners = ()
+            self._steps = FINISHED
         waiters, self._waiters = self._waiters, None
         for waiter in waiters or ():
             if not waiter.done():
@@ -242,7 +254,7 @@ class JobEngine:
         job._planned_failure = plan.failure
         self._active += 1
         job._listeners = (self._track,) if listener is None else (self._track, listener)
-        job.timeline.append(Event(job.id, "state", now, State.QUEUED))
+        job._events.append(("state", now, State.QUEUED.value, None))
         self._store(job)
         job.refresh(now)
         self._drive(job)

@@ -1,5 +1,5 @@
-"""The serving process's collector policy: start-up objects frozen, no automatic full collections, a sweep of what
-was promoted since the last one (its survivors frozen), everything collected again when the heap has doubled."""
+"""The serving process's collector policy: start-up objects frozen, survivors of the young collections frozen, no
+automatic full collections, everything collected again when the heap has grown enough."""
 
 import asyncio
 import gc
@@ -8,13 +8,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.core.collector import NEVER, Collector
+from emulator.core.collector import NEVER, QUIET, QUIET_ALLOCATIONS, Collector
 
 
 class Heap:
     def __init__(self) -> None:
         self.blocks = 1000
-        self.promoted = 0
+        self.young = 0  # net objects made since the last young collection
+        self.collections = 0  # young collections since the last generation-1 one
+
+    def counts(self) -> tuple[int, int, int]:
+        return self.young, self.collections, 0
+
+    def busy(self) -> None:
+        self.collections += 1
+
+
+class Node:
+    other: object = None
 
 
 @pytest.fixture
@@ -24,7 +35,7 @@ def heap() -> Iterator[Heap]:
 
 @pytest.fixture
 def installed(heap: Heap) -> Iterator[Collector]:
-    made = Collector(blocks=lambda: heap.blocks, promoted=lambda: heap.promoted, interval=0.01)
+    made = Collector(blocks=lambda: heap.blocks, counts=heap.counts, interval=0.01)
     made.install()
     yield made
     made.uninstall()
@@ -46,81 +57,97 @@ def test_install_freezes_what_exists_and_turns_off_automatic_full_collections(he
     made.uninstall()  # harmless when not installed
 
 
-def test_nothing_promoted_nothing_collected(heap: Heap, installed: Collector) -> None:
-    assert installed.check() is None
-    assert (installed.sweeps, installed.thorough) == (0, 0)
-
-
-def test_promotions_are_swept_and_what_survives_is_frozen(heap: Heap, installed: Collector) -> None:
-    kept = [[index] for index in range(1000)]  # young objects that will survive
-    heap.promoted = 1
+def test_what_survives_the_older_young_generation_is_frozen(installed: Collector) -> None:
+    kept = [[index] for index in range(1000)]
     frozen = gc.get_freeze_count()
-    assert installed.check() == "sweep"
-    assert installed.sweeps == 1
+    gc.collect(0)
+    assert installed.freezes == 0 and gc.get_freeze_count() == frozen  # the youngest generation: nothing more
+    gc.collect(1)
+    assert installed.freezes == 1
     assert gc.get_freeze_count() >= frozen + len(kept)
-    assert gc.get_count()[2] == 0  # nothing left in the oldest generation to walk next time
+    assert not gc.get_objects(2)  # nothing piles up in the oldest generation for a full collection to walk
     del kept
 
 
-def test_cycles_are_collected_by_the_sweep_that_follows_them(installed: Collector) -> None:
-    class Node:
-        other: object = None
-
+def test_young_cycles_are_still_collected(installed: Collector) -> None:
     first, second = Node(), Node()
     first.other, second.other = second, first
     alive = weakref.ref(first)
-    gc.collect(1)  # promoted out of the young generations, as steady load would
     del first, second
-    installed.sweep()
+    gc.collect(1)
     assert alive() is None
 
 
 def test_cycles_frozen_while_in_use_are_found_by_the_thorough_collection(installed: Collector) -> None:
-    class Node:
-        other: object = None
-
     first, second = Node(), Node()
     first.other, second.other = second, first
     alive = weakref.ref(first)
-    installed.sweep()  # frozen while still in use
+    gc.collect(1)  # survives, so it is frozen
     del first, second
-    installed.sweep()
-    assert alive() is not None  # a sweep does not walk frozen objects
+    gc.collect(1)
+    assert alive() is not None  # young collections do not walk frozen objects
     installed.collect_all()
     assert alive() is None
 
 
-def test_a_heap_that_doubled_is_collected_thoroughly(heap: Heap, installed: Collector) -> None:
-    heap.blocks = 2000
-    heap.promoted = 1
-    assert installed.check() == "sweep"
+def test_a_flat_heap_is_never_collected_thoroughly(heap: Heap, installed: Collector) -> None:
+    for blocks in (1000, 1700, 900, 1750, 1000) * 5:
+        heap.blocks = blocks
+        assert not installed.check()
+    assert installed.thorough == 0
+
+
+def test_a_heap_that_doubled_is_collected_thoroughly_once_the_process_is_quiet(
+    heap: Heap, installed: Collector
+) -> None:
     heap.blocks = 2001
-    assert installed.check() == "thorough"
+    heap.busy()
+    assert not installed.check()  # under load: doubling is not enough
+    for _ in range(QUIET - 1):
+        assert not installed.check()
+    assert installed.check()
     assert installed.thorough == 1
-    heap.blocks, heap.promoted = 3000, 0  # measured from what the thorough collection left: 2001
-    assert installed.check() is None
+    heap.blocks = 3000  # measured from what the thorough collection left: 2001
+    for _ in range(QUIET + 1):
+        assert not installed.check()
+
+
+def test_a_heap_that_grew_fourfold_is_collected_thoroughly_whatever_the_load(heap: Heap, installed: Collector) -> None:
+    heap.blocks = 4000
+    heap.busy()
+    assert not installed.check()
+    heap.blocks = 4001
+    heap.busy()
+    assert installed.check()
+
+
+def test_allocations_keep_the_process_from_being_quiet(heap: Heap, installed: Collector) -> None:
+    heap.blocks = 2001
+    for _ in range(3 * QUIET):
+        heap.young += QUIET_ALLOCATIONS
+        assert not installed.check()
 
 
 def test_growth_counts_from_the_lowest_point_since_the_last_thorough_collection(
     heap: Heap, installed: Collector
 ) -> None:
     heap.blocks = 400  # a reset freed most of the heap
-    assert installed.check() is None
-    heap.blocks = 801
-    assert installed.check() == "thorough"
+    assert not installed.check()
+    heap.blocks = 1601
+    assert installed.check()
 
 
 async def test_run_checks_every_interval_until_cancelled(heap: Heap, installed: Collector) -> None:
     runner = asyncio.ensure_future(installed.run())
-    heap.promoted = 1
+    heap.blocks = 5000
     for _ in range(200):
         await asyncio.sleep(0.01)
-        if installed.sweeps:
+        if installed.thorough:
             break
     runner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await runner
-    assert installed.sweeps >= 1
+    assert installed.thorough == 1
 
 
 def test_the_real_heap_measure_counts_objects() -> None:
