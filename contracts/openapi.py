@@ -24,9 +24,10 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 from ._loader import Contract, load
+from .surfaces import SURFACES
 
 VERSION = "3.1.0"
-PROVIDERS = ("runware", "wiro", "evolink", "replicate")
+PROVIDERS = SURFACES
 # The emulator's own annotations: how it words an error and where the harness finds a limit. Not the provider's API.
 ANNOTATIONS = frozenset({"x-error", "x-boundary"})
 # Keywords whose values are instances, not schemas: copied as they are.

@@ -17,14 +17,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from contracts.counts import Mode
+from contracts.surfaces import SURFACES
 
 from .core.timing import Timing
 
 ENV_PREFIX = "SEEDREAM_EMULATOR_"
-SURFACE_ORDER = ("runware", "wiro", "evolink", "replicate")
-PROVIDERS = tuple(
-    name for name in SURFACE_ORDER if (Path(__file__).parent / "providers" / name / "__init__.py").exists()
-)
+PROVIDERS = tuple(name for name in SURFACES if (Path(__file__).parent / "providers" / name / "__init__.py").exists())
 
 
 class SettingsError(ValueError):

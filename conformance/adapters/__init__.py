@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.surfaces import SURFACES as PROVIDERS
+
 from .. import venvs
 from .base import (
     CANCEL,
@@ -89,9 +91,7 @@ async def _subprocess(spec: AdapterSpec, provider: str) -> Adapter:
 
 
 ADAPTERS: dict[str, AdapterInfo] = {
-    "reference": AdapterInfo(
-        ("runware", "wiro", "evolink", "replicate"), "the reference clients of this project (clients/)", _reference
-    ),
+    "reference": AdapterInfo(PROVIDERS, "the reference clients of this project (clients/)", _reference),
     "replicate": AdapterInfo(("replicate",), "the official replicate 1.0.7 Python client", _replicate),
     "runware-sdk-rest": AdapterInfo(
         ("runware",), "the official runware-sdk 1.8.0, REST transport", _runware_sdk("rest")
@@ -100,9 +100,7 @@ ADAPTERS: dict[str, AdapterInfo] = {
         ("runware",), "the official runware-sdk 1.8.0, WebSocket transport", _runware_sdk("websocket")
     ),
     "runware-legacy": AdapterInfo(("runware",), "the official runware 0.5.24 (WebSocket)", _runware_legacy),
-    "subprocess": AdapterInfo(
-        ("runware", "wiro", "evolink", "replicate"), "any client speaking JSON lines (docs/conformance.md)", _subprocess
-    ),
+    "subprocess": AdapterInfo(PROVIDERS, "any client speaking JSON lines (docs/conformance.md)", _subprocess),
 }
 
 

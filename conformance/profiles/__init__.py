@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from contracts.surfaces import SURFACES
+
 from .base import Case, Expectation, Profile, Scenario
 
-PROVIDERS = ("runware", "wiro", "evolink", "replicate")
+PROVIDERS = SURFACES
 
 
 def load_profile(provider: str) -> Profile:
