@@ -24,6 +24,7 @@ from .core.ambiguous import AmbiguousReplies
 from .core.clock import Clock
 from .core.faults import FaultError
 from .core.http import JOURNAL_STATE
+from .core.journal import Body
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
 from .instance import Emulator
@@ -218,16 +219,31 @@ class JournalMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
             await self.app(scope, receive, send)
             return
-        entry = self.runtime.journal.open(self.runtime.clock.now(), "http", scope["method"], scope["path"])
+        journal = self.runtime.journal
+        entry = journal.open(self.runtime.clock.now(), "http", scope["method"], scope["path"])
         scope.setdefault("state", {})[JOURNAL_STATE] = entry
         started = time.perf_counter()
+        # What was sent and answered, kept (bounded) for people reading the journal.
+        request = Body.of(scope["headers"])
+        reply: Body | None = None
+
+        async def read() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                request.feed(message.get("body", b""))
+            return message
 
         async def capture(message: Message) -> None:
+            nonlocal reply
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
+                reply = Body.of(message.get("headers", ()))
+            elif message["type"] == "http.response.body" and reply is not None:
+                reply.feed(message.get("body", b""))
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, read, capture)
         finally:
             entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            journal.keep_bodies(entry, request, reply)

@@ -10,7 +10,7 @@ from typing import Any
 from contracts.counts import MODES
 
 from .core.faults import Rule
-from .core.jobs import Job, State
+from .core.jobs import Failure, Job, State
 from .core.keys import KeyPolicy
 from .core.limits import Limit
 from .core.runtime import Runtime
@@ -115,6 +115,20 @@ class Emulator:
         """Carry out the job's next planned step now (queued -> running -> each image -> done)."""
         if self.runtime.jobs.advance(job_id) is None:
             return None
+        return self.job(job_id)
+
+    def cancel(self, job_id: str) -> dict[str, Any] | None:
+        """Cancel an unfinished job now, as if its client had (a finished job stays as it is)."""
+        if self.runtime.jobs.cancel(job_id) is None:
+            return None
+        return self.job(job_id)
+
+    def fail(self, job_id: str, kind: str = "provider_error", message: str = "") -> dict[str, Any] | None:
+        """Fail an unfinished job now with a failure kind, reported in the surface's own failure shape."""
+        job = self.runtime.jobs.get(job_id)
+        if job is None:
+            return None
+        job.fail(Failure(kind, message), self.runtime.clock.now())
         return self.job(job_id)
 
     @staticmethod

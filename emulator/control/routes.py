@@ -40,6 +40,8 @@ async def health(request: Request) -> dict[str, Any]:
             "render_cache_bytes": runtime.artifacts.cache.size_bytes,
             "upload_bytes": runtime.artifacts.blob_bytes,
             "journal_entries": len(runtime.journal),
+            "journal_body_bytes": runtime.journal.body_bytes,
+            "journal_bodies_dropped": runtime.journal.bodies_dropped,
         },
     }
 
@@ -61,11 +63,21 @@ async def journal(
     route: str | None = None,
     status: int | None = None,
     valid: bool | None = None,
+    after: int = Query(default=0, ge=0, description="only entries with a greater seq (what a poller has not seen)"),
     limit: int = Query(default=200, ge=1, le=10_000),
 ) -> dict[str, Any]:
     """Requests the emulator answered, newest last; `valid=false` lists those that broke the contract."""
     entries = _emulator(request).runtime.journal.entries(surface=surface, route=route, status=status, valid=valid)
-    return {"entries": [entry.as_dict() for entry in entries[-limit:]]}
+    return {"entries": [entry.as_dict() for entry in entries[-limit:] if entry.seq > after]}
+
+
+@router.get("/journal/{seq}")
+async def journal_entry(request: Request, seq: int) -> dict[str, Any]:
+    """One entry with its request and reply: headers (secrets masked) and the head of each body."""
+    entry = _emulator(request).runtime.journal.get(seq)
+    if entry is None:
+        raise HTTPException(404, f"no journal entry {seq}")
+    return entry.detail()
 
 
 @router.get("/policy")
@@ -121,6 +133,33 @@ async def job(request: Request, job_id: str) -> dict[str, Any]:
 async def advance(request: Request, job_id: str) -> dict[str, Any]:
     """Carry out the job's next planned step now, whatever the clock says."""
     found = _emulator(request).advance(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return found
+
+
+@router.post("/jobs/{job_id}/cancel")
+async def cancel(request: Request, job_id: str) -> dict[str, Any]:
+    """Cancel the job now (a finished job is left as it is)."""
+    found = _emulator(request).cancel(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return found
+
+
+class FailureChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    failure: StrictStr = Field(default="provider_error", min_length=1, max_length=100)
+    message: StrictStr = Field(default="", max_length=500)
+
+
+@router.post("/jobs/{job_id}/fail")
+async def fail(request: Request, job_id: str, change: FailureChange | None = None) -> dict[str, Any]:
+    """Fail the job now with a failure kind (`content_policy`, `timeout`, `provider_error` or any code), as the
+    `fail` fault does; a finished job is left as it is."""
+    change = change or FailureChange()
+    found = _emulator(request).fail(job_id, change.failure, change.message)
     if found is None:
         raise HTTPException(404, f"no job {job_id}")
     return found

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_VIOLATIONS = 50
 # One hostile request must not hold megabytes: a 10 MB prompt used to sit in its violation's message.
 MAX_TEXT = 500
 MAX_TEXTS = 50
+# Bodies are kept for people reading the journal (the dashboard), so a head is enough: each body keeps its first
+# BODY_HEAD bytes (a bigger one is size + SHA-256 + head), and the journal holds at most BODY_BUDGET bytes of them,
+# dropping the bodies of its oldest entries first (the entries themselves stay).
+BODY_HEAD = 16 * 1024
+BODY_BUDGET = 16 * 2**20
+# Only these are worth showing as text; images and other binary bodies are recorded as size and type.
+TEXT_MEDIA = ("application/json", "text/", "application/x-www-form-urlencoded", "multipart/", "application/problem")
 
 
 def shortened(text: str, limit: int = MAX_TEXT) -> str:
@@ -35,6 +43,58 @@ class Texts(list[str]):
             self.append(text)
 
 
+@dataclass(slots=True)
+class Body:
+    """What the journal keeps of one side of an exchange: its headers (secrets masked) and its body's head."""
+
+    media_type: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    size: int = 0
+    head: bytes = b""
+    sha256: str | None = None  # of the whole body, when the head is not all of it
+    _hash: Any = None
+
+    @classmethod
+    def of(cls, raw_headers: Iterable[tuple[bytes, bytes]]) -> Body:
+        headers = [
+            (name.decode("latin-1").lower(), shortened(value.decode("latin-1")))
+            for name, value in itertools.islice(raw_headers, MAX_TEXTS)
+        ]
+        headers = [(name, _masked(name, value)) for name, value in headers]
+        media_type = next((value for name, value in headers if name == "content-type"), "")
+        return cls(media_type.split(";")[0].strip().lower(), headers)
+
+    @property
+    def textual(self) -> bool:
+        return self.media_type.startswith(TEXT_MEDIA)
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if self._hash is None and self.size + len(chunk) > BODY_HEAD:
+            self._hash = hashlib.sha256(self.head)
+        if self.textual and len(self.head) < BODY_HEAD:
+            self.head += chunk[: BODY_HEAD - len(self.head)]
+        if self._hash is not None:
+            self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def close(self) -> Body:
+        if self._hash is not None:
+            self.sha256, self._hash = self._hash.hexdigest(), None
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "headers": [list(header) for header in self.headers],
+            "media_type": self.media_type,
+            "size": self.size,
+            "text": self.head.decode("utf-8", "replace") if self.textual else None,
+            "truncated": self.size > len(self.head) if self.textual else self.size > 0,
+            "sha256": self.sha256,
+        }
+
+
 @dataclass
 class Entry:
     seq: int
@@ -53,6 +113,9 @@ class Entry:
     warnings: list[str] = field(default_factory=Texts)
     # Everything else worth knowing about the exchange (emulator faults, ignored directives, provider quirks).
     notes: list[str] = field(default_factory=Texts)
+    # Not in `as_dict` (a journal listing stays small): read one entry's with `detail`.
+    request_body: Body | None = None
+    reply_body: Body | None = None
 
     @property
     def valid(self) -> bool:
@@ -69,7 +132,41 @@ class Entry:
             self.violations.append({**violation, "message": shortened(str(violation.get("message", "")))})
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "valid": self.valid}
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "transport": self.transport,
+            "method": self.method,
+            "path": self.path,
+            "surface": self.surface,
+            "route": self.route,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "api_key": self.api_key,
+            "ids": list(self.ids),
+            "violations": [dict(violation) for violation in self.violations],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "valid": self.valid,
+        }
+
+    def detail(self) -> dict[str, Any]:
+        """The entry with the bodies it still holds (null when there was none or the journal let it go)."""
+        return {
+            **self.as_dict(),
+            "request_body": self.request_body.as_dict() if self.request_body else None,
+            "reply_body": self.reply_body.as_dict() if self.reply_body else None,
+        }
+
+
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization"})
+
+
+def _masked(name: str, value: str) -> str:
+    if name not in SECRET_HEADERS:
+        return value
+    scheme, _, secret = value.partition(" ")
+    return f"{scheme} {mask_key(secret)}" if secret else mask_key(value) or ""
 
 
 def mask_key(key: str | None) -> str | None:
@@ -82,12 +179,39 @@ class Journal:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: deque[Entry] = deque(maxlen=max_entries)
         self._seq = itertools.count(1)
+        self._bodied: deque[Entry] = deque()
+        self.body_bytes = 0
+        self.bodies_dropped = 0
 
     def open(self, at: float, transport: str, method: str, path: str) -> Entry:
         """A new entry, recorded immediately; the caller fills it in as the request proceeds."""
         entry = Entry(next(self._seq), at, transport, method, path)
         self._entries.append(entry)
         return entry
+
+    def keep_bodies(self, entry: Entry, request: Body | None, reply: Body | None) -> None:
+        """Attach an exchange's bodies, letting go of the oldest entries' bodies beyond BODY_BUDGET."""
+        entry.request_body = request.close() if request is not None else None
+        entry.reply_body = reply.close() if reply is not None else None
+        held = _held(entry)
+        if not held:
+            return
+        self._bodied.append(entry)
+        self.body_bytes += held
+        while self.body_bytes > BODY_BUDGET and self._bodied:
+            oldest = self._bodied.popleft()
+            self.body_bytes -= _held(oldest)
+            oldest.request_body = oldest.reply_body = None
+            self.bodies_dropped += 1
+
+    def get(self, seq: int) -> Entry | None:
+        # Sequence numbers are consecutive, so the entry's place is known without a search.
+        if not self._entries:
+            return None
+        index = seq - self._entries[0].seq
+        if 0 <= index < len(self._entries) and self._entries[index].seq == seq:
+            return self._entries[index]
+        return None
 
     def entries(
         self,
@@ -115,3 +239,9 @@ class Journal:
     def reset(self) -> None:
         self._entries.clear()
         self._seq = itertools.count(1)
+        self._bodied.clear()
+        self.body_bytes = 0
+
+
+def _held(entry: Entry) -> int:
+    return sum(len(body.head) for body in (entry.request_body, entry.reply_body) if body is not None)

@@ -1,0 +1,60 @@
+"""The journal keeps what was sent and answered, within a size per body and a budget for all of them."""
+
+from __future__ import annotations
+
+import hashlib
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.core.journal import BODY_BUDGET, BODY_HEAD, Body, Journal
+
+
+def body(data: bytes, media_type: bytes = b"application/json", chunk: int = 1000) -> Body:
+    kept = Body.of([(b"Content-Type", media_type + b"; charset=utf-8"), (b"Authorization", b"Bearer sk-live-123")])
+    for start in range(0, len(data), chunk):
+        kept.feed(data[start : start + chunk])
+    return kept.close()
+
+
+def test_a_small_body_is_kept_whole_and_secrets_in_headers_are_masked() -> None:
+    kept = body(b'{"prompt": "<script>alert(1)</script>"}').as_dict()
+    assert kept["text"] == '{"prompt": "<script>alert(1)</script>"}'
+    assert kept["truncated"] is False and kept["sha256"] is None and kept["media_type"] == "application/json"
+    assert ["authorization", "Bearer sk-l…"] in kept["headers"]
+    assert not any("123" in value for _, value in kept["headers"])
+
+
+@given(size=st.integers(min_value=0, max_value=3 * BODY_HEAD), chunk=st.integers(min_value=1, max_value=BODY_HEAD))
+def test_a_big_body_is_its_size_hash_and_head(size: int, chunk: int) -> None:
+    data = bytes(index % 251 for index in range(size))
+    kept = body(data, b"text/plain", chunk)
+    assert kept.size == size and kept.head == data[:BODY_HEAD]
+    assert kept.sha256 == (hashlib.sha256(data).hexdigest() if size > BODY_HEAD else None)
+
+
+def test_binary_bodies_are_recorded_as_size_and_type_only() -> None:
+    kept = body(b"\xff\xd8" * 5000, b"image/jpeg").as_dict()
+    assert kept["text"] is None and kept["size"] == 10_000 and kept["media_type"] == "image/jpeg"
+
+
+def test_the_journal_lets_go_of_the_oldest_bodies_beyond_its_budget_but_keeps_the_entries() -> None:
+    journal = Journal()
+    for index in range(2 * BODY_BUDGET // BODY_HEAD):
+        entry = journal.open(float(index), "http", "POST", "/x")
+        journal.keep_bodies(entry, body(b"x" * BODY_HEAD, b"text/plain"), None)
+    assert journal.body_bytes <= BODY_BUDGET
+    assert journal.bodies_dropped == BODY_BUDGET // BODY_HEAD
+    first, last = journal.get(1), journal.get(len(journal))
+    assert first is not None and first.detail()["request_body"] is None
+    assert last is not None and last.detail()["request_body"]["size"] == BODY_HEAD
+    assert "request_body" not in last.as_dict()
+
+
+def test_entries_are_found_by_seq_after_old_ones_left() -> None:
+    journal = Journal(max_entries=3)
+    for index in range(5):
+        journal.open(float(index), "http", "GET", f"/p{index}")
+    assert journal.get(2) is None and journal.get(6) is None
+    found = journal.get(4)
+    assert found is not None and found.path == "/p3"
