@@ -11,7 +11,7 @@ from pathlib import Path
 
 from contracts.surfaces import SURFACES as PROVIDERS
 
-from .. import venvs
+from .. import npm, venvs
 from .base import (
     CANCEL,
     WEBHOOKS,
@@ -86,6 +86,18 @@ async def _runware_legacy(spec: AdapterSpec, provider: str) -> Adapter:
     return await SubprocessAdapter(command, name="runware-0.5.24", provider=provider, env=env).open()
 
 
+def _node_client(runner: str, name: str, *packages: str) -> Callable[[AdapterSpec, str], Awaitable[Adapter]]:
+    async def factory(spec: AdapterSpec, provider: str) -> Adapter:
+        try:
+            modules = npm.modules_for(name, *packages)
+            command = [npm.node(), str(RUNNERS / runner)]
+        except npm.NodeUnavailable as error:
+            raise AdapterUnavailable(str(error)) from error
+        return await SubprocessAdapter(command, name=name, provider=provider, env=npm.node_env(modules)).open()
+
+    return factory
+
+
 async def _subprocess(spec: AdapterSpec, provider: str) -> Adapter:
     return await SubprocessAdapter(spec.command, name=shlex.join(spec.command), provider=provider).open()
 
@@ -100,6 +112,16 @@ ADAPTERS: dict[str, AdapterInfo] = {
         ("runware",), "the official runware-sdk 1.8.0, WebSocket transport", _runware_sdk("websocket")
     ),
     "runware-legacy": AdapterInfo(("runware",), "the official runware 0.5.24 (WebSocket)", _runware_legacy),
+    "replicate-js": AdapterInfo(
+        ("replicate",),
+        f"the official {npm.REPLICATE_JS} npm client (Node)",
+        _node_client("replicate_js.js", "replicate-1.4.0", npm.REPLICATE_JS),
+    ),
+    "runware-js": AdapterInfo(
+        ("runware",),
+        f"the official {npm.RUNWARE_JS} npm client (Node, WebSocket)",
+        _node_client("runware_js.js", "runware-sdk-js-1.3.2", npm.RUNWARE_JS),
+    ),
     "subprocess": AdapterInfo(PROVIDERS, "any client speaking JSON lines (docs/conformance.md)", _subprocess),
 }
 
