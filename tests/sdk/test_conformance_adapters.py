@@ -7,6 +7,7 @@ import pytest
 from conformance.adapters import AdapterSpec
 from conformance.events import CaseResult, RunFinished
 from conformance.runner import RunConfig, run
+from tests.sdk.npm import CACHE as NPM_CACHE
 from tests.sdk.venvs import CACHE
 
 pytestmark = pytest.mark.sdk
@@ -47,6 +48,20 @@ EXPECTED = [
         ["results/valid-003", "limits/invalid-003"],
         ("results/valid-035", "expected 14 image(s), got 1"),
     ),
+    # The npm clients. replicate 1.4.0 retries a 429 at once (it never reads Retry-After); @runware/sdk-js 1.3.2
+    # leaves out every falsy field it knows, so a seed of 0 never reaches the server.
+    (
+        "replicate-js",
+        "replicate",
+        ["wire/valid-001", "results/valid-006", "lifecycle/cancel", "lifecycle/forged_webhook"],
+        ("resilience/rate_limit", "after a 429 that said Retry-After"),
+    ),
+    (
+        "runware-js",
+        "runware",
+        ["results/valid-001", "limits/invalid-001", "limits/invalid-004", "resilience/fewer_images"],
+        ("results/valid-006", "the caller asked for seed 0"),
+    ),
 ]
 
 
@@ -62,6 +77,7 @@ async def test_adapter_runs_the_sdk_and_its_defect_is_found(
     adapter: str, provider: str, passing: list[str], defect: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEEDREAM_SDK_VENVS", str(CACHE))
+    monkeypatch.setenv("SEEDREAM_NPM_CACHE", str(NPM_CACHE))
     failing, reason = defect
     found = await outcome(adapter, provider, [*passing, failing])
     assert {case: found[case].message for case in passing if found[case].status != "passed"} == {}
