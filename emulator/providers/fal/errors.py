@@ -88,7 +88,7 @@ def malformed(detail: str) -> FalError:
 def job_error(kind: str, message: str = "") -> FalError:
     """The result of a request that ended badly: cancelled, refused by the content checker, or failed."""
     table: Mapping[str, Mapping[str, Any]] = rules.RULES["jobErrors"]
-    spec = table.get(kind) or table["other"]
+    spec = table.get(kind) or next((spec for spec in table.values() if spec["type"] == kind), table["other"])
     detail = fill(spec["detail"], {"message": message or kind})
     if kind == "content_policy":
         return model_error(spec["status"], [item(["body", "prompt"], detail, spec["type"])])
