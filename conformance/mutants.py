@@ -33,6 +33,7 @@ from clients._base import Call, Job, Provider, decode
 from clients._errors import GenerationFailed, InvalidSignature
 from clients._polling import Deadline, PollSchedule
 from clients._retry import Reply, RetryPolicy, Safety
+from clients.ark import ArkProvider
 from clients.evolink import EvoLinkProvider
 from clients.replicate import ReplicateProvider
 from clients.runware import RunwareProvider
@@ -51,8 +52,11 @@ CLASSES: dict[str, type[Provider]] = {
     "wiro": WiroProvider,
     "evolink": EvoLinkProvider,
     "replicate": ReplicateProvider,
+    "ark": ArkProvider,
 }
 ALL = tuple(PROVIDERS)
+# The surfaces whose clients poll (a profile without polling, such as Ark's synchronous API, says `polls = False`).
+POLLED = tuple(provider for provider in PROVIDERS if getattr(load_profile(provider), "polls", True))
 # How often the tight-polling mutant polls.
 TIGHT_POLL = 0.01
 
@@ -167,6 +171,7 @@ SIZE_FIELDS: dict[str, Callable[[type[Provider]], contextlib.AbstractContextMana
     "wiro": _without(("size",)),
     "evolink": _without(("size",)),
     "replicate": _without(("size", "aspect_ratio", "width", "height"), nested="input"),
+    "ark": _without(("size",)),
 }
 
 
@@ -265,6 +270,7 @@ REFERENCE_FIELDS: dict[str, Callable[[type[Provider]], contextlib.AbstractContex
     "wiro": _without(("inputImage",)),
     "evolink": _without(("image_urls",)),
     "replicate": _without(("image_input",), nested="input"),
+    "ark": _without(("image",)),
 }
 
 
@@ -289,6 +295,7 @@ PROMPT_FIELDS: dict[str, Patch] = {
     "wiro": _embellished_prompt("prompt"),
     "evolink": _embellished_prompt("prompt"),
     "replicate": _embellished_prompt("prompt", nested="input"),
+    "ark": _embellished_prompt("prompt"),
 }
 
 
@@ -360,10 +367,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "drop-seed",
         "drops the caller's seed",
-        ("runware",),
+        ("runware", "ark"),
         "results",
         ("valid-*",),
-        "RunwareProvider.create removes `seed` from the task",
+        "the create removes `seed` (RunwareProvider from the task, ArkProvider from the body)",
         _each(_without(("seed",))),
     ),
     Mutant(
@@ -372,8 +379,8 @@ MUTANTS: tuple[Mutant, ...] = (
         ALL,
         "results",
         ("valid-*",),
-        "the create removes the size fields (Runware width/height/resolution, Wiro and EvoLink size, Replicate "
-        "size/aspect_ratio/width/height)",
+        "the create removes the size fields (Runware width/height/resolution, Wiro, EvoLink and Ark size, "
+        "Replicate size/aspect_ratio/width/height)",
         lambda provider: SIZE_FIELDS[provider](CLASSES[provider]),
     ),
     Mutant(
@@ -392,7 +399,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "results",
         ("valid-*",),
         "the create removes the references (Runware referenceImages and inputs, Wiro inputImage, EvoLink "
-        "image_urls, Replicate image_input)",
+        "image_urls, Replicate image_input, Ark image)",
         lambda provider: REFERENCE_FIELDS[provider](CLASSES[provider]),
     ),
     Mutant(
@@ -427,7 +434,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "tight-polling",
         "polls in a tight loop",
-        ALL,
+        POLLED,
         "lifecycle",
         ("polling",),
         f"PollSchedule.next_delay waits at most {TIGHT_POLL * 1000:.0f} ms",
@@ -436,7 +443,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "poll-after-terminal",
         "keeps polling after a terminal state",
-        ALL,
+        POLLED,
         "lifecycle",
         ("polling",),
         "Provider.progress, shown the job finished, asks for one more poll before it answers",

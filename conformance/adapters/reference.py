@@ -12,6 +12,7 @@ from typing import Any
 
 import clients
 import clients.replicate
+from clients.ark import AsyncArkClient
 from clients.evolink import AsyncEvoLinkClient
 from clients.replicate import AsyncReplicateClient
 from clients.runware import AsyncRunwareClient
@@ -82,6 +83,8 @@ class ReferenceAdapter:
             return AsyncWiroClient(key, secret=request.credentials.get("secret"), **options)
         if self.provider == "evolink":
             return AsyncEvoLinkClient(key, **options)
+        if self.provider == "ark":
+            return AsyncArkClient(key, **options)
         return AsyncReplicateClient(key, **options)
 
 

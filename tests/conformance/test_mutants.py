@@ -28,11 +28,11 @@ VERDICT = re.compile(r"^  (KILLED|SURVIVED) +(\S+) +(.*)$", re.MULTILINE)
 # The defects issue 20 names; each must be planted on every provider it applies to.
 NAMED = {
     "duplicate-create": set(PROVIDERS),
-    "drop-seed": {"runware"},
+    "drop-seed": {"runware", "ark"},
     "accept-unsigned-webhook": {"replicate"},
     "ignore-retry-after": set(PROVIDERS),
-    "tight-polling": set(PROVIDERS),
-    "poll-after-terminal": set(PROVIDERS),
+    "tight-polling": set(mutants.POLLED),
+    "poll-after-terminal": set(mutants.POLLED),
     "ignore-timeout": set(PROVIDERS),
     "drop-size": set(PROVIDERS),
     "first-image-only": set(PROVIDERS),
@@ -55,7 +55,7 @@ def waiting_for_the_profile(provider: str) -> set[str]:
     profile = load_profile(provider)
     cases = profile.valid_cases(0, 0)
     waiting = set()
-    if provider == "runware" and not any(case.expect and case.expect.seed is not None for case in cases):
+    if provider in ("runware", "ark") and not any(case.expect and case.expect.seed is not None for case in cases):
         waiting.add("drop-seed")  # Expectation.seed on the cases that give one
     if provider == "replicate" and not callable(getattr(profile, "webhook_signing", None)):
         waiting |= {"accept-stale-webhook", "refuse-reordered-webhook"}  # profiles.base.webhook_signing
