@@ -35,6 +35,7 @@ from clients._polling import Deadline, PollSchedule
 from clients._retry import Reply, RetryPolicy, Safety
 from clients.ark import ArkProvider
 from clients.evolink import EvoLinkProvider
+from clients.fal import FalProvider
 from clients.replicate import ReplicateProvider
 from clients.runware import RunwareProvider
 from clients.wiro import WiroProvider
@@ -51,6 +52,7 @@ CLASSES: dict[str, type[Provider]] = {
     "runware": RunwareProvider,
     "wiro": WiroProvider,
     "evolink": EvoLinkProvider,
+    "fal": FalProvider,
     "replicate": ReplicateProvider,
     "ark": ArkProvider,
 }
@@ -172,6 +174,7 @@ SIZE_FIELDS: dict[str, Callable[[type[Provider]], contextlib.AbstractContextMana
     "evolink": _without(("size",)),
     "replicate": _without(("size", "aspect_ratio", "width", "height"), nested="input"),
     "ark": _without(("size",)),
+    "fal": _without(("image_size",), nested="input"),
 }
 
 
@@ -271,6 +274,7 @@ REFERENCE_FIELDS: dict[str, Callable[[type[Provider]], contextlib.AbstractContex
     "evolink": _without(("image_urls",)),
     "replicate": _without(("image_input",), nested="input"),
     "ark": _without(("image",)),
+    "fal": _without(("image_urls",), nested="input"),
 }
 
 
@@ -296,6 +300,7 @@ PROMPT_FIELDS: dict[str, Patch] = {
     "evolink": _embellished_prompt("prompt"),
     "replicate": _embellished_prompt("prompt", nested="input"),
     "ark": _embellished_prompt("prompt"),
+    "fal": _embellished_prompt("prompt", nested="input"),
 }
 
 

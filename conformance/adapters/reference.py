@@ -14,6 +14,7 @@ import clients
 import clients.replicate
 from clients.ark import AsyncArkClient
 from clients.evolink import AsyncEvoLinkClient
+from clients.fal import AsyncFalClient
 from clients.replicate import AsyncReplicateClient
 from clients.runware import AsyncRunwareClient
 from clients.wiro import AsyncWiroClient
@@ -32,7 +33,7 @@ KINDS: tuple[tuple[type[clients.ClientError], str], ...] = (
     (clients.Canceled, "canceled"),
     (clients.PollTimeout, "timeout"),
 )
-CAPABILITIES = {"wiro": frozenset({CANCEL}), "replicate": frozenset({CANCEL, WEBHOOKS})}
+CAPABILITIES = {"wiro": frozenset({CANCEL}), "fal": frozenset({CANCEL}), "replicate": frozenset({CANCEL, WEBHOOKS})}
 
 
 class ReferenceAdapter:
@@ -83,6 +84,8 @@ class ReferenceAdapter:
             return AsyncWiroClient(key, secret=request.credentials.get("secret"), **options)
         if self.provider == "evolink":
             return AsyncEvoLinkClient(key, **options)
+        if self.provider == "fal":
+            return AsyncFalClient(key, **options)
         if self.provider == "ark":
             return AsyncArkClient(key, **options)
         return AsyncReplicateClient(key, **options)
