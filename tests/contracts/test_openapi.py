@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 from schemathesis.core.result import Ok
 
 from contracts import load, openapi
+from contracts.surfaces import SURFACES
 
 PROVIDERS = openapi.providers()
 
@@ -32,7 +33,7 @@ def resolve(document: dict[str, Any], reference: str) -> Any:
 
 
 def test_every_provider_has_a_document() -> None:
-    assert PROVIDERS == ["runware", "wiro", "evolink", "replicate"]
+    assert list(SURFACES) == PROVIDERS
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
