@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import drift_command
 from .adapters import ADAPTERS, AdapterSpec, AdapterUnavailable
 from .checks import CHECKS
 from .events import CaseResult, RunFinished
@@ -74,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     )
     mutate.add_argument("--doc", metavar="PATH", help="also write the mutation table with these results into this page")
 
+    drift_command.add_parser(commands)
     commands.add_parser("adapters", help="list the built-in adapters")
     commands.add_parser("checks", help="list the checks with their rationale")
     return root
@@ -131,6 +133,8 @@ def _subset(what: str, allowed: Sequence[str]) -> Callable[[str], tuple[str, ...
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "drift":
+        return drift_command.main(args)
     if args.command == "adapters":
         for name, info in ADAPTERS.items():
             print(f"{name:<18} {', '.join(info.providers):<32} {info.description}")

@@ -29,6 +29,7 @@ from .core.runtime import Runtime
 from .core.sockets import remember_transport
 from .instance import Emulator
 from .protocol import TimelyHttpToolsProtocol
+from .recording import replay_middleware
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(JournalMiddleware, runtime=runtime),
+            *replay_middleware(emulator),
             Middleware(AmbiguousReplies, faults=runtime.faults),
         ],
     )

@@ -18,6 +18,7 @@ from contracts.counts import MODES
 from . import __version__, memory, tls
 from .core.collector import Collector
 from .core.timing import Timing
+from .recording import command as record_command
 from .settings import PROVIDERS, Settings, SettingsError
 from .tls import TlsFiles
 
@@ -91,6 +92,13 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", metavar="FILE", help="TOML file with settings (see the README)")
     serve.add_argument("--log-level", dest="log_level", choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument(
+        "--replay",
+        metavar="CASSETTE",
+        help="answer requests recorded in CASSETTE with their recorded replies; the emulator answers the rest "
+        "(listed at /_emulator/replay; docs/drift.md)",
+    )
+    record_command.add_parser(commands)
     document = commands.add_parser(
         "openapi",
         help="write a surface's OpenAPI 3.1 document",
@@ -115,6 +123,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "record":
+        return record_command.main(args)
     if args.command == "openapi":
         return write_openapi(args.provider, args.out, args.server)
     try:

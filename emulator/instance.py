@@ -30,6 +30,8 @@ class Emulator:
     settings: Settings
     runtime: Runtime
     surfaces: list[Surface]
+    # The cassette replay in front of the surfaces (`serve --replay`), for the control plane to report on.
+    replay: Any = None
 
     def reset(self) -> None:
         """Forget jobs, files, journal, deliveries and fault rules; limits stay configured."""

@@ -63,6 +63,7 @@ class Settings(BaseModel):
     wiro_projects: Names = ()
     log_level: str = "info"
     scenario: str | None = None
+    replay: str | None = Field(None, min_length=1, description="a cassette whose recorded replies answer matching requests")
     limits: dict[str, dict[str, Any]] = Field(default_factory=dict)
     faults: tuple[dict[str, Any], ...] = ()
     runware_webhook_envelope: Literal["flat", "data"] = "flat"

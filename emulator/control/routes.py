@@ -220,3 +220,14 @@ async def set_limit(request: Request, surface: str, limit: LimitChange) -> dict[
     if surface not in {s.name for s in emulator.surfaces}:
         raise HTTPException(404, f"no surface {surface}")
     return emulator.set_limit(surface, **limit.model_dump()).as_dict()
+
+
+@router.get("/replay")
+async def replay(request: Request) -> dict[str, Any]:
+    """With `serve --replay CASSETTE`: the cassette, how many requests it answered, and every request it could not
+    match (the emulator answered those); a 404 when no cassette is being replayed."""
+    replayer = _emulator(request).replay
+    if replayer is None:
+        raise HTTPException(404, "no cassette is being replayed (serve --replay CASSETTE)")
+    report: dict[str, Any] = replayer.report()
+    return report

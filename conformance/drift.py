@@ -1,0 +1,533 @@
+"""`seedream-conformance drift CASSETTE`: send every recorded request to the emulator and compare the replies.
+
+The emulator runs in-process on a manual clock that follows the cassette's own timeline, so a poll recorded
+3 s after its create reaches the emulator 3 s (emulated) after the same create. Ids the provider handed out are
+mapped to the ones the emulator hands out (each surface's `identityFields`) before the next request uses them.
+
+Each reply is compared with the recorded one: status, the headers that matter (`headers`), the JSON shape
+(fields missing, extra, type changes), enumeration values (`enumFields`) and, over the whole cassette, the
+lifecycle states seen (`stateFields`). Where the two stand in different lifecycle states at the same moment
+the shape is not compared (a queued task has no output yet; that is timing, not drift). Everything
+surface-specific comes from `contracts/<surface>/recording.json`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from contracts.cassette import RecordingRules, UnknownSurface, rules
+from emulator.core.clock import ManualClock
+from emulator.recording.cassette import (
+    REDACTED,
+    Cassette,
+    body_bytes,
+    encode_body,
+    encode_frame,
+    media_type,
+    pairs,
+    substitute,
+)
+
+from .events import (
+    CaseFinished,
+    CaseResult,
+    CheckFinished,
+    CheckInfo,
+    CheckStarted,
+    Event,
+    RunFinished,
+    RunStarted,
+)
+from .server import EmulatorServer
+
+# How long to wait (real time) for a WebSocket frame before moving the emulator's clock on, and how far at most.
+FRAME_WAIT = 0.2
+FRAME_CLOCK_LIMIT = 120.0
+HTTP_TIMEOUT = 30.0
+# How far the clock moves after the last exchange before the polls are sent once more (emulated seconds).
+SETTLE = 600.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference: `kind` is status, header, missing, extra, type, enum, body, frames or state."""
+
+    kind: str
+    where: str
+    real: Any = None
+    emulated: Any = None
+
+    def text(self) -> str:
+        if self.kind == "missing":
+            return f"{self.where}: the provider sends it, the emulator does not"
+        if self.kind == "extra":
+            return f"{self.where}: the emulator sends it, the provider does not"
+        return f"{self.where}: provider {self.real!r}, emulator {self.emulated!r}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "where": self.where, "real": self.real, "emulated": self.emulated}
+
+
+@dataclass
+class Outcome:
+    seq: int
+    surface: str
+    label: str
+    real_status: Any
+    emulated_status: Any
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    real: Any = None
+    emulated: Any = None
+    duration: float = 0.0
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.findings)
+
+
+@dataclass
+class DriftReport:
+    cassette: str
+    outcomes: list[Outcome]
+    states: dict[str, tuple[set[str], set[str]]]
+    duration: float
+
+    @property
+    def drifted(self) -> bool:
+        return any(outcome.drifted for outcome in self.outcomes)
+
+
+def kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "string" if "$image" in value else "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if value is None:
+        return "null"
+    return "string"
+
+
+def compare(real: Any, emulated: Any, rule: RecordingRules, where: str = "") -> list[Finding]:
+    """Shape differences between a recorded JSON document and the emulator's; array items compared pairwise,
+    their indexes written as * so one difference repeated over many items is reported once."""
+    found: dict[tuple[str, str], Finding] = {}
+
+    def walk(one: Any, other: Any, path: str) -> None:
+        if kind(one) != kind(other):
+            found.setdefault(("type", path), Finding("type", path or "/", kind(one), kind(other)))
+            return
+        if isinstance(one, dict) and isinstance(other, dict):
+            for key, value in one.items():
+                child = f"{path}/{key}"
+                if key not in other:
+                    found.setdefault(("missing", child), Finding("missing", child))
+                    continue
+                if key in rule.enum_fields and isinstance(value, str | int) and value != other[key]:
+                    found.setdefault(("enum", child), Finding("enum", child, value, other[key]))
+                walk(value, other[key], child)
+            for key in other.keys() - one.keys():
+                child = f"{path}/{key}"
+                found.setdefault(("extra", child), Finding("extra", child))
+        elif isinstance(one, list) and isinstance(other, list):
+            for left, right in zip(one, other, strict=False):
+                walk(left, right, f"{path}/*")
+
+    walk(real, emulated, where)
+    return list(found.values())
+
+
+def states(document: Any, names: frozenset[str]) -> Iterator[str]:
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key in names and isinstance(value, str):
+                yield value
+            else:
+                yield from states(value, names)
+    elif isinstance(document, list):
+        for item in document:
+            yield from states(item, names)
+
+
+def compare_headers(real: dict[str, str], emulated: dict[str, str], rule: RecordingRules) -> list[Finding]:
+    findings = []
+    for name in rule.headers:
+        if name in real and name not in emulated:
+            findings.append(Finding("missing", f"header {name}"))
+        elif name in emulated and name not in real:
+            findings.append(Finding("extra", f"header {name}"))
+        elif name == "content-type" and name in real and media_type(real[name]) != media_type(emulated[name]):
+            findings.append(
+                Finding("header", "header content-type", media_type(real[name]), media_type(emulated[name]))
+            )
+    return findings
+
+
+def compare_bodies(real: Any, emulated: Any, rule: RecordingRules, where: str) -> list[Finding]:
+    real_kind = next(iter(real)) if isinstance(real, dict) else "empty"
+    emulated_kind = next(iter(emulated)) if isinstance(emulated, dict) else "empty"
+    if real_kind != emulated_kind:
+        return [Finding("body", where or "body", real_kind, emulated_kind)]
+    if real_kind == "json":
+        return compare(real["json"], emulated["json"], rule, where)
+    if real_kind == "image":
+        one, other = real["image"], emulated["image"]
+        return (
+            [Finding("body", f"{where} image", one["format"], other["format"])]
+            if one["format"] != other["format"]
+            else []
+        )
+    return []
+
+
+class Drift:
+    """One drift run: an emulator on a manual clock, the cassette sent to it in order."""
+
+    def __init__(self, cassette: Cassette, source: str, *, timing: str = "realistic", seed: int = 0) -> None:
+        self.cassette = cassette
+        self.source = source
+        self.rules: dict[str, RecordingRules] = {}
+        for exchange in cassette.exchanges:
+            try:
+                self.rules.setdefault(exchange["surface"], rules(exchange["surface"]))
+            except UnknownSurface:
+                continue
+        settings: dict[str, Any] = {"timing": timing, "seed": seed}
+        for rule in self.rules.values():
+            settings.update(rule.drift_settings)
+        self.clock = ManualClock()
+        self.server = EmulatorServer(self.clock, **settings)
+        self.mapping: dict[str, str] = {}
+        self.elapsed = 0.0
+        self.start = min((float(e["t"]) for e in cassette.exchanges), default=0.0)
+        self.seen: dict[str, tuple[set[str], set[str]]] = {}
+        # Requests sent, by what was sent, and how often: a request sent again and again is a poll.
+        self.polls: dict[tuple[str, str, str, bytes], tuple[dict[str, str], int]] = {}
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift")
+
+    def run(self) -> DriftReport:
+        began = time.perf_counter()
+        outcomes = []
+        with self.server, httpx.Client(timeout=HTTP_TIMEOUT) as client, self.pool:
+            for exchange in self.cassette.exchanges:
+                rule = self.rules.get(exchange["surface"])
+                if rule is None or exchange["kind"] == "callback":
+                    continue
+                self._clock_to(float(exchange["t"]) - self.start)
+                started = time.perf_counter()
+                if exchange["kind"] == "http":
+                    outcome = self._http(client, exchange, rule)
+                else:
+                    outcome = self._socket(exchange, rule)
+                outcome.duration = time.perf_counter() - started
+                outcomes.append(outcome)
+            self._settle(client)
+        outcomes += self._lifecycle()
+        return DriftReport(self.source, outcomes, self.seen, time.perf_counter() - began)
+
+    def _settle(self, client: httpx.Client) -> None:
+        """Poll once more, long after the recording ended, so the states a job ends in count as seen even where
+        the emulator was a moment behind the provider at the recorded polls (its pace is a setting, not drift)."""
+        self.server.advance(SETTLE)
+        for (surface, method, url, content), (headers, count) in self.polls.items():
+            if count < 2:
+                continue
+            rule = self.rules[surface]
+            try:
+                reply = self._send(client, method, url, content, headers)
+            except httpx.HTTPError:
+                continue
+            emulated = encode_body(reply.content, reply.headers.get("content-type"), rule, None)
+            self._note_states(rule, None, emulated.get("json") if isinstance(emulated, dict) else None)
+
+    def _clock_to(self, moment: float) -> None:
+        if moment > self.elapsed:
+            self.server.advance(moment - self.elapsed)
+            self.elapsed = moment
+
+    def _note_states(self, rule: RecordingRules, real: Any, emulated: Any) -> tuple[list[str], list[str]]:
+        mine = self.seen.setdefault(rule.surface, (set(), set()))
+        one, other = list(states(real, rule.state_fields)), list(states(emulated, rule.state_fields))
+        mine[0].update(one)
+        mine[1].update(other)
+        return one, other
+
+    def _http(self, client: httpx.Client, exchange: dict[str, Any], rule: RecordingRules) -> Outcome:
+        request, recorded = exchange["request"], exchange["response"]
+        path = substitute(request["path"], self.mapping)
+        label = f"{request['method']} {path}"
+        body = request["body"]
+        if isinstance(body, dict) and "json" in body:
+            body = {"json": substitute(body["json"], self.mapping)}
+        content, media = body_bytes(body, f"drift-{exchange['seq']}")
+        headers = {name: value for name, value in request["headers"].items() if name not in ("host", "content-length")}
+        if media:
+            headers["content-type"] = media
+        url = self.server.url(rule.surface) + path
+        query = substitute(request.get("query", ""), self.mapping)
+        poll = (rule.surface, request["method"], url + (f"?{query}" if query else ""), content)
+        self.polls[poll] = (headers, self.polls.get(poll, (headers, 0))[1] + 1)
+        try:
+            reply = self._send(client, request["method"], url + (f"?{query}" if query else ""), content, headers)
+        except httpx.HTTPError as exc:
+            outcome = Outcome(exchange["seq"], rule.surface, label, recorded["status"], None)
+            outcome.findings.append(Finding("status", "reply", recorded["status"], f"no reply ({exc})"))
+            return outcome
+        emulated_body = encode_body(reply.content, reply.headers.get("content-type"), rule, None)
+        emulated_headers = {name.lower(): value for name, value in reply.headers.items()}
+        outcome = Outcome(
+            exchange["seq"],
+            rule.surface,
+            label,
+            recorded["status"],
+            reply.status_code,
+            real=recorded["body"],
+            emulated=emulated_body,
+        )
+        if recorded["status"] != reply.status_code:
+            outcome.findings.append(Finding("status", "status", recorded["status"], reply.status_code))
+        outcome.findings += compare_headers(recorded["headers"], emulated_headers, rule)
+        real_json = recorded["body"].get("json") if isinstance(recorded["body"], dict) else None
+        emulated_json = emulated_body.get("json") if isinstance(emulated_body, dict) else None
+        self.mapping.update(pairs(real_json, emulated_json, rule.identity_fields))
+        one, other = self._note_states(rule, real_json, emulated_json)
+        if one != other and recorded["status"] == reply.status_code:
+            outcome.notes.append(
+                f"lifecycle states differ at this moment (provider {one}, emulator {other}); shape not compared"
+            )
+        else:
+            outcome.findings += compare_bodies(recorded["body"], emulated_body, rule, "")
+        return outcome
+
+    def _send(
+        self, client: httpx.Client, method: str, url: str, content: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        """The reply, moving the emulator's clock on while it has not come (a sync request waits for its job)."""
+        future = self.pool.submit(client.request, method, url, content=content, headers=headers)
+        waited = 0.0
+        while True:
+            try:
+                return future.result(timeout=FRAME_WAIT)
+            except concurrent.futures.TimeoutError:
+                if waited > FRAME_CLOCK_LIMIT:
+                    raise httpx.ReadTimeout(f"no reply within {FRAME_CLOCK_LIMIT:g} emulated seconds") from None
+                waited += self._nudge(waited)
+
+    def _nudge(self, waited: float) -> float:
+        step = 0.25 if waited < 10 else 2.0
+        self.server.advance(step)
+        self.elapsed += step
+        return step
+
+    def _socket(self, exchange: dict[str, Any], rule: RecordingRules) -> Outcome:
+        path = exchange["path"]
+        outcome = Outcome(exchange["seq"], rule.surface, f"WS {path}", "open", None)
+        url = self.server.ws_base + self.server.settings.prefix(rule.surface) + path
+        headers = {
+            n: v for n, v in (exchange.get("headers") or {}).items() if REDACTED not in v or n == "authorization"
+        }
+        frames = exchange["frames"]
+        try:
+            channel = connect(url, additional_headers=headers, open_timeout=10, max_size=None)
+        except Exception as exc:  # any failure to open is the finding
+            outcome.findings.append(Finding("status", "connect", "open", f"refused ({exc})"))
+            return outcome
+        outcome.emulated_status = "open"
+        inbox = _Inbox(channel)
+        opened = float(exchange["t"]) - self.start
+        received: list[Any] = []
+        try:
+            for index, frame in enumerate(frames):
+                self._clock_to(opened + float(frame["t"]))
+                where = f"frame {index}"
+                if frame["from"] == "client":
+                    body = frame["body"]
+                    if isinstance(body, dict) and "json" in body:
+                        body = {"json": substitute(body["json"], self.mapping)}
+                    content, media = body_bytes(body, f"drift-{exchange['seq']}-{index}")
+                    channel.send(
+                        content.decode("utf-8") if media is None and body and "base64" not in body else content
+                    )
+                    continue
+                got = self._receive(inbox)
+                if got is None:
+                    outcome.findings.append(Finding("frames", where, "a server frame", "nothing"))
+                    break
+                emulated = encode_frame(got, rule, None)
+                received.append(emulated)
+                real_json = frame["body"].get("json") if isinstance(frame["body"], dict) else None
+                emulated_json = emulated.get("json") if isinstance(emulated, dict) else None
+                self.mapping.update(pairs(real_json, emulated_json, rule.identity_fields))
+                one, other = self._note_states(rule, real_json, emulated_json)
+                if one != other:
+                    outcome.notes.append(
+                        f"{where}: states differ (provider {one}, emulator {other}); shape not compared"
+                    )
+                    continue
+                outcome.findings += compare_bodies(frame["body"], emulated, rule, where)
+        finally:
+            channel.close()
+        outcome.real = [frame["body"] for frame in frames if frame["from"] == "server"]
+        outcome.emulated = received
+        return outcome
+
+    def _receive(self, inbox: _Inbox) -> str | bytes | None:
+        """The next server frame, moving the emulator's clock on while it is not there yet."""
+        waited = 0.0
+        while waited <= FRAME_CLOCK_LIMIT:
+            message = inbox.get(FRAME_WAIT)
+            if message is not None:
+                return message
+            if inbox.closed:
+                return None
+            waited += self._nudge(waited)
+        return None
+
+    def _lifecycle(self) -> list[Outcome]:
+        outcomes = []
+        for surface, (real, emulated) in self.seen.items():
+            outcome = Outcome(0, surface, "lifecycle states seen", sorted(real), sorted(emulated))
+            for state in sorted(real - emulated):
+                outcome.findings.append(Finding("state", "lifecycle", state, None))
+            for state in sorted(emulated - real):
+                outcome.notes.append(f"the emulator showed {state!r}, which this recording did not catch")
+            outcomes.append(outcome)
+        return outcomes
+
+
+class _Inbox:
+    """Frames of a sync WebSocket read on a thread, so waiting for one can time out without losing it."""
+
+    def __init__(self, channel: ClientConnection) -> None:
+        self.frames: queue.Queue[str | bytes] = queue.Queue()
+        self.closed = False
+        self._thread = threading.Thread(target=self._read, args=(channel,), daemon=True)
+        self._thread.start()
+
+    def _read(self, channel: ClientConnection) -> None:
+        try:
+            for message in channel:
+                self.frames.put(message)
+        except ConnectionClosed:
+            pass
+        self.closed = True
+
+    def get(self, timeout: float) -> str | bytes | None:
+        try:
+            return self.frames.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+def run_drift(path: str, *, timing: str = "realistic", seed: int = 0) -> DriftReport:
+    return Drift(Cassette.read(path), path, timing=timing, seed=seed).run()
+
+
+def events(report: DriftReport) -> Iterator[Event]:
+    """The report as a harness event stream, so the JUnit and HTML reporters write it like any other run."""
+    surfaces = list(dict.fromkeys(outcome.surface for outcome in report.outcomes))
+    checks = tuple(
+        CheckInfo(
+            surface,
+            f"{surface}: the emulator's replies against the recorded ones",
+            "Providers change their APIs; an emulator that drifts from them gives false verdicts.",
+            f"recorded in {report.cassette}",
+        )
+        for surface in surfaces
+    )
+    yield RunStarted("drift", report.cassette, 0, checks, "in-process emulator")
+    results = []
+    for check in checks:
+        yield CheckStarted(check)
+        mine = [outcome for outcome in report.outcomes if outcome.surface == check.id]
+        for outcome in mine:
+            result = CaseResult(
+                check=check.id,
+                case=str(outcome.seq) if outcome.seq else "lifecycle",
+                title=outcome.label,
+                status="failed" if outcome.drifted else "passed",
+                message="; ".join(finding.text() for finding in outcome.findings) or "; ".join(outcome.notes),
+                duration=outcome.duration,
+                details={
+                    "status": {"provider": outcome.real_status, "emulator": outcome.emulated_status},
+                    "findings": [finding.as_dict() for finding in outcome.findings],
+                    "notes": outcome.notes,
+                },
+                exchanges=[{"provider": outcome.real, "emulator": outcome.emulated}] if outcome.drifted else [],
+            )
+            results.append(result)
+            yield CaseFinished(result)
+        failed = sum(outcome.drifted for outcome in mine)
+        yield CheckFinished(check, len(mine) - failed, failed, 0)
+    yield RunFinished(not report.drifted, report.duration, tuple(results))
+
+
+def table(report: DriftReport) -> str:
+    """The report as a plain-text table, one row per exchange, then every finding."""
+    rows = [("seq", "surface", "request", "provider", "emulator", "drift")]
+    for outcome in report.outcomes:
+        rows.append(
+            (
+                str(outcome.seq) if outcome.seq else "-",
+                outcome.surface,
+                outcome.label[:48],
+                _cell(outcome.real_status),
+                _cell(outcome.emulated_status),
+                str(len(outcome.findings)) if outcome.findings else "ok",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    for outcome in report.outcomes:
+        for finding in outcome.findings:
+            lines.append(f"DRIFT {outcome.surface} #{outcome.seq or 'lifecycle'} {finding.kind}: {finding.text()}")
+    total = sum(len(outcome.findings) for outcome in report.outcomes)
+    exchanges = sum(1 for outcome in report.outcomes if outcome.seq)
+    verdict = f"DRIFT: {total} difference(s)" if total else "NO DRIFT"
+    lines.append(f"\n{verdict} over {exchanges} exchange(s) in {report.duration:.1f} s")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value) or "-"
+    return "-" if value is None else str(value)
+
+
+def as_json(report: DriftReport) -> str:
+    return json.dumps(
+        {
+            "cassette": report.cassette,
+            "drift": report.drifted,
+            "outcomes": [
+                {
+                    "seq": o.seq,
+                    "surface": o.surface,
+                    "request": o.label,
+                    "findings": [f.as_dict() for f in o.findings],
+                    "notes": o.notes,
+                }
+                for o in report.outcomes
+            ],
+        },
+        indent=2,
+    )
+
+
+__all__: Sequence[str] = ["DriftReport", "Finding", "compare", "events", "run_drift", "table"]
