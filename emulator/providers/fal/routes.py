@@ -23,6 +23,8 @@ RESULT = "GET /queue/{owner}/{alias}/requests/{request_id}"
 CANCEL = "PUT /queue/{owner}/{alias}/requests/{request_id}/cancel"
 RUN = "POST /run/{app_id}"
 ROUTES = {"submit": SUBMIT, "status": STATUS, "result": RESULT, "cancel": CANCEL}
+# The methods the proxy protocol carries: submit and run (POST), status and result (GET), cancel (PUT).
+PROXY_METHODS = ("GET", "POST", "PUT")
 METHODS = {"submit": "POST", "status": "GET", "result": "GET", "cancel": "PUT"}
 
 
@@ -85,6 +87,9 @@ def routes(service: FalService, seam: Seam, prefix: str) -> list[BaseRoute]:
     async def proxy(call: Call) -> Response:
         """The @fal-ai/client proxy protocol: the real URL is in `x-fal-target-url`. A proxy holds the key, so a
         request without `Authorization` is the proxy's own."""
+        call.entry.route = f"{call.request.method} {PROXY_PATH}"
+        if call.request.method not in PROXY_METHODS:
+            raise errors.request_error("methodNotAllowed", method=call.request.method, path=call.request.url.path)
         target = wire.proxied(call.request.headers.get(rules.RULES["proxy"]["targetHeader"]))
         key = _authenticate(service, call) if call.request.headers.get("authorization") else "proxy"
         call.entry.notes.append(f"proxied to {target.kind} {target.rest}")
@@ -95,7 +100,7 @@ def routes(service: FalService, seam: Seam, prefix: str) -> list[BaseRoute]:
     return [
         seam.route(QUEUE_PATH, SUBMIT, queue_route),
         seam.route(RUN_PATH, RUN, run_route),
-        seam.route(PROXY_PATH, "ANY /proxy", proxy),
+        seam.route(PROXY_PATH, "POST /proxy", proxy),
         seam.fallback(),
     ]
 
