@@ -17,7 +17,7 @@ from tests.conftest import Emulator, EmulatorFactory
 
 PROVIDERS = openapi.providers()
 # How each surface refuses a method its path does not serve: Wiro answers every wrong call "Error parsing url."
-WRONG_METHOD = {"runware": 405, "wiro": 404, "evolink": 405, "replicate": 405, "ark": 405}
+WRONG_METHOD = {"runware": 405, "wiro": 404, "evolink": 405, "replicate": 405, "ark": 405, "fal": 405}
 AUTH = {"Authorization": "Bearer k", "x-api-key": "wiro-dev-key"}
 
 
