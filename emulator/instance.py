@@ -138,6 +138,7 @@ class Emulator:
         return {
             "id": job.id,
             "surface": job.surface,
+            "model": job.model,
             "state": job.state.value,
             "terminal": job.state in (State.SUCCEEDED, State.FAILED, State.CANCELED),
             "created_at": job.created_at,

@@ -1,4 +1,4 @@
-"""The control plane under /_emulator: health, journal, reset (a FastAPI app with its own docs)."""
+"""The control plane under /_emulator: health, journal, reset (a FastAPI app with its own docs) and the dashboard."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from .guard import ControlGuard
 from .routes import router
+from .ui import router as dashboard
 
 
 def control_app(emulator: Any, *, token: str | None = None, hosts: Iterable[str] = ()) -> ASGIApp:
@@ -22,6 +23,7 @@ def control_app(emulator: Any, *, token: str | None = None, hosts: Iterable[str]
     )
     app.state.emulator = emulator
     app.include_router(router)
+    app.include_router(dashboard)
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     return ControlGuard(app, token=token, hosts=hosts)
 

@@ -236,6 +236,11 @@ class ArtifactStore:
             info={"width": spec.width, "height": spec.height},
         )
 
+    def generated_for(self, job_id: str) -> list[Artifact]:
+        """The images held for a job, in order (a scan: for people reading the control plane, not for surfaces)."""
+        found = [a for a in self._artifacts.values() if a.spec is not None and a.spec.job_id == job_id]
+        return sorted(found, key=lambda artifact: artifact.spec.index if artifact.spec else 0)
+
     def remove(self, artifact_id: str) -> bool:
         return self._remove(artifact_id) is not None
 

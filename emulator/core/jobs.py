@@ -113,6 +113,7 @@ class Job:
     created_at: float
     output_count: int
     data: Any = None
+    model: str | None = None  # as the client named it, for people reading the control plane
     failure: Failure | None = None
     state: State = State.QUEUED
     outputs_ready: int = 0
@@ -245,11 +246,12 @@ class JobEngine:
         plan: Plan,
         data: Any = None,
         listener: Listener | None = None,
+        model: str | None = None,
     ) -> Job:
         if self._active >= self.max_active:
             raise Overloaded(f"{self._active} jobs are unfinished (the limit is {self.max_active})")
         now = self.clock.now()
-        job = Job(job_id, surface, now, len(plan.output_offsets), data=data)
+        job = Job(job_id, surface, now, len(plan.output_offsets), data=data, model=model)
         job._steps = plan_steps(now, plan)
         job._planned_failure = plan.failure
         self._active += 1

@@ -173,7 +173,7 @@ class Runtime:
         assert context.job is not None
         self.limits.reserve(context.surface, context.api_key)
         plan = self.faults.plan(plan, context)
-        job = self.jobs.create(context.job, context.surface, plan, data=data, listener=listener)
+        job = self.jobs.create(context.job, context.surface, plan, data=data, listener=listener, model=context.model)
         self.limits.track(context.surface, context.api_key, job)
         return job
 
