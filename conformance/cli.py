@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import drift_command
+from .adapter_check import check_adapter
 from .adapters import ADAPTERS, AdapterSpec, AdapterUnavailable
 from .checks import CHECKS
 from .events import CaseResult, RunFinished
@@ -77,6 +79,22 @@ def parser() -> argparse.ArgumentParser:
 
     drift_command.add_parser(commands)
     commands.add_parser("adapters", help="list the built-in adapters")
+    check = commands.add_parser(
+        "adapter-check",
+        help="check that a JSON-lines adapter speaks the protocol (contracts/adapter/protocol.json) before a run",
+    )
+    check.add_argument(
+        "--provider",
+        default="evolink",
+        type=_choice("provider", PROVIDERS),
+        help="whose requests to send it (default evolink)",
+    )
+    check.add_argument(
+        "adapter_command",
+        nargs="+",
+        metavar="COMMAND",
+        help="the adapter's command line: one quoted string, or its words after --",
+    )
     commands.add_parser("checks", help="list the checks with their rationale")
     return root
 
@@ -135,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "drift":
         return drift_command.main(args)
+    if args.command == "adapter-check":
+        return asyncio.run(_adapter_check(args.adapter_command, args.provider))
     if args.command == "adapters":
         for name, info in ADAPTERS.items():
             print(f"{name:<18} {', '.join(info.providers):<32} {info.description}")
@@ -174,6 +194,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(config, reporters))
     except AdapterUnavailable as error:
         return _usage(error)
+
+
+async def _adapter_check(words: Sequence[str], provider: str) -> int:
+    command = shlex.split(words[0]) if len(words) == 1 else list(words)
+    print(f"adapter-check: {shlex.join(command)} against {provider}", flush=True)
+    report = await check_adapter(command, provider)
+    if report.errors:
+        print(f"{report.errors} error(s): the adapter does not speak the protocol (contracts/adapter/protocol.json)")
+        return EXIT_NOT_CONFORMANT
+    print(f"the adapter speaks the protocol ({report.warnings} warning(s))")
+    return EXIT_CONFORMANT
 
 
 def _usage(error: Exception) -> int:
