@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from .core.http import JOURNAL_STATE
 from .core.journal import Body
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
+from .core.state import Durable
 from .instance import Emulator
 from .protocol import TimelyHttpToolsProtocol
 from .recording import replay_middleware
@@ -64,12 +66,15 @@ def create_app(
         image_count=settings.image_count,
         fetch_transport=fetch_transport,
         api_keys=settings.api_keys,
+        state=Path(settings.state) if settings.state else None,
     )
     emulator = Emulator(settings, runtime, [providers.build(name, runtime, settings) for name in settings.providers])
+    runtime.restore({f"surface.{surface.name}": surface.service for surface in emulator.surfaces})
     _apply_scenario(emulator, settings)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        runtime.resume()
         yield
         await runtime.aclose()
 
@@ -86,6 +91,7 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(Durable, state=runtime.state),
             Middleware(JournalMiddleware, runtime=runtime),
             *replay_middleware(emulator),
             Middleware(AmbiguousReplies, faults=runtime.faults),

@@ -90,6 +90,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a host name the control plane answers besides loopback (repeatable), e.g. a compose service name",
     )
+    serve.add_argument(
+        "--state",
+        metavar="DIR",
+        help="keep jobs, records, uploads and pending webhooks in DIR (SQLite) so they survive a restart or a kill; "
+        "without it, everything is in memory",
+    )
     serve.add_argument("--config", metavar="FILE", help="TOML file with settings (see the README)")
     serve.add_argument("--log-level", dest="log_level", choices=("critical", "error", "warning", "info", "debug"))
     serve.add_argument(

@@ -60,10 +60,15 @@ class Settings(BaseModel):
     control_hosts: Names = Field((), description="host names the control plane answers besides loopback")
     tls: bool = False
     tls_dir: str | None = None
+    state: str | None = Field(
+        None, min_length=1, description="a directory where accepted work is kept across restarts; unset: in memory"
+    )
     wiro_projects: Names = ()
     log_level: str = "info"
     scenario: str | None = None
-    replay: str | None = Field(None, min_length=1, description="a cassette whose recorded replies answer matching requests")
+    replay: str | None = Field(
+        None, min_length=1, description="a cassette whose recorded replies answer matching requests"
+    )
     limits: dict[str, dict[str, Any]] = Field(default_factory=dict)
     faults: tuple[dict[str, Any], ...] = ()
     runware_webhook_envelope: Literal["flat", "data"] = "flat"
@@ -89,6 +94,16 @@ class Settings(BaseModel):
             super().__init__(**values)
         except ValidationError as exc:
             raise SettingsError(_explained(exc)) from None
+
+    @field_validator("state")
+    @classmethod
+    def _usable_directory(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                Path(value).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ValueError(f"cannot use {value!r} as a state directory: {exc.strerror}") from None
+        return value
 
     @field_validator("provider")
     @classmethod

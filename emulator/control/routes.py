@@ -43,6 +43,8 @@ async def health(request: Request) -> dict[str, Any]:
             "journal_body_bytes": runtime.journal.body_bytes,
             "journal_bodies_dropped": runtime.journal.bodies_dropped,
         },
+        # `serve --state DIR`: where accepted work is kept across restarts; None when it is in memory only.
+        "state": runtime.state.describe() if runtime.state is not None else None,
     }
 
 

@@ -13,13 +13,17 @@ import heapq
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .clock import Clock
 from .render import GenerationSpec, render
+
+if TYPE_CHECKING:
+    from .state import StateDir
 
 # `fixture-<W>x<H>-<png|jpg|webp>`: a reference image of that size, served at /files/<id>.<ext> on demand, so
 # clients and the harness can hand a provider a reference URL it is able to download, without uploading one.
@@ -29,6 +33,7 @@ FIXTURE = re.compile(r"^fixture-(?P<width>[1-9][0-9]{0,4})x(?P<height>[1-9][0-9]
 FIXTURE_FORMATS = {"png": "png", "jpg": "jpeg", "webp": "webp"}
 FIXTURE_MAX_PIXELS = 40_000_000
 FIXTURE_TTL = 86_400.0
+STATE_KIND = "artifact"  # the rows of a state directory that hold artifacts
 
 
 def _fixture_spec(artifact_id: str) -> GenerationSpec | None:
@@ -148,9 +153,19 @@ class ArtifactStore:
         self._artifacts: OrderedDict[str, Artifact] = OrderedDict()
         self._expiry: list[tuple[float, str]] = []
         self._blob_bytes = 0
+        self.state: StateDir | None = None
 
     def __len__(self) -> int:
         return len(self._artifacts)
+
+    def restore(self, artifacts: Iterable[Artifact]) -> None:
+        """Take back the artifacts read from the state directory (expired ones go at once)."""
+        state, self.state = self.state, None
+        try:
+            for artifact in artifacts:
+                self._add(artifact)
+        finally:
+            self.state = state
 
     @property
     def blob_bytes(self) -> int:
@@ -263,6 +278,8 @@ class ArtifactStore:
     def _add(self, artifact: Artifact) -> None:
         self._remove(artifact.id)
         self._artifacts[artifact.id] = artifact
+        if self.state is not None and not FIXTURE.match(artifact.id):
+            self.state.save(STATE_KIND, artifact.id, artifact)
         self._blob_bytes += artifact.size or 0
         heapq.heappush(self._expiry, (artifact.expires_at, artifact.id))
         self._sweep()
@@ -284,4 +301,6 @@ class ArtifactStore:
         artifact = self._artifacts.pop(artifact_id, None)
         if artifact is not None:
             self._blob_bytes -= artifact.size or 0
+            if self.state is not None:
+                self.state.delete(STATE_KIND, artifact_id)
         return artifact

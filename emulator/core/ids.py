@@ -26,6 +26,10 @@ class IdSource:
     def uint32(self) -> int:
         return self._rng.getrandbits(32)
 
+    def reseed(self, generation: int) -> None:
+        """A sequence of its own for the `generation`-th start of a persistent emulator (the first is `seed`'s)."""
+        self._rng = random.Random(self.seed if generation <= 1 else f"{self.seed}/{generation}")
+
     def reset(self) -> None:
         self._rng = random.Random(self.seed)
 

@@ -13,9 +13,12 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .clock import Clock
+
+if TYPE_CHECKING:
+    from .state import StateDir
 
 
 class State(StrEnum):
@@ -238,6 +241,7 @@ class JobEngine:
         self._finished: deque[str] = deque()
         self._active = 0
         self._drivers: set[asyncio.Task[None]] = set()
+        self.state: StateDir | None = None
 
     def create(
         self,
@@ -258,9 +262,27 @@ class JobEngine:
         job._listeners = (self._track,) if listener is None else (self._track, listener)
         job._events.append(("state", now, State.QUEUED.value, None))
         self._store(job)
+        if self.state is not None:
+            self.state.touch_job(job)
         job.refresh(now)
         self._drive(job)
         return job
+
+    def adopt(self, job: Job) -> None:
+        """Take back a job read from the state directory, in the order it was made; it advances on read as ever,
+        and `resume` drives it again."""
+        self._jobs[job.id] = job
+        if job.state.terminal:
+            self._finished.append(job.id)
+        else:
+            self._active += 1
+
+    def resume(self) -> None:
+        """Drive every unfinished job (after `adopt`, once an event loop runs)."""
+        for job in list(self._jobs.values()):
+            job.refresh(self.clock.now())
+            if not job.state.terminal:
+                self._drive(job)
 
     def get(self, job_id: str) -> Job | None:
         job = self._jobs.get(job_id)
@@ -328,6 +350,8 @@ class JobEngine:
         await asyncio.gather(*drivers, return_exceptions=True)
 
     def _track(self, job: Job, event: Event) -> None:
+        if self.state is not None:
+            self.state.touch_job(job)
         if event.kind == "state" and event.state.terminal:
             self._active -= 1
             self._finished.append(job.id)
@@ -341,6 +365,8 @@ class JobEngine:
             oldest = self._jobs.get(self._finished.popleft())
             if oldest is not None and oldest.state.terminal:
                 del self._jobs[oldest.id]
+                if self.state is not None:
+                    self.state.forget_job(oldest.id)
 
     def _drive(self, job: Job) -> None:
         if job.next_step_at is None or job.next_step_at == NEVER:

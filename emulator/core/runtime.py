@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 from contracts.counts import Mode
 
+from .artifacts import STATE_KIND as ARTIFACTS
 from .artifacts import Artifact, ArtifactStore
 from .clock import Clock, SystemClock
 from .directives import extract
@@ -23,9 +25,14 @@ from .limits import Limit, Limited, Limiter
 from .references import References
 from .remote import RemoteImages
 from .render import GenerationSpec
+from .retained import Retained
+from .state import Sequence, StateDir
 from .targets import TargetPolicy
 from .timing import TimingProfile, profile
+from .webhooks import STATE_KIND as DELIVERIES
 from .webhooks import WebhookDispatcher
+
+V = TypeVar("V")
 
 
 @dataclass
@@ -57,6 +64,7 @@ class Runtime:
     keys: KeyPolicy = field(default_factory=KeyPolicy)
     remote: RemoteImages = field(default_factory=RemoteImages)
     image_count: Mode = "prompt"
+    state: StateDir | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
     @classmethod
@@ -80,6 +88,7 @@ class Runtime:
         image_count: Mode = "prompt",
         fetch_transport: httpx.AsyncBaseTransport | None = None,
         api_keys: tuple[str, ...] = (),
+        state: Path | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
         faults = FaultEngine(seed)
@@ -103,7 +112,43 @@ class Runtime:
             keys=KeyPolicy.of(api_keys),
             remote=RemoteImages(fetch_transport),
             image_count=image_count,
-        )
+        )._durable(state)
+
+    def _durable(self, directory: Path | None) -> Runtime:
+        if directory is None:
+            return self
+        self.state = StateDir(directory)
+        # Ids drawn after a restart must not repeat the ones drawn before it.
+        self.ids.reseed(self.state.starts)
+        self.jobs.state = self.artifacts.state = self.webhooks.state = self.state
+        return self
+
+    def retained(self, name: str, limit: int, done: Callable[[V], bool] = lambda _: True) -> Retained[str, V]:
+        """A surface's bounded store of records, named (`<surface>.<what>`), durable when there is a state
+        directory."""
+        return Retained(limit, done, name=name, state=self.state)
+
+    def sequence(self, name: str) -> Sequence:
+        """Numbers that go on after a restart when there is a state directory."""
+        return Sequence(name, self.state)
+
+    def restore(self, roots: dict[str, object]) -> None:
+        """Read the state directory back, once every surface is built: `roots` names each surface's service."""
+        if self.state is None:
+            return
+        state = self.state
+        for name, component in (("jobs", self.jobs), ("artifacts", self.artifacts), ("webhooks", self.webhooks)):
+            state.root(f"runtime.{name}", component, depth=0)
+        for name, root in roots.items():
+            state.root(name, root)
+        state.restore(self.jobs.adopt)
+        self.artifacts.restore(state.load(blob) for _, blob in state.rows(ARTIFACTS))
+        self.webhooks.restore([state.load(blob) for _, blob in state.rows(DELIVERIES)])
+
+    def resume(self) -> None:
+        """Drive restored jobs and deliveries again (on start-up, inside the event loop)."""
+        self.jobs.resume()
+        self.webhooks.resume()
 
     @property
     def references(self) -> References:
@@ -212,8 +257,13 @@ class Runtime:
         self.ids.reset()
         self.faults.reset()
         self.limits.reset()
+        if self.state is not None:
+            self.state.clear()
 
     async def aclose(self) -> None:
+        if self.state is not None:
+            # Shutting down cancels what is unfinished; a persistent emulator keeps it unfinished instead.
+            self.state.close()
         tasks = list(self._background)
         for task in tasks:
             task.cancel()

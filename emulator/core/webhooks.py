@@ -9,12 +9,15 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from .clock import Clock
 from .faults import Context, FaultEngine
+
+if TYPE_CHECKING:
+    from .state import StateDir
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class Delivery:
 Signer = Callable[[Delivery, bytes], Mapping[str, str]]
 # Says why a target must not be called (it resolves to an internal address under strict rules), or None.
 Guard = Callable[[str], Awaitable[str | None]]
+# A delivery kept in a state directory until it ends: what `_deliver` needs to start it again.
+Pending = tuple["Delivery", bytes, "RetryPolicy", "Signer | None"]
+STATE_KIND = "delivery"
 RESPONSE_EXCERPT = 512
 # A delivery held back to arrive out of order waits at most this long for the next one of its job.
 REORDER_HOLD = 30.0
@@ -116,6 +122,8 @@ class WebhookDispatcher:
         self._log: deque[Delivery] = deque(maxlen=max_log)
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str | None, list[asyncio.Event]] = {}
+        self.state: StateDir | None = None
+        self._resumable: list[Pending] = []
 
     def deliveries(self, job_id: str | None = None) -> list[Delivery]:
         return [d for d in self._log if job_id is None or d.job_id == job_id]
@@ -147,12 +155,31 @@ class WebhookDispatcher:
         released = self._held.pop(job_id, []) if hold is None else []
         if hold is not None:
             self._held.setdefault(job_id, []).append(hold)
+        self._keep(delivery, body, policy, signer)
         self._start(self._deliver(delivery, body, policy, signer, delay=delay, hold=hold, release=released))
         if "duplicate" in kinds:
             copy = self._new(surface, url, method, event, job_id, body, headers)
             copy.faults = ["duplicate of " + delivery.id]
+            self._keep(copy, body, policy, signer)
             self._start(self._deliver(copy, body, policy, signer, delay=delay))
         return delivery
+
+    def restore(self, pending: list[Pending]) -> None:
+        """Take back the deliveries a state directory held unfinished; `resume` sends them again."""
+        for delivery, *_ in pending:
+            self._log.append(delivery)
+        numbers = [int(delivery.id.removeprefix("dlv_")) for delivery, *_ in pending]
+        self._ids = itertools.count(max(numbers, default=0) + 1)
+        self._resumable = list(pending)
+
+    def resume(self) -> None:
+        resumable, self._resumable = self._resumable, []
+        for delivery, body, policy, signer in resumable:
+            self._start(self._deliver(delivery, body, policy, signer))
+
+    def _keep(self, delivery: Delivery, body: bytes, policy: RetryPolicy, signer: Signer | None) -> None:
+        if self.state is not None:
+            self.state.save(STATE_KIND, delivery.id, (delivery, body, policy, signer))
 
     def _new(
         self,
@@ -214,6 +241,23 @@ class WebhookDispatcher:
         delay: float = 0.0,
         hold: asyncio.Event | None = None,
         release: list[asyncio.Event] | None = None,
+    ) -> None:
+        try:
+            await self._send(delivery, body, policy, signer, delay=delay, hold=hold, release=release)
+        finally:
+            if self.state is not None and delivery.state != "pending":
+                self.state.delete(STATE_KIND, delivery.id)
+
+    async def _send(
+        self,
+        delivery: Delivery,
+        body: bytes,
+        policy: RetryPolicy,
+        signer: Signer | None,
+        *,
+        delay: float,
+        hold: asyncio.Event | None,
+        release: list[asyncio.Event] | None,
     ) -> None:
         if delay > 0:
             await self.clock.sleep_until(self.clock.now() + delay)

@@ -47,7 +47,7 @@ class EvoLinkService:
     def __init__(self, runtime: Runtime, *, result_ttl: float | None = None, max_tasks: int = 100_000) -> None:
         self.runtime = runtime
         self.result_ttl = float(result_ttl if result_ttl is not None else RULES["resultValiditySeconds"])
-        self._tasks: Retained[str, EvoTask] = Retained(max_tasks, done=lambda task: task.done)
+        self._tasks: Retained[str, EvoTask] = runtime.retained("evolink.tasks", max_tasks, lambda task: task.done)
 
     def authenticate(self, token: str | None, situation: str = "unauthorized") -> str:
         """Any non-empty Bearer token, or one of `--api-key` when given."""

@@ -4,8 +4,6 @@ catalog (`catalog.py`). Transport-neutral: `routes.py` decodes HTTP into these c
 
 from __future__ import annotations
 
-import itertools
-
 from emulator.core.runtime import Runtime
 
 from .. import errors
@@ -46,9 +44,10 @@ class ReplicateService:
     ) -> None:
         self.runtime = runtime
         self.prefix = prefix
-        self._numbers = itertools.count(1)  # one sequence for predictions and files: the positions cursors name
+        # One sequence for predictions and files: the positions cursors name.
+        self._numbers = runtime.sequence("replicate.numbers")
         self.catalog = Catalog()
-        self.files = Files(runtime, self._number)
+        self.files = Files(runtime, self._numbers.next)
         self.views = Views(runtime, file_output=file_output, emit_aborted=emit_aborted)
         self.webhooks = Webhooks(runtime, self.views, webhook_secret)
         self.predictions = Predictions(
@@ -56,7 +55,7 @@ class ReplicateService:
             self.views,
             self.webhooks,
             Inputs(runtime, self.files, prefix),
-            self._number,
+            self._numbers.next,
             artifact_ttl=artifact_ttl,
             limit=max_predictions,
         )
@@ -70,7 +69,4 @@ class ReplicateService:
     def reset(self) -> None:
         self.predictions.reset()
         self.files.reset()
-        self._numbers = itertools.count(1)
-
-    def _number(self) -> int:
-        return next(self._numbers)
+        self._numbers.reset()

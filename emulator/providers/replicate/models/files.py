@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from contracts.replicate import rules
 from emulator.core.artifacts import StorageFull
+from emulator.core.retained import Retained
 from emulator.core.runtime import Runtime
 
 from .. import errors
@@ -47,7 +49,8 @@ class Files:
     def __init__(self, runtime: Runtime, number: Callable[[], int]) -> None:
         self.runtime = runtime
         self.number = number
-        self._files: dict[str, FileRecord] = {}
+        # Files expire (their TTL) rather than being pushed out by newer ones.
+        self._files: Retained[str, FileRecord] = runtime.retained("replicate.files", sys.maxsize)
 
     def create(
         self, data: bytes, filename: str, content_type: str | None, metadata: dict[str, Any], api_base: str
@@ -78,7 +81,7 @@ class Files:
             created_at=now,
             expires_at=now + LIMITS["ttlSeconds"],
         )
-        self._files[file_id] = record
+        self._files.put(file_id, record)
         return Answer(self.body(record, api_base), 201, ids=(file_id,))
 
     def get(self, file_id: str, api_base: str) -> Answer:
@@ -102,7 +105,7 @@ class Files:
         now = self.runtime.clock.now()
         for file_id in [record.id for record in self._files.values() if record.expires_at <= now]:
             self._forget(file_id)
-        page = paginate(list(reversed(self._files.values())), lambda record: record.seq, cursor)
+        page = paginate(list(self._files.values())[::-1], lambda record: record.seq, cursor)
         return Page([self.body(record, api_base) for record in page.items], page.next, page.previous)
 
     def find(self, file_id: str) -> FileRecord | None:
@@ -138,5 +141,5 @@ class Files:
         return record
 
     def _forget(self, file_id: str) -> None:
-        self._files.pop(file_id, None)
+        self._files.pop(file_id)
         self.runtime.artifacts.remove(file_id)

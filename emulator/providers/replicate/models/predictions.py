@@ -74,7 +74,7 @@ class Predictions:
         self.inputs = inputs
         self.number = number
         self.artifact_ttl = artifact_ttl
-        self._predictions: Retained[str, Prediction] = Retained(limit, done=_finished)
+        self._predictions: Retained[str, Prediction] = runtime.retained("replicate.predictions", limit, _finished)
 
     def context(self, route: str, api_key: str | None, body: Any, entry: Entry | None = None) -> Context:
         """What fault rules and limits match on; directives come from the prompt as the client sent it."""

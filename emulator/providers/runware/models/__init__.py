@@ -19,7 +19,7 @@ from emulator.core.runtime import Runtime
 from .. import errors
 from ..errors import RunwareError
 from . import tasks
-from .records import Records
+from .records import Records, finished
 from .references import References
 from .results import Results
 from .tasks import CONTRACT, SURFACE, Answer, Exchange, Reply
@@ -44,7 +44,7 @@ class RunwareService:
         self.runtime = runtime
         self.strict_sizes = strict_sizes
         self.mixed_replies = mixed_replies
-        self.records = Records(max_tasks)
+        self.records = Records(runtime.retained("runware.records", max_tasks, finished))
         self.references = References(runtime, self.records, artifact_ttl)
         self.results = Results(
             runtime, self.records, self.references, webhook_envelope=webhook_envelope, artifact_ttl=artifact_ttl

@@ -32,10 +32,10 @@ Record = Job | Stored | Claimed
 
 
 class Records:
-    """Bounded: beyond `limit`, the oldest finished records go; a task still being accepted or running stays."""
+    """Bounded (`finished` says which records may go): a task still being accepted or running stays."""
 
-    def __init__(self, limit: int) -> None:
-        self._records: Retained[str, Record] = Retained(limit, done=_finished)
+    def __init__(self, store: Retained[str, Record]) -> None:
+        self._records = store
 
     def get(self, task_uuid: str) -> Record | None:
         return self._records.get(task_uuid.lower())
@@ -71,5 +71,5 @@ class Claim:
             self._records.pop(self._key)
 
 
-def _finished(record: Record) -> bool:
+def finished(record: Record) -> bool:
     return isinstance(record, Stored) or (isinstance(record, Job) and record.state.terminal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,9 +37,9 @@ class Files:
     def __init__(self, runtime: Runtime, *, artifact_ttl: float, max_folders: int) -> None:
         self.runtime = runtime
         self.artifact_ttl = artifact_ttl
-        self._folders: Retained[str, Folder] = Retained(max_folders)
+        self._folders: Retained[str, Folder] = runtime.retained("wiro.folders", max_folders)
         # Each project's root folder, made on first use and never forgotten.
-        self._roots: dict[str, Folder] = {}
+        self._roots: Retained[str, Folder] = runtime.retained("wiro.roots", sys.maxsize)
 
     def create_folder(self, project: Project, body: Mapping[str, Any]) -> dict[str, Any]:
         body = plain(body)
@@ -129,5 +130,5 @@ class Files:
         root = self._roots.get(project.key)
         if root is None:
             root = Folder(self.runtime.ids.token(32, HEX), "root", "", project.key, self.runtime.clock.now())
-            self._roots[project.key] = root
+            self._roots.put(project.key, root)
         return root

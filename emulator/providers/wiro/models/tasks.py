@@ -139,8 +139,8 @@ class Tasks:
         # How a task's job is planned: (pixels, images) -> Plan. A plan with `failure` makes the task fail.
         self.planner: Callable[[int, int], Plan] = runtime.plan
         # Kept by id and by socket token; both forget the same finished tasks, in the same order.
-        self._tasks: Retained[str, WiroTask] = Retained(max_tasks, done=_finished)
-        self._by_token: Retained[str, WiroTask] = Retained(max_tasks, done=_finished)
+        self._tasks: Retained[str, WiroTask] = runtime.retained("wiro.tasks", max_tasks, _finished)
+        self._by_token: Retained[str, WiroTask] = runtime.retained("wiro.tasks_by_token", max_tasks, _finished)
         self._next_id: int | None = None
 
     def __len__(self) -> int:

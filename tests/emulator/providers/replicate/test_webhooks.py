@@ -136,21 +136,13 @@ async def test_a_tampered_body_does_not_verify(replicate: Replicate) -> None:
 
 
 def test_the_signing_scheme_matches_the_published_test_vector() -> None:
+    from emulator.core.runtime import Runtime
     from emulator.core.webhooks import Delivery
     from emulator.providers.replicate.models import ReplicateService
 
-    class Clock:
-        def now(self) -> float:
-            return 1614265330.0
-
-    class Runtime:
-        clock = Clock()
-
-        class ids:
-            seed = 0
-
-    # A stand-in runtime with only the clock and seed the signer reads, so the vector's timestamp is exact.
-    service = ReplicateService(Runtime(), webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")  # type: ignore[arg-type]
+    # The clock stands at the vector's timestamp.
+    runtime = Runtime.create(seed=0, clock=ManualClock(1614265330.0))
+    service = ReplicateService(runtime, webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     delivery = Delivery(
         "d", "replicate", "u", "POST", "completed", None, 0, {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek"}
     )
