@@ -43,7 +43,9 @@ class FalService:
     def __init__(self, runtime: Runtime, *, max_requests: int = 100_000) -> None:
         self.runtime = runtime
         self.result_ttl = float(rules.RULES["resultTtlSeconds"])
-        self._requests: Retained[str, FalRequest] = Retained(max_requests, done=lambda request: request.done)
+        self._requests: Retained[str, FalRequest] = runtime.retained(
+            "fal.requests", max_requests, lambda request: request.done
+        )
 
     def authenticate(self, header: str | None) -> str:
         """`Key <id>:<secret>`: any key of that form, or one of `--api-key` when given."""
