@@ -22,6 +22,10 @@ def test_wheel_ships_every_contract_document(tmp_path: Path) -> None:
         "conformance/cli.py",
         "clients/__init__.py",
         "conformance/adapters/runners/runware_sdk.py",
+        # The dashboard's files: served from the package, so an installed emulator has its dashboard.
+        "emulator/control/static/index.html",
+        "emulator/control/static/app.js",
+        "emulator/control/static/style.css",
     } <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
