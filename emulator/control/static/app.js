@@ -1,5 +1,5 @@
 // The emulator's dashboard. Rule of this file: every value that came from a client (prompts, headers, bodies,
-// URLs, keys) reaches the page as a text node or an attribute value, never as markup (no innerHTML anywhere).
+// URLs, keys) reaches the page as a text node or an attribute value, never as markup (no HTML parsing anywhere).
 // Every URL is relative to the page, so the page works under any prefix, over TLS and behind a proxy.
 "use strict";
 
