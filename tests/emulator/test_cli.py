@@ -64,7 +64,7 @@ def test_serve_starts_prints_every_surface_and_answers_health() -> None:
     try:
         stdout, stderr = present(process.stdout), present(process.stderr)
         lines: list[str] = []
-        while not any("health" in line for line in lines):
+        while not any("dashboard" in line for line in lines):
             line = stdout.readline()
             assert line, stderr.read()
             lines.append(line)
@@ -77,6 +77,10 @@ def test_serve_starts_prints_every_surface_and_answers_health() -> None:
         health_url = health.group(1)
         with urllib.request.urlopen(health_url, timeout=5) as response:
             assert json.load(response)["surfaces"]["runware"]["REST"].endswith("/runware/v1")
+        dashboard = re.search(r"dashboard\s+browser\s+(http://\S+/_emulator/ui/)", text)
+        assert dashboard, text
+        with urllib.request.urlopen(dashboard.group(1), timeout=5) as response:
+            assert b"<title>Seedream emulator</title>" in response.read()
     finally:
         process.terminate()
         process.wait(timeout=10)
