@@ -91,7 +91,7 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            Middleware(Durable, state=runtime.state),
+            *([Middleware(Durable, state=runtime.state)] if runtime.state is not None else []),
             Middleware(JournalMiddleware, runtime=runtime),
             *replay_middleware(emulator),
             Middleware(AmbiguousReplies, faults=runtime.faults),

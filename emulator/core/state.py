@@ -288,13 +288,13 @@ class Durable:
     """ASGI middleware: whatever a request changed is committed before its reply (or a socket's next frame)
     leaves, so a client is never told of work a crash can lose."""
 
-    def __init__(self, app: ASGIApp, state: StateDir | None) -> None:
+    def __init__(self, app: ASGIApp, state: StateDir) -> None:
         self.app = app
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
-        if state is None or scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
 
