@@ -13,7 +13,7 @@ import pytest
 
 from emulator import read_metadata
 from tests.sdk.live import LiveEmulator
-from tests.sdk.venvs import run_script, python_for
+from tests.sdk.venvs import python_for, run_script
 from tests.support import data_uri
 
 pytestmark = pytest.mark.sdk
