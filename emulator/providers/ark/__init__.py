@@ -10,7 +10,7 @@ from emulator.settings import Settings
 from .. import Surface
 from .errors import Errors
 from .models import SURFACE, ArkService
-from .routes import PATH, routes
+from .routes import BASE, PATH, routes
 
 
 def surface(runtime: Runtime, settings: Settings) -> Surface:
@@ -20,4 +20,5 @@ def surface(runtime: Runtime, settings: Settings) -> Surface:
 
 
 def endpoints(base: str) -> list[tuple[str, str]]:
-    return [("generate", base + PATH)]
+    # The base URL is what the OpenAI and Ark clients take (`base_url`); they append /images/generations.
+    return [("base_url", base + BASE), ("generate", base + PATH)]

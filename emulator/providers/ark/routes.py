@@ -14,7 +14,8 @@ from emulator.core.seam import Call, Seam, json_reply
 from . import errors, wire
 from .models import ArkService, Generation
 
-PATH = "/api/v3/images/generations"
+BASE = "/api/v3"
+PATH = f"{BASE}/images/generations"
 ROUTE = f"POST {PATH}"
 
 
