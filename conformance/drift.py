@@ -1,14 +1,16 @@
 """`seedream-conformance drift CASSETTE`: send every recorded request to the emulator and compare the replies.
 
-The emulator runs in-process on a manual clock that follows the cassette's own timeline, so a poll recorded
-3 s after its create reaches the emulator 3 s (emulated) after the same create. Ids the provider handed out are
-mapped to the ones the emulator hands out (each surface's `identityFields`) before the next request uses them.
+The emulator runs in-process on a manual clock that moves only as far as the cassette needs: a poll that finds
+the emulator in an earlier lifecycle state than the provider showed is sent again as the clock moves on in small
+steps, until the emulator reaches that state (or passes it), so each reply is compared with one in the same
+state; a request that waits for its job (a sync inference, a WebSocket result) moves the clock until it is
+answered. How fast a job runs is a setting of the emulator, not drift. Ids the provider handed out are mapped to
+the ones the emulator hands out (each surface's `identityFields`) before the next request uses them.
 
 Each reply is compared with the recorded one: status, the headers that matter (`headers`), the JSON shape
 (fields missing, extra, type changes), enumeration values (`enumFields`) and, over the whole cassette, the
-lifecycle states seen (`stateFields`). Where the two stand in different lifecycle states at the same moment
-the shape is not compared (a queued task has no output yet; that is timing, not drift). Everything
-surface-specific comes from `contracts/<surface>/recording.json`.
+lifecycle states seen (`stateFields`): a state the provider showed that the emulator never reached is drift.
+Everything surface-specific comes from `contracts/<surface>/recording.json`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ from .server import EmulatorServer
 FRAME_WAIT = 0.2
 FRAME_CLOCK_LIMIT = 120.0
 HTTP_TIMEOUT = 30.0
+# Clock steps (emulated seconds) by how long has been waited already: (waited below, step).
+FINE_STEPS = ((1.0, 0.01), (10.0, 0.1), (float("inf"), 1.0))
+COARSE_STEPS = ((10.0, 0.25), (float("inf"), 2.0))
 # How far the clock moves after the last exchange before the polls are sent once more (emulated seconds).
 SETTLE = 600.0
 
@@ -213,12 +218,32 @@ class Drift:
         self.clock = ManualClock()
         self.server = EmulatorServer(self.clock, **settings)
         self.mapping: dict[str, str] = {}
-        self.elapsed = 0.0
-        self.start = min((float(e["t"]) for e in cassette.exchanges), default=0.0)
         self.seen: dict[str, tuple[set[str], set[str]]] = {}
         # Requests sent, by what was sent, and how often: a request sent again and again is a poll.
         self.polls: dict[tuple[str, str, str, bytes], tuple[dict[str, str], int]] = {}
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift")
+        # How often each request appears in the cassette (more than once: a poll), and the order in which the
+        # recording first saw each surface's lifecycle states.
+        self.repeated: dict[str, int] = {}
+        self.order: dict[str, list[str]] = {}
+        for exchange in cassette.exchanges:
+            self._index(exchange)
+
+    def _index(self, exchange: dict[str, Any]) -> None:
+        rule = self.rules.get(exchange["surface"])
+        if rule is None:
+            return
+        if exchange["kind"] == "http":
+            key = _request_key(exchange)
+            self.repeated[key] = self.repeated.get(key, 0) + 1
+            bodies = [exchange["response"]["body"]]
+        elif exchange["kind"] == "websocket":
+            bodies = [frame["body"] for frame in exchange["frames"]]
+        else:
+            bodies = [exchange["request"]["body"]]
+        order = self.order.setdefault(rule.surface, [])
+        for body in bodies:
+            order += [state for state in states(_json(body), rule.state_fields) if state not in order]
 
     def run(self) -> DriftReport:
         began = time.perf_counter()
@@ -228,7 +253,6 @@ class Drift:
                 rule = self.rules.get(exchange["surface"])
                 if rule is None or exchange["kind"] == "callback":
                     continue
-                self._clock_to(float(exchange["t"]) - self.start)
                 started = time.perf_counter()
                 if exchange["kind"] == "http":
                     outcome = self._http(client, exchange, rule)
@@ -255,11 +279,6 @@ class Drift:
             emulated = encode_body(reply.content, reply.headers.get("content-type"), rule, None)
             self._note_states(rule, None, emulated.get("json") if isinstance(emulated, dict) else None)
 
-    def _clock_to(self, moment: float) -> None:
-        if moment > self.elapsed:
-            self.server.advance(moment - self.elapsed)
-            self.elapsed = moment
-
     def _note_states(self, rule: RecordingRules, real: Any, emulated: Any) -> tuple[list[str], list[str]]:
         mine = self.seen.setdefault(rule.surface, (set(), set()))
         one, other = list(states(real, rule.state_fields)), list(states(emulated, rule.state_fields))
@@ -278,17 +297,32 @@ class Drift:
         headers = {name: value for name, value in request["headers"].items() if name not in ("host", "content-length")}
         if media:
             headers["content-type"] = media
-        url = self.server.url(rule.surface) + path
         query = substitute(request.get("query", ""), self.mapping)
-        poll = (rule.surface, request["method"], url + (f"?{query}" if query else ""), content)
+        url = self.server.url(rule.surface) + path + (f"?{query}" if query else "")
+        poll = (rule.surface, request["method"], url, content)
         self.polls[poll] = (headers, self.polls.get(poll, (headers, 0))[1] + 1)
+        real_json = _json(recorded["body"])
+        wanted = list(states(real_json, rule.state_fields))
         try:
-            reply = self._send(client, request["method"], url + (f"?{query}" if query else ""), content, headers)
+            reply = self._send(client, request["method"], url, content, headers)
+            emulated_body = self._read(reply, rule)
+            # A poll that finds the emulator a step behind the provider is sent again as its clock moves on, so
+            # the two are compared in the same state (the emulator's pace is a setting, not drift).
+            waited = 0.0
+            while (
+                wanted
+                and reply.status_code == recorded["status"]
+                and self._resendable(exchange)
+                and self._behind(rule.surface, wanted, list(states(_json(emulated_body), rule.state_fields)))
+                and waited < FRAME_CLOCK_LIMIT
+            ):
+                waited += self._nudge(waited, fine=True)
+                reply = self._send(client, request["method"], url, content, headers)
+                emulated_body = self._read(reply, rule)
         except httpx.HTTPError as exc:
             outcome = Outcome(exchange["seq"], rule.surface, label, recorded["status"], None)
             outcome.findings.append(Finding("status", "reply", recorded["status"], f"no reply ({exc})"))
             return outcome
-        emulated_body = encode_body(reply.content, reply.headers.get("content-type"), rule, None)
         emulated_headers = {name.lower(): value for name, value in reply.headers.items()}
         outcome = Outcome(
             exchange["seq"],
@@ -302,8 +336,7 @@ class Drift:
         if recorded["status"] != reply.status_code:
             outcome.findings.append(Finding("status", "status", recorded["status"], reply.status_code))
         outcome.findings += compare_headers(recorded["headers"], emulated_headers, rule)
-        real_json = recorded["body"].get("json") if isinstance(recorded["body"], dict) else None
-        emulated_json = emulated_body.get("json") if isinstance(emulated_body, dict) else None
+        emulated_json = _json(emulated_body)
         self.mapping.update(pairs(real_json, emulated_json, rule.identity_fields))
         one, other = self._note_states(rule, real_json, emulated_json)
         if one != other and recorded["status"] == reply.status_code:
@@ -313,6 +346,22 @@ class Drift:
         else:
             outcome.findings += compare_bodies(recorded["body"], emulated_body, rule, "")
         return outcome
+
+    @staticmethod
+    def _read(reply: httpx.Response, rule: RecordingRules) -> Any:
+        return encode_body(reply.content, reply.headers.get("content-type"), rule, None)
+
+    def _resendable(self, exchange: dict[str, Any]) -> bool:
+        """Safe to send again: a read, or a request the client itself sent more than once (a poll)."""
+        return exchange["request"]["method"] in ("GET", "HEAD") or self.repeated.get(_request_key(exchange), 0) > 1
+
+    def _behind(self, surface: str, wanted: list[str], current: list[str]) -> bool:
+        """Whether the emulator's state comes before the provider's in the order the recording saw states in
+        (a state the recording never saw counts as before: one the provider passed between two polls)."""
+        order = self.order.get(surface, [])
+        target = max((order.index(state) for state in wanted if state in order), default=-1)
+        now = max((order.index(state) for state in current if state in order), default=-1)
+        return current != wanted and now < target
 
     def _send(
         self, client: httpx.Client, method: str, url: str, content: bytes, headers: dict[str, str]
@@ -328,10 +377,12 @@ class Drift:
                     raise httpx.ReadTimeout(f"no reply within {FRAME_CLOCK_LIMIT:g} emulated seconds") from None
                 waited += self._nudge(waited)
 
-    def _nudge(self, waited: float) -> float:
-        step = 0.25 if waited < 10 else 2.0
+    def _nudge(self, waited: float, *, fine: bool = False) -> float:
+        """Move the emulator's clock on a little: in fine steps while looking for a state (a state shorter than a
+        step would be skipped), in coarser ones while waiting for a reply."""
+        steps = FINE_STEPS if fine else COARSE_STEPS
+        step = next(step for limit, step in steps if waited < limit)
         self.server.advance(step)
-        self.elapsed += step
         return step
 
     def _socket(self, exchange: dict[str, Any], rule: RecordingRules) -> Outcome:
@@ -348,12 +399,10 @@ class Drift:
             outcome.findings.append(Finding("status", "connect", "open", f"refused ({exc})"))
             return outcome
         outcome.emulated_status = "open"
-        inbox = _Inbox(channel)
-        opened = float(exchange["t"]) - self.start
         received: list[Any] = []
-        try:
+        with channel:
+            inbox = _Inbox(channel)
             for index, frame in enumerate(frames):
-                self._clock_to(opened + float(frame["t"]))
                 where = f"frame {index}"
                 if frame["from"] == "client":
                     body = frame["body"]
@@ -380,8 +429,6 @@ class Drift:
                     )
                     continue
                 outcome.findings += compare_bodies(frame["body"], emulated, rule, where)
-        finally:
-            channel.close()
         outcome.real = [frame["body"] for frame in frames if frame["from"] == "server"]
         outcome.emulated = received
         return outcome
@@ -432,6 +479,15 @@ class _Inbox:
             return self.frames.get(timeout=timeout)
         except queue.Empty:
             return None
+
+
+def _json(body: Any) -> Any:
+    return body.get("json") if isinstance(body, dict) else None
+
+
+def _request_key(exchange: dict[str, Any]) -> str:
+    request = exchange["request"]
+    return json.dumps([exchange["surface"], request["method"], request["path"], request["body"]], sort_keys=True)
 
 
 def run_drift(path: str, *, timing: str = "realistic", seed: int = 0) -> DriftReport:

@@ -286,7 +286,9 @@ def record_app(recording: Recording, *, transport: httpx.AsyncBaseTransport | No
                         closed.setdefault("by", "client")
                         closed.setdefault("code", message.get("code"))
                         return
-                    data: str | bytes = message["text"] if message.get("text") is not None else message.get("bytes") or b""
+                    data: str | bytes = (
+                        message["text"] if message.get("text") is not None else message.get("bytes") or b""
+                    )
                     note("client", data)
                     await upstream_socket.send(_frame_with_hooks(data, rule, recording, websocket, surface, seq))
             except (WebSocketDisconnect, websockets.ConnectionClosed):
