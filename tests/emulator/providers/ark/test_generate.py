@@ -218,3 +218,22 @@ async def test_control_plane_faults_reach_the_route(ark: Ark) -> None:
     assert (await ark.client.post("/_emulator/faults", json=rule)).status_code in (200, 201)
     assert (await ark.post(json=body())).status_code == 429
     assert (await ark.post(json=body())).status_code == 200
+
+
+async def test_a_rate_limit_is_arks_429_with_retry_after(make_ark: ArkFactory) -> None:
+    ark = await make_ark(limits={"ark": {"requests_per_minute": 1}})
+    assert (await ark.post(json=body())).status_code == 200
+    limited = await ark.post(json=body())
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    error = error_of(limited)
+    assert (error["code"], error["type"]) == ("RateLimitExceeded.EndpointRPMExceeded", "TooManyRequests")
+
+
+async def test_a_loopback_reference_is_downloaded_and_warned_about(ark: Ark) -> None:
+    url = ark.fixtures.url("ref.png", bytes.fromhex("00"))
+    error = await ark.refused(body(image=url))
+    assert error["param"] == "image", "the downloaded bytes are read and refused: not an image"
+    url = ark.fixtures.url("ok.png", base64.b64decode(data_uri(90, 160).partition(",")[2]))
+    reply = await ark.images(image=url, size="1K")
+    assert reply["data"][0]["size"] == "720x1280"
+    assert any("127.0.0.1" in warning or "loopback" in warning for warning in ark.entries(ROUTE)[-1].warnings)
