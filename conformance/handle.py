@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -19,6 +20,9 @@ CONTROL_TOKEN = "SEEDREAM_EMULATOR_CONTROL_TOKEN"
 class EmulatorHandle(Protocol):
     base: str
     records_traffic: bool
+    # The CA of an emulator served over TLS by the harness itself; None for plain HTTP, or a remote emulator
+    # (whose CA the user trusts through SSL_CERT_FILE).
+    ca_file: Path | None
 
     def url(self, surface: str) -> str: ...
 
@@ -55,6 +59,7 @@ class InProcess:
     def __init__(self, server: EmulatorServer) -> None:
         self.server = server
         self.base = server.base
+        self.ca_file = server.tls.ca_cert if server.tls else None
 
     @classmethod
     def start(cls, **settings: Any) -> InProcess:
@@ -107,6 +112,7 @@ class Remote:
     """An emulator someone else started (`--emulator URL`): driven through /_emulator, traffic unseen."""
 
     records_traffic = False
+    ca_file: Path | None = None
 
     def __init__(self, base: str, control_token: str | None = None) -> None:
         """`control_token` (default: $SEEDREAM_EMULATOR_CONTROL_TOKEN) for an emulator started with one."""

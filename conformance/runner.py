@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import ssl
+import tempfile
 import time
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from .adapters import AdapterSpec, load_adapter
+import httpx
+
+from .adapters import ADAPTERS, Adapter, AdapterSpec, AdapterUnavailable, load_adapter
 from .checks import CHECKS, JUDGES
 from .events import CaseFinished, CaseResult, CheckFinished, CheckStarted, Event, RunFinished, RunStarted
 from .handle import EmulatorHandle, InProcess, Remote
-from .profiles import load_profile
+from .profiles import Profile, load_profile
 from .session import Session
 
 DEFAULT_CHECKS = tuple(CHECKS)
@@ -41,15 +47,34 @@ async def run(config: RunConfig, emulator: EmulatorHandle | None = None) -> Asyn
     mutation suite does for its many short runs; otherwise the run starts its own, or drives `emulator_url`."""
     started = time.monotonic()
     profile = load_profile(config.provider)
-    owned = emulator is None
+    info = ADAPTERS.get(config.adapter.name)
+    https_only = info is not None and info.https_only
+    cleanup = contextlib.ExitStack()
     if emulator is None:
-        emulator = (
-            Remote(config.emulator_url)
-            if config.emulator_url
-            else InProcess.start(timing=config.timing, seed=config.seed)
-        )
-    adapter = await load_adapter(config.adapter, config.provider)
+        if config.emulator_url:
+            emulator = Remote(config.emulator_url)
+        else:
+            # An https-only client gets the emulator over TLS, with a CA made for this run alone.
+            tls = {"tls_dir": Path(cleanup.enter_context(tempfile.TemporaryDirectory()))} if https_only else {}
+            emulator = InProcess.start(timing=config.timing, seed=config.seed, **tls)
+        cleanup.callback(emulator.close)
+    with cleanup:
+        if https_only and not emulator.base.startswith("https://"):
+            raise AdapterUnavailable(
+                f"{config.adapter.name} speaks only https: serve {emulator.base} with --tls (and trust its CA)"
+            )
+        adapter = await load_adapter(replace(config.adapter, ca_file=emulator.ca_file), config.provider)
+        async for event in _checks(config, profile, adapter, emulator, started):
+            yield event
+
+
+async def _checks(
+    config: RunConfig, profile: Profile, adapter: Adapter, emulator: EmulatorHandle, started: float
+) -> AsyncGenerator[Event]:
     session = Session(profile, adapter, emulator, config.seed, config.examples, config.only)
+    if emulator.ca_file is not None:
+        await session.http.aclose()
+        session.http = httpx.AsyncClient(timeout=60, verify=ssl.create_default_context(cafile=emulator.ca_file))
     session.production_rules()
     checks = tuple(CHECKS[check] for check in config.checks)
     results: list[CaseResult] = []
@@ -68,5 +93,3 @@ async def run(config: RunConfig, emulator: EmulatorHandle | None = None) -> Asyn
     finally:
         session.restore_rules()
         await session.aclose()
-        if owned:
-            emulator.close()

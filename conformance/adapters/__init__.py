@@ -34,6 +34,8 @@ RUNNERS = Path(__file__).parent / "runners"
 class AdapterSpec:
     name: str
     command: tuple[str, ...] = ()
+    # Set by the runner when it serves the emulator over TLS: the CA an https-only client must trust.
+    ca_file: Path | None = None
 
     @classmethod
     def parse(cls, text: str) -> AdapterSpec:
@@ -53,6 +55,8 @@ class AdapterInfo:
     providers: tuple[str, ...]
     description: str
     factory: Callable[[AdapterSpec, str], Awaitable[Adapter]]
+    # The client speaks only https (fal-client), so the runner serves the emulator over TLS for it.
+    https_only: bool = False
 
 
 async def _reference(spec: AdapterSpec, provider: str) -> Adapter:
@@ -84,6 +88,14 @@ async def _runware_legacy(spec: AdapterSpec, provider: str) -> Adapter:
     # 0.5.24 reads its timeouts once, at import; 30 s bounds a sync call, 5 s each getResponse wait.
     env = {"RUNWARE_IMAGE_INFERENCE_TIMEOUT": "30000", "RUNWARE_VIDEO_INITIAL_TIMEOUT": "5000"}
     return await SubprocessAdapter(command, name="runware-0.5.24", provider=provider, env=env).open()
+
+
+async def _fal_client(spec: AdapterSpec, provider: str) -> Adapter:
+    python = venvs.python_for("fal-client-1.0.3", "fal-client==1.0.3")
+    # A CA the user trusts already (a remote emulator under --tls) stays; the runner's own TLS emulator brings its CA.
+    env = {"SSL_CERT_FILE": str(spec.ca_file)} if spec.ca_file is not None else {}
+    command = [str(python), str(RUNNERS / "fal_python.py")]
+    return await SubprocessAdapter(command, name="fal-client-1.0.3", provider=provider, env=env).open()
 
 
 def _node_client(runner: str, name: str, *packages: str) -> Callable[[AdapterSpec, str], Awaitable[Adapter]]:
@@ -121,6 +133,9 @@ ADAPTERS: dict[str, AdapterInfo] = {
         ("runware",),
         f"the official {npm.RUNWARE_JS} npm client (Node, WebSocket)",
         _node_client("runware_js.js", "runware-sdk-js-1.3.2", npm.RUNWARE_JS),
+    ),
+    "fal-client": AdapterInfo(
+        ("fal",), "the official fal-client 1.0.3 Python client (https only)", _fal_client, https_only=True
     ),
     "subprocess": AdapterInfo(PROVIDERS, "any client speaking JSON lines (docs/conformance.md)", _subprocess),
 }
