@@ -62,6 +62,14 @@ EXPECTED = [
         ["results/valid-001", "limits/invalid-001", "limits/invalid-004", "resilience/fewer_images"],
         ("results/valid-006", "the caller asked for seed 0"),
     ),
+    # fal-client 1.0.3 over the emulator's TLS: it re-sends any request whose connection broke, the submit's POST
+    # too, so a dropped reply to an accepted submit queues the generation twice.
+    (
+        "fal-client",
+        "fal",
+        ["wire/valid-001", "results/valid-012", "lifecycle/cancel", "limits/invalid-003", "resilience/poll_error"],
+        ("resilience/ambiguous_drop", "one call created 2 jobs"),
+    ),
 ]
 
 
