@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import pickle
 import sqlite3
@@ -158,9 +159,20 @@ class StateDir:
         records, self._dirty_records = self._dirty_records, {}
         values, self._dirty_values = self._dirty_values, {}
         deleted, self._deleted = self._deleted, set()
-        rows = [(JOB, job.id, self._dump_job(job)) for job in jobs.values()]
-        rows += [(RECORD + store, key, self._dump_record(store, key, value)) for (store, key), value in records.items()]
-        rows += [(kind, key, self._dumps(value, None)) for (kind, key), value in values.items()]
+        dumps: list[tuple[str, str, Callable[[], bytes]]] = [
+            (JOB, job.id, functools.partial(self._dump_job, job)) for job in jobs.values()
+        ]
+        dumps += [
+            (RECORD + store, key, functools.partial(self._dump_record, store, key, value))
+            for (store, key), value in records.items()
+        ]
+        dumps += [(kind, key, functools.partial(self._dumps, value, None)) for (kind, key), value in values.items()]
+        rows = []
+        for kind, key, dump in dumps:
+            try:
+                rows.append((kind, key, dump()))
+            except Exception as exc:  # a value pickle refuses: keep serving, and say what was not kept
+                self._unwritable(f"{kind} {key}: {type(exc).__name__}: {exc}"[:300])
         with self._transaction():
             self._db.executemany("DELETE FROM rows WHERE kind = ? AND key = ?", list(deleted))
             self._upsert(rows)

@@ -158,3 +158,17 @@ def test_a_directory_that_cannot_be_made_is_a_settings_error(tmp_path: Path) -> 
     blocker.write_text("")
     with pytest.raises(SettingsError, match="state"):
         Settings.load(state=str(blocker / "state"))
+
+
+async def test_a_record_pickle_refuses_is_reported_and_the_rest_is_kept(tmp_path: Path) -> None:
+    clock = ManualClock()
+    runtime, service = open_runtime(tmp_path, clock)
+    refused = Task("refused")
+    refused.notes.append(memoryview(b"not picklable"))  # type: ignore[arg-type]
+    service.tasks.put("refused", refused)
+    service.tasks.put("kept", Task("kept"))
+    assert runtime.state is not None
+    runtime.state.flush()
+    assert len(runtime.state.unwritten) == 1 and "refused" in runtime.state.unwritten[0]
+    _, restored = open_runtime(tmp_path, clock)
+    assert list(restored.tasks) == ["kept"]
