@@ -20,6 +20,7 @@ DEFAULT_ROOT = Path.home() / ".cache" / "seedream-conformance" / "npm"
 # The official clients as released, pinned so a new release cannot change a verdict overnight.
 REPLICATE_JS = "replicate@1.4.0"
 RUNWARE_JS = "@runware/sdk-js@1.3.2"
+FAL_JS = "@fal-ai/client@1.10.1"
 # The example TypeScript adapter is compiled with tsc (Node 20 cannot strip types itself).
 TYPESCRIPT = ("typescript@5.9.3", "@types/node@20.19.43")
 
