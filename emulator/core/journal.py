@@ -48,21 +48,27 @@ class Body:
     """What the journal keeps of one side of an exchange: its headers (secrets masked) and its body's head."""
 
     media_type: str
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     size: int = 0
     head: bytes = b""
-    sha256: str | None = None  # of the whole body, when the head is not all of it
+    sha256: str | None = None  # of the whole of a text body whose head is not all of it (binary: none)
     _hash: Any = None
 
     @classmethod
     def of(cls, raw_headers: Iterable[tuple[bytes, bytes]]) -> Body:
-        headers = [
-            (name.decode("latin-1").lower(), shortened(value.decode("latin-1")))
-            for name, value in itertools.islice(raw_headers, MAX_TEXTS)
-        ]
-        headers = [(name, _masked(name, value)) for name, value in headers]
-        media_type = next((value for name, value in headers if name == "content-type"), "")
-        return cls(media_type.split(";")[0].strip().lower(), headers)
+        # Kept raw and decoded only when someone reads the entry: this runs twice for every request.
+        headers = list(itertools.islice(raw_headers, MAX_TEXTS))
+        media_type = b""
+        for name, value in headers:
+            if name.lower() == b"content-type":
+                media_type = value.split(b";", 1)[0].strip().lower()
+                break
+        return cls(media_type.decode("latin-1"), headers)
+
+    @property
+    def held(self) -> int:
+        """Bytes this record keeps alive (its head and its headers), what BODY_BUDGET counts."""
+        return len(self.head) + sum(len(name) + len(value) for name, value in self.headers)
 
     @property
     def textual(self) -> bool:
@@ -71,10 +77,11 @@ class Body:
     def feed(self, chunk: bytes) -> None:
         if not chunk:
             return
-        if self._hash is None and self.size + len(chunk) > BODY_HEAD:
+        if self._hash is None and self.size + len(chunk) > BODY_HEAD and self.textual:
             self._hash = hashlib.sha256(self.head)
         if self.textual and len(self.head) < BODY_HEAD:
-            self.head += chunk[: BODY_HEAD - len(self.head)]
+            # The common case, one chunk that fits, keeps the chunk itself: no copy.
+            self.head = chunk[:BODY_HEAD] if not self.head else self.head + chunk[: BODY_HEAD - len(self.head)]
         if self._hash is not None:
             self._hash.update(chunk)
         self.size += len(chunk)
@@ -84,9 +91,12 @@ class Body:
             self.sha256, self._hash = self._hash.hexdigest(), None
         return self
 
+    def _decoded_headers(self) -> list[tuple[str, str]]:
+        return [(name.decode("latin-1").lower(), shortened(value.decode("latin-1"))) for name, value in self.headers]
+
     def as_dict(self) -> dict[str, Any]:
         return {
-            "headers": [list(header) for header in self.headers],
+            "headers": [[name, _masked(name, value)] for name, value in self._decoded_headers()],
             "media_type": self.media_type,
             "size": self.size,
             "text": self.head.decode("utf-8", "replace") if self.textual else None,
@@ -244,4 +254,4 @@ class Journal:
 
 
 def _held(entry: Entry) -> int:
-    return sum(len(body.head) for body in (entry.request_body, entry.reply_body) if body is not None)
+    return sum(body.held for body in (entry.request_body, entry.reply_body) if body is not None)

@@ -36,15 +36,19 @@ def test_a_big_body_is_its_size_hash_and_head(size: int, chunk: int) -> None:
 def test_binary_bodies_are_recorded_as_size_and_type_only() -> None:
     kept = body(b"\xff\xd8" * 5000, b"image/jpeg").as_dict()
     assert kept["text"] is None and kept["size"] == 10_000 and kept["media_type"] == "image/jpeg"
+    assert kept["sha256"] is None and kept["truncated"] is True
 
 
 def test_the_journal_lets_go_of_the_oldest_bodies_beyond_its_budget_but_keeps_the_entries() -> None:
     journal = Journal()
-    for index in range(2 * BODY_BUDGET // BODY_HEAD):
+    each = body(b"x" * BODY_HEAD, b"text/plain").held  # the head and the headers
+    count = 2 * BODY_BUDGET // each
+    for index in range(count):
         entry = journal.open(float(index), "http", "POST", "/x")
         journal.keep_bodies(entry, body(b"x" * BODY_HEAD, b"text/plain"), None)
     assert journal.body_bytes <= BODY_BUDGET
-    assert journal.bodies_dropped == BODY_BUDGET // BODY_HEAD
+    assert journal.bodies_dropped == count - BODY_BUDGET // each
+    assert len(journal) == count
     first, last = journal.get(1), journal.get(len(journal))
     assert first is not None and first.detail()["request_body"] is None
     assert last is not None and last.detail()["request_body"]["size"] == BODY_HEAD
