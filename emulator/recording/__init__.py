@@ -33,7 +33,15 @@ def replay_middleware(emulator: Emulator) -> list[Middleware]:
     replayer = Replayer(cassette, settings.replay)
     emulator.replay = replayer
     prefixes = {surface.name: settings.prefix(surface.name) for surface in emulator.surfaces}
-    return [Middleware(ReplayMiddleware, replayer=replayer, prefixes=prefixes, runtime=emulator.runtime)]
+    return [
+        Middleware(
+            ReplayMiddleware,
+            replayer=replayer,
+            prefixes=prefixes,
+            runtime=emulator.runtime,
+            limit=settings.max_body_bytes,
+        )
+    ]
 
 
 __all__ = ["Cassette", "CassetteError", "Replayer", "replay_middleware"]

@@ -29,6 +29,7 @@ from ..core import padding
 from ..core.render import GenerationSpec, ImageFormat, render
 
 REDACTED = "[redacted]"
+TOO_DEEP = "[not recorded: JSON nested too deeply to redact]"
 TOKEN = re.compile(r"^\[token:\d+\]$")
 VOLATILE = "<volatile>"
 CALLBACK = "<callback>"
@@ -162,6 +163,24 @@ class Redactor:
             return self.token(value) if isinstance(value, str) else REDACTED
         return self.json(value, rules)
 
+    def text(self, text: str, rules: RecordingRules) -> str:
+        """Text that is not JSON (a malformed body) with secret fields redacted where they look like JSON members
+        (`"apiKey": "..."`) or form pairs (`apiKey=...`)."""
+        for name in rules.secret_fields:
+
+            def member(match: re.Match[str], name: str = name) -> str:
+                return f'{json.dumps(name)}{match.group(1)}"{self._secret(name, match.group(2), rules)}"'
+
+            def pair(match: re.Match[str], name: str = name) -> str:
+                return f"{name}={self._secret(name, match.group(1), rules)}"
+
+            text = re.sub(re.escape(json.dumps(name)) + r'(\s*:\s*)"((?:[^"\\]|\\.)*)"', member, text)
+            text = re.sub(r"(?<![\w-])" + re.escape(name) + r"=([^&\s]*)", pair, text)
+        return text
+
+    def _secret(self, name: str, value: str, rules: RecordingRules) -> str:
+        return self.credential(value) if name in rules.credential_fields else self.token(value)
+
     def scrub(self, text: str) -> str:
         """`text` (a serialised line) with every remembered secret replaced, raw or JSON-escaped."""
         for secret in sorted(self._credentials, key=len, reverse=True):
@@ -197,22 +216,30 @@ def encode_body(data: bytes, content_type: str | None, rules: RecordingRules, re
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return {"base64": base64.b64encode(data).decode("ascii")}
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return {"text": text}
-    document = inline_images(document)
-    return {"json": redactor.json(document, rules) if redactor else document}
+    return _json_or_text(text, rules, redactor)
 
 
 def encode_frame(text: str | bytes, rules: RecordingRules, redactor: Redactor | None) -> Any:
     if isinstance(text, bytes):
         return encode_body(text, None, rules, redactor)
+    return _json_or_text(text, rules, redactor)
+
+
+def _json_or_text(text: str, rules: RecordingRules, redactor: Redactor | None) -> Any:
     try:
-        document = inline_images(json.loads(text))
+        document = json.loads(text)
+    except RecursionError:
+        return {"text": TOO_DEEP if redactor else text}
     except ValueError:
-        return {"text": text}
-    return {"json": redactor.json(document, rules) if redactor else document}
+        return {"text": redactor.text(text, rules) if redactor else text}
+    try:
+        document = inline_images(document)
+        result = {"json": redactor.json(document, rules) if redactor else document}
+        normalised(result, rules)  # what replay will do with it must work too
+    except RecursionError:
+        # Too deep to walk, so too deep to redact: a recording keeps a marker, never the unredacted text.
+        return {"text": TOO_DEEP if redactor else text}
+    return result
 
 
 def _maybe_binary(data: bytes) -> bool:

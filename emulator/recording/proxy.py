@@ -38,7 +38,8 @@ from .cassette import HOP_BY_HOP, WEBSOCKET_HANDSHAKE, Redactor, Writer, encode_
 logger = logging.getLogger(__name__)
 HOOKS = "/_record/hooks"
 UPSTREAM_TIMEOUT = httpx.Timeout(120.0, connect=15.0)
-# A surface needs at least this much to be recorded: its rules (contract data) and an upstream.
+# The largest upload any provider documents is 100 MB (shared/providers); nothing larger is worth recording.
+MAX_BODY = 128 * 2**20
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -47,29 +48,37 @@ class UpstreamError(ValueError):
 
 
 def parse_upstreams(values: list[str]) -> dict[str, Upstream]:
-    """`SURFACE=URL`, `SURFACE.ws=URL` or a bare `SURFACE` (the provider's real base URLs from its contract)."""
-    upstreams: dict[str, Upstream] = {}
+    """`SURFACE=URL`, `SURFACE.ws=URL` or a bare `SURFACE` (the provider's real base URLs, from its contract).
+
+    An HTTP URL given without a WebSocket one means WebSockets go to the same host (an emulator as upstream);
+    only a bare surface or one given just `.ws` keeps the provider's real HTTP base."""
+    http: dict[str, str] = {}
+    sockets: dict[str, str] = {}
+    named: list[str] = []
     for value in values:
         name, _, url = value.partition("=")
         surface, _, part = name.strip().partition(".")
+        url = url.strip().rstrip("/")
         try:
-            known = rules(surface)
+            rules(surface)
         except UnknownSurface as exc:
             raise UpstreamError(str(exc)) from None
-        current = upstreams.get(surface, known.upstream if not url else Upstream(None, None))
-        url = url.strip().rstrip("/")
         if url and urlsplit(url).scheme not in ("http", "https", "ws", "wss"):
             raise UpstreamError(f"--upstream {value!r}: the URL must start with http(s):// or ws(s)://")
-        if part in ("ws", "websocket"):
-            current = Upstream(current.http, url or known.upstream.websocket)
-        elif part:
-            raise UpstreamError(f"--upstream {value!r}: write SURFACE=URL or SURFACE.ws=URL")
-        else:
-            current = Upstream(url or known.upstream.http, current.websocket)
-        upstreams[surface] = current
-    for surface, upstream in upstreams.items():
-        if upstream.http is None:
+        if part not in ("", "ws") or (part == "ws" and not url):
+            raise UpstreamError(f"--upstream {value!r}: write SURFACE, SURFACE=URL or SURFACE.ws=URL")
+        if part == "ws":
+            sockets[surface] = url
+        elif url:
+            http[surface] = url
+        named.append(surface)
+    upstreams = {}
+    for surface in dict.fromkeys(named):
+        known = rules(surface).upstream
+        base = http.get(surface) or known.http
+        if base is None:
             raise UpstreamError(f"--upstream {surface}: no HTTP base URL given and none known")
+        upstreams[surface] = Upstream(base, sockets.get(surface) or (None if surface in http else known.websocket))
     return upstreams
 
 
@@ -173,7 +182,11 @@ def record_app(recording: Recording, *, transport: httpx.AsyncBaseTransport | No
         rule = recording.rules[surface]
         seq, started = recording.next_seq(), recording.now()
         path = "/" + request.path_params["path"]
-        raw = await request.body()
+        raw = await _bounded_body(request)
+        if raw is None:
+            return JSONResponse(
+                {"error": "too_large", "message": f"bodies over {MAX_BODY} bytes are not recorded"}, 413
+            )
         outgoing = _with_hooks(raw, request, rule, recording, surface, seq)
         headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP]
         try:
@@ -214,7 +227,9 @@ def record_app(recording: Recording, *, transport: httpx.AsyncBaseTransport | No
         if found is None:
             return JSONResponse({"error": "unknown hook"}, status_code=404)
         rule = recording.rules[found.surface]
-        raw = await request.body()
+        raw = await _bounded_body(request)
+        if raw is None:
+            return JSONResponse({"error": "too_large"}, 413)
         seq, at = recording.next_seq(), recording.now()
         headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP]
         answer: dict[str, Any] | None
@@ -359,6 +374,17 @@ def record_app(recording: Recording, *, transport: httpx.AsyncBaseTransport | No
         ],
         lifespan=lifespan,
     )
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None once it passes MAX_BODY (the proxy holds each body whole to record it)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _not_recorded(surface: str, recording: Recording) -> Response:

@@ -116,8 +116,11 @@ class Replayer:
 class ReplayMiddleware:
     """Answers from the cassette in front of the emulator's surfaces (inside the journal middleware)."""
 
-    def __init__(self, app: ASGIApp, replayer: Replayer, prefixes: Mapping[str, str], runtime: Runtime) -> None:
+    def __init__(
+        self, app: ASGIApp, replayer: Replayer, prefixes: Mapping[str, str], runtime: Runtime, limit: int
+    ) -> None:
         self.app = app
+        self.limit = limit
         self.replayer = replayer
         self.prefixes = sorted(prefixes.items(), key=lambda item: -len(item[1]))
         self.runtime = runtime
@@ -143,15 +146,23 @@ class ReplayMiddleware:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send, rule: RecordingRules, path: str) -> None:
         messages: list[Message] = []
-        raw = b""
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request":
                 break
-            raw += message.get("body", b"")
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if (
+                size > self.limit
+            ):  # never recorded (the proxy forwards what the provider accepts); the emulator says 413
+                await self.app(scope, _replaying(messages, receive), send)
+                return
             if not message.get("more_body", False):
                 break
+        raw = b"".join(chunks)
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         live = encode_body(raw, headers.get("content-type"), rule, Redactor())
         query = scope.get("query_string", b"").decode("latin-1")
@@ -161,12 +172,7 @@ class ReplayMiddleware:
             self.replayer.miss(rule.surface, "http", scope["method"], path, live)
             if entry is not None:
                 entry.notes.append("replay: not in the cassette, so the emulator answered it")
-            pending = deque(messages)
-
-            async def replayed() -> Message:
-                return pending.popleft() if pending else await receive()
-
-            await self.app(scope, replayed, send)
+            await self.app(scope, _replaying(messages, receive), send)
             return
         recorded = exchange["request"]["body"]
         mapping = dict(pairs(_json(recorded), _json(live), rule.volatile_fields))
@@ -242,6 +248,16 @@ class ReplayMiddleware:
                     return
         except WebSocketDisconnect:
             return
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that first gives back what was already read."""
+    pending = deque(messages)
+
+    async def replayed() -> Message:
+        return pending.popleft() if pending else await receive()
+
+    return replayed
 
 
 def _unopened(recorded: Sequence[dict[str, Any]], used: set[tuple[int, int]]) -> dict[str, Any] | None:

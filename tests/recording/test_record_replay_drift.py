@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from emulator.recording.proxy import Recording, parse_upstreams, record_app
 from .traffic import Hooks, Keys, PatchedField, Seen, Served, drive
 
 SURFACES = ("evolink", "runware", "wiro", "replicate")
+REPLAY_UUIDS = [str(uuid.UUID(int=number, version=4)) for number in (1, 2, 3)]
 SECRET_FAULT = {
     "action": "error",
     "status": 503,
@@ -166,7 +168,9 @@ def test_websocket_frames_are_captured_both_ways(changed: Recorded) -> None:
 def replaying(changed: Recorded) -> Iterator[tuple[EmulatorServer, Hooks, Seen, str]]:
     hooks = Hooks()
     with EmulatorServer(timing="fast", replay=str(changed.path)) as server, Served(hooks.app()) as receiver:
-        seen = drive(server.base, server.ws_base, Keys(bearer="sk-other", runware="rw-other"), receiver.base)
+        seen = drive(
+            server.base, server.ws_base, Keys(bearer="sk-other", runware="rw-other"), receiver.base, REPLAY_UUIDS
+        )
         yield server, hooks, seen, receiver.base
 
 
@@ -191,10 +195,9 @@ def test_replay_puts_the_clients_own_task_ids_into_recorded_replies(
     replaying: tuple[EmulatorServer, Hooks, Seen, str],
 ) -> None:
     _, _, seen, _ = replaying
-    data = seen.replies["runware.inference"][1]["data"][0]
-    assert data["taskUUID"] != "" and data["taskType"] == "imageInference"
-    sent = seen.frames["runware"][1]["data"][0]["taskUUID"]
-    assert re.fullmatch(r"[0-9a-f-]{36}", sent)
+    assert seen.replies["runware.inference"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[0]
+    assert seen.replies["runware.upload"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[1]
+    assert seen.frames["runware"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[2]  # over the WebSocket too
 
 
 def test_replayed_images_are_evidence_placeholders_of_the_recorded_size(
