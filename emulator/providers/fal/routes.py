@@ -44,11 +44,12 @@ def routes(service: FalService, seam: Seam, prefix: str) -> list[BaseRoute]:
         await call.admit(Context(SURFACE, call.entry.route, job=target.request_id, api_key=key))
         if target.operation == "status":
             status, body = service.status(target.app, target.request_id, wire.with_logs(query))
-            return json_reply(body, status)
+            return json_reply(body, status, wire.request_id_header(target.request_id))
         if target.operation == "cancel":
             status, body = service.cancel(target.app, target.request_id)
-            return json_reply(body, status)
-        return json_reply(await service.result(target.app, target.request_id))
+            return json_reply(body, status, wire.request_id_header(target.request_id))
+        output = await service.result(target.app, target.request_id)
+        return json_reply(output, headers=wire.request_id_header(target.request_id))
 
     async def submit(call: Call, app_id: str, query: Mapping[str, str], key: str) -> Response:
         service.app(app_id)
@@ -61,7 +62,7 @@ def routes(service: FalService, seam: Seam, prefix: str) -> list[BaseRoute]:
         request = await service.submit(body, where(call, app_id), context, webhook)
         call.entry.ids.append(request.id)
         call.entry.warnings.extend(request.warnings)
-        return json_reply(requests.submitted(request))
+        return json_reply(requests.submitted(request), headers=wire.request_id_header(request.id))
 
     async def run(call: Call, rest: str, key: str | None = None) -> Response:
         call.entry.route = RUN
@@ -76,7 +77,7 @@ def routes(service: FalService, seam: Seam, prefix: str) -> list[BaseRoute]:
         call.entry.ids.append(request.id)
         call.entry.warnings.extend(request.warnings)
         job = await service.wait(request)
-        return json_reply(await service.outcome(request, job))
+        return json_reply(await service.outcome(request, job), headers=wire.request_id_header(request.id))
 
     async def queue_route(call: Call) -> Response:
         return await queue(call, call.request.path_params["rest"], call.request.query_params)

@@ -14,6 +14,13 @@ from . import errors
 Operation = Literal["submit", "status", "result", "cancel"]
 TRUE = ("1", "true", "yes")
 OPERATIONS: dict[tuple[str, ...], Operation] = {(): "result", ("status",): "status", ("cancel",): "cancel"}
+# fal's replies name their request in this header; @fal-ai/client reads `requestId` from it (`response.js`,
+# `REQUEST_ID_HEADER`), and fal-client takes it as the sign of a reply from fal itself (`_is_ingress_error`).
+REQUEST_ID_HEADER = "x-fal-request-id"
+
+
+def request_id_header(request_id: str) -> dict[str, str]:
+    return {REQUEST_ID_HEADER: request_id}
 
 
 @dataclass(frozen=True)
