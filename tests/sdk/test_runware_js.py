@@ -12,7 +12,7 @@ from conformance import npm
 from emulator.core.clock import ManualClock
 from tests.sdk.live import LiveEmulator
 from tests.sdk.npm import finish, modules_for, run_node, start_node
-from tests.sdk.runware_support import drop_mid_task, evidence, t2i
+from tests.sdk.runware_support import drop_mid_task, evidence, t2i, wait_for
 
 pytestmark = pytest.mark.sdk
 SCRIPT = "runware_js.js"
@@ -22,6 +22,9 @@ CASES = [
     {"name": "several", "task": t2i(numberResults=3, outputType="dataURI", outputFormat="PNG")},
     {"name": "invalid_prompt", "task": t2i(positivePrompt="x" * 2001)},
     {"name": "invalid_size", "task": t2i(width=1000, height=1000)},
+    {"name": "seed_zero", "task": t2i(seed=0)},
+    # imageInference(params, extra) spreads `extra` over the task as given: the way to send a falsy value.
+    {"name": "seed_zero_extra", "task": t2i(), "extra": {"seed": 0}},
 ]
 
 
@@ -86,3 +89,40 @@ def test_async_task_survives_a_dropped_socket(modules: Path) -> None:
         assert item["taskUUID"] == task_uuid and evidence(item)["seed"] == 77
         auths = [e for e in live.runtime.journal.entries(surface="runware") if e.transport == "ws" and not e.ids]
         assert len(auths) >= 2, "the client authenticated again on a new socket"
+
+
+def test_a_seed_of_zero_is_dropped_unless_passed_as_the_second_argument(
+    outcomes: tuple[dict[str, Any], LiveEmulator],
+) -> None:
+    # The client copies only truthy values of the fields it knows (`...seed ? {seed} : {}`), so seed 0 never
+    # leaves it and the server draws a seed (docs/sdk-compatibility.md).
+    [dropped] = outcomes[0]["seed_zero"]["ok"]
+    [kept] = outcomes[0]["seed_zero_extra"]["ok"]
+    assert evidence(dropped)["seed"] != 0
+    assert evidence(kept)["seed"] == 0
+
+
+def test_sync_task_on_a_dropped_socket_is_sent_again_as_a_new_task(modules: Path) -> None:
+    # A sync task's results go to the socket that sent it. After a drop the client authenticates afresh (it
+    # clears its connectionSessionUUID before reconnecting), waits out timeoutDuration, then re-sends the task
+    # under a new taskUUID: the caller gets images, and production bills both tasks (docs/sdk-compatibility.md).
+    clock = ManualClock()
+    with LiveEmulator(clock=clock, timing="realistic") as live:
+        case = {"name": "dropped", "task": t2i(seed=78)}
+        process = start_node(
+            modules, SCRIPT, {"url": f"{live.ws_base}/runware/v1", "timeout_ms": 2000, "cases": [case]}
+        )
+        first = drop_mid_task(live, clock)
+        second = wait_for(lambda: _other_task(live, first), what="the task to be sent again")
+        live.advance(60)
+        result = finish(process, timeout=60)
+        [item] = result["dropped"]["ok"]
+        assert item["taskUUID"] == second != first and evidence(item)["seed"] == 78
+        assert live.run(lambda: [job.id for job in live.runtime.jobs]) == [first, second], "the emulator holds two tasks"
+
+
+def _other_task(live: LiveEmulator, first: str) -> str | None:
+    for entry in live.runtime.journal.entries(surface="runware"):
+        if entry.transport == "ws" and entry.ids and entry.ids[0] != first:
+            return entry.ids[0]
+    return None
