@@ -178,7 +178,16 @@ SIZE_FIELDS: dict[str, Callable[[type[Provider]], contextlib.AbstractContextMana
 }
 
 
-def _first_image_only(cls: type[Provider]) -> contextlib.AbstractContextManager[Any]:
+# Where a client hands back a finished job's images: `progress`, but fal reads them with a request of their own.
+FINISHING = {"fal": "result"}
+
+
+def _finishing(patch: Callable[[type[Provider], str], contextlib.AbstractContextManager[Any]]) -> Patch:
+    """A patch of the method that hands back the images (and raises GenerationFailed) for whichever surface runs."""
+    return lambda provider: patch(CLASSES[provider], FINISHING.get(provider, "progress"))
+
+
+def _first_image_only(cls: type[Provider], method: str) -> contextlib.AbstractContextManager[Any]:
     def mutate(progress: Any) -> Any:
         def mutated(self: Provider, reply: Reply, job: Job) -> Any:
             images = progress(self, reply, job)
@@ -186,7 +195,7 @@ def _first_image_only(cls: type[Provider]) -> contextlib.AbstractContextManager[
 
         return mutated
 
-    return _wrap(cls, "progress", mutate)
+    return _wrap(cls, method, mutate)
 
 
 def _one_more_poll(cls: type[Provider]) -> contextlib.AbstractContextManager[Any]:
@@ -208,7 +217,7 @@ def _one_more_poll(cls: type[Provider]) -> contextlib.AbstractContextManager[Any
     return _wrap(cls, "progress", mutate)
 
 
-def _crash_on_failed_job(cls: type[Provider]) -> contextlib.AbstractContextManager[Any]:
+def _crash_on_failed_job(cls: type[Provider], method: str) -> contextlib.AbstractContextManager[Any]:
     def mutate(progress: Any) -> Any:
         def mutated(self: Provider, reply: Reply, job: Job) -> Any:
             try:
@@ -218,7 +227,7 @@ def _crash_on_failed_job(cls: type[Provider]) -> contextlib.AbstractContextManag
 
         return mutated
 
-    return _wrap(cls, "progress", mutate)
+    return _wrap(cls, method, mutate)
 
 
 def _crash_on_error_reply(cls: type[Provider]) -> contextlib.AbstractContextManager[Any]:
@@ -422,8 +431,8 @@ MUTANTS: tuple[Mutant, ...] = (
         ALL,
         "results",
         ("valid-*",),
-        "Provider.progress keeps the first image of a finished job",
-        _each(_first_image_only),
+        "Provider.progress (fal: FalProvider.result) keeps the first image of a finished job",
+        _finishing(_first_image_only),
     ),
     Mutant(
         "ignore-retry-after",
@@ -469,8 +478,8 @@ MUTANTS: tuple[Mutant, ...] = (
         ALL,
         "resilience",
         ("failed_job",),
-        "Provider.progress raises RuntimeError where it raised GenerationFailed",
-        _each(_crash_on_failed_job),
+        "Provider.progress (fal: FalProvider.result) raises RuntimeError where it raised GenerationFailed",
+        _finishing(_crash_on_failed_job),
     ),
     Mutant(
         "crash-on-error-reply",
