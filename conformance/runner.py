@@ -64,8 +64,10 @@ async def run(config: RunConfig, emulator: EmulatorHandle | None = None) -> Asyn
                 f"{config.adapter.name} speaks only https: serve {emulator.base} with --tls (and trust its CA)"
             )
         adapter = await load_adapter(replace(config.adapter, ca_file=emulator.ca_file), config.provider)
-        async for event in _checks(config, profile, adapter, emulator, started):
-            yield event
+        # Closed here, not left to the event loop's finalizer: its rules must be restored before the emulator goes.
+        async with contextlib.aclosing(_checks(config, profile, adapter, emulator, started)) as events:
+            async for event in events:
+                yield event
 
 
 async def _checks(
