@@ -110,6 +110,15 @@ def _node_client(runner: str, name: str, *packages: str) -> Callable[[AdapterSpe
     return factory
 
 
+def _ark_sdk(flavour: str, name: str, *requirements: str) -> Callable[[AdapterSpec, str], Awaitable[Adapter]]:
+    async def factory(spec: AdapterSpec, provider: str) -> Adapter:
+        python = venvs.python_for(name, *requirements)
+        command = [str(python), str(RUNNERS / "ark_sdk.py"), flavour]
+        return await SubprocessAdapter(command, name=name, provider=provider).open()
+
+    return factory
+
+
 async def _subprocess(spec: AdapterSpec, provider: str) -> Adapter:
     return await SubprocessAdapter(spec.command, name=shlex.join(spec.command), provider=provider).open()
 
@@ -136,6 +145,16 @@ ADAPTERS: dict[str, AdapterInfo] = {
     ),
     "fal-client": AdapterInfo(
         ("fal",), "the official fal-client 1.0.3 Python client (https only)", _fal_client, https_only=True
+    ),
+    "openai-ark": AdapterInfo(
+        ("ark",),
+        "the official openai 3.51.0 Python client pointed at Ark (extra_body for Ark's fields)",
+        _ark_sdk("openai", "openai-3.51.0", "openai==3.51.0"),
+    ),
+    "ark-runtime": AdapterInfo(
+        ("ark",),
+        "Ark's official Python client, volcengine-ark-runtime 5.0.54",
+        _ark_sdk("volcengine", "volcengine-ark-runtime-5.0.54", "volcengine-ark-runtime==5.0.54"),
     ),
     "subprocess": AdapterInfo(PROVIDERS, "any client speaking JSON lines (docs/conformance.md)", _subprocess),
 }
