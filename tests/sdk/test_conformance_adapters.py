@@ -70,6 +70,21 @@ EXPECTED = [
         ["wire/valid-001", "results/valid-012", "lifecycle/cancel", "limits/invalid-003", "resilience/poll_error"],
         ("resilience/ambiguous_drop", "one call created 2 jobs"),
     ),
+    # Ark's Python clients (the openai client pointed at Ark, and volcengine-ark-runtime) retry a POST after a 5xx,
+    # so a generation Ark had accepted before a gateway's 502 is made, and billed, twice; ark-runtime also retries a
+    # 429 sooner than its Retry-After.
+    (
+        "openai-ark",
+        "ark",
+        ["wire/valid-001", "results/valid-029", "limits/invalid-001", "resilience/rate_limit", "resilience/failed_job"],
+        ("resilience/ambiguous_create", "one call created 2 jobs"),
+    ),
+    (
+        "ark-runtime",
+        "ark",
+        ["wire/valid-001", "results/valid-009", "results/valid-029", "limits/invalid-001", "resilience/failed_job"],
+        ("resilience/rate_limit", "after a 429 that said Retry-After"),
+    ),
 ]
 
 
