@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from websockets.exceptions import ConnectionClosed
@@ -52,6 +53,7 @@ from .events import (
     RunStarted,
 )
 from .server import EmulatorServer
+from .webhooks import Received, WebhookSink
 
 # How long to wait (real time) for a WebSocket frame before moving the emulator's clock on, and how far at most.
 FRAME_WAIT = 0.2
@@ -60,6 +62,8 @@ HTTP_TIMEOUT = 30.0
 # Clock steps (emulated seconds) by how long has been waited already: (waited below, step).
 FINE_STEPS = ((1.0, 0.01), (10.0, 0.1), (float("inf"), 1.0))
 COARSE_STEPS = ((10.0, 0.25), (float("inf"), 2.0))
+# Real seconds to wait for the emulator's callbacks after the last exchange.
+CALLBACK_WAIT = 5.0
 # How far the clock moves after the last exchange before the polls are sent once more (emulated seconds).
 SETTLE = 600.0
 
@@ -222,6 +226,7 @@ class Drift:
         # Requests sent, by what was sent, and how often: a request sent again and again is a poll.
         self.polls: dict[tuple[str, str, str, bytes], tuple[dict[str, str], int]] = {}
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift")
+        self.sink = WebhookSink()
         # How often each request appears in the cassette (more than once: a poll), and the order in which the
         # recording first saw each surface's lifecycle states.
         self.repeated: dict[str, int] = {}
@@ -248,7 +253,7 @@ class Drift:
     def run(self) -> DriftReport:
         began = time.perf_counter()
         outcomes = []
-        with self.server, httpx.Client(timeout=HTTP_TIMEOUT) as client, self.pool:
+        with self.server, httpx.Client(timeout=HTTP_TIMEOUT) as client, self.pool, self.sink:
             for exchange in self.cassette.exchanges:
                 rule = self.rules.get(exchange["surface"])
                 if rule is None or exchange["kind"] == "callback":
@@ -261,8 +266,59 @@ class Drift:
                 outcome.duration = time.perf_counter() - started
                 outcomes.append(outcome)
             self._settle(client)
+            outcomes += self._callbacks()
         outcomes += self._lifecycle()
         return DriftReport(self.source, outcomes, self.seen, time.perf_counter() - began)
+
+    def _hooked(self, document: Any, rule: RecordingRules, seq: int) -> Any:
+        """The document with each callback URL pointed at this run's receiver, at a path naming the exchange."""
+        if isinstance(document, list):
+            return [self._hooked(item, rule, seq) for item in document]
+        if not isinstance(document, dict):
+            return document
+        return {
+            key: f"{self.sink.url}/{seq}/{key}"
+            if key in rule.callback_fields and isinstance(value, str) and value.startswith(("http://", "https://"))
+            else self._hooked(value, rule, seq)
+            for key, value in document.items()
+        }
+
+    def _callbacks(self) -> list[Outcome]:
+        """Each recorded callback against what the emulator delivered for the same request and field, in order."""
+        recorded = [e for e in self.cassette.exchanges if e["kind"] == "callback" and e["surface"] in self.rules]
+        self.sink.wait_for(len(recorded), timeout=CALLBACK_WAIT if recorded else 0)
+        delivered: dict[str, list[Received]] = {}
+        for received in self.sink.received:
+            delivered.setdefault(received.path, []).append(received)
+        outcomes = []
+        for exchange in recorded:
+            rule = self.rules[exchange["surface"]]
+            path = f"{urlsplit(self.sink.url).path}/{exchange['for']}/{exchange.get('field', '')}"
+            outcome = Outcome(
+                exchange["seq"], rule.surface, f"callback {exchange.get('field')} of #{exchange['for']}", "sent", None
+            )
+            queue_ = delivered.get(path, [])
+            if not queue_:
+                outcome.findings.append(Finding("missing", "callback", "delivered", "nothing"))
+                outcomes.append(outcome)
+                continue
+            got = queue_.pop(0)
+            outcome.emulated_status = "sent"
+            emulated = encode_body(got.body, got.headers.get("content-type"), rule, None)
+            outcome.real, outcome.emulated = exchange["request"]["body"], emulated
+            outcome.findings += compare_headers(exchange["request"]["headers"], got.headers, rule)
+            for name in sorted(rule.callback_credential_headers):
+                if name in exchange["request"]["headers"] and name not in got.headers:
+                    outcome.findings.append(Finding("missing", f"header {name}"))
+            self._note_states(rule, _json(exchange["request"]["body"]), _json(emulated))
+            outcome.findings += compare_bodies(exchange["request"]["body"], emulated, rule, "")
+            outcomes.append(outcome)
+        extra = [
+            f"the emulator delivered {len(left)} more callback(s) to {path}" for path, left in delivered.items() if left
+        ]
+        if outcomes and extra:
+            outcomes[-1].notes += extra  # a recording may miss deliveries that came after it stopped: not drift
+        return outcomes
 
     def _settle(self, client: httpx.Client) -> None:
         """Poll once more, long after the recording ended, so the states a job ends in count as seen even where
@@ -292,7 +348,7 @@ class Drift:
         label = f"{request['method']} {path}"
         body = request["body"]
         if isinstance(body, dict) and "json" in body:
-            body = {"json": substitute(body["json"], self.mapping)}
+            body = {"json": self._hooked(substitute(body["json"], self.mapping), rule, exchange["seq"])}
         content, media = body_bytes(body, f"drift-{exchange['seq']}")
         headers = {name: value for name, value in request["headers"].items() if name not in ("host", "content-length")}
         if media:
@@ -407,7 +463,7 @@ class Drift:
                 if frame["from"] == "client":
                     body = frame["body"]
                     if isinstance(body, dict) and "json" in body:
-                        body = {"json": substitute(body["json"], self.mapping)}
+                        body = {"json": self._hooked(substitute(body["json"], self.mapping), rule, exchange["seq"])}
                     content, media = body_bytes(body, f"drift-{exchange['seq']}-{index}")
                     channel.send(
                         content.decode("utf-8") if media is None and body and "base64" not in body else content

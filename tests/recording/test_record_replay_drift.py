@@ -29,7 +29,7 @@ from emulator.recording.proxy import Recording, parse_upstreams, record_app
 from .traffic import Hooks, Keys, PatchedField, Seen, Served, drive
 
 SURFACES = ("evolink", "runware", "wiro", "replicate")
-REPLAY_UUIDS = [str(uuid.UUID(int=number, version=4)) for number in (1, 2, 3)]
+REPLAY_UUIDS = [str(uuid.UUID(int=number, version=4)) for number in (1, 2, 3, 4)]
 SECRET_FAULT = {
     "action": "error",
     "status": 503,
@@ -59,6 +59,7 @@ def record(tmp: Path, keys: Keys, *, changed: bool) -> Recorded:
     }
     if changed:
         settings["evolink_error_codes"] = "string"
+        settings["runware_webhook_envelope"] = "data"
     upstream = EmulatorServer(**settings)
     if changed:
         upstream.server.config.app = PatchedField(upstream.recorder)  # before start: uvicorn loads it then
@@ -73,8 +74,8 @@ def record(tmp: Path, keys: Keys, *, changed: bool) -> Recorded:
         recording = Recording(path, parse_upstreams([f"{name}={upstream.base}/{name}" for name in SURFACES]))
         with Served(record_app(recording)) as proxy:
             seen = drive(proxy.base, proxy.base.replace("http", "ws", 1), keys, receiver.base)
-            hooks.wait("/evolink")
-            hooks.wait("/replicate")
+            for name in ("/evolink", "/replicate", "/runware"):
+                hooks.wait(name)
     leaked = [*keys.all(), secret]
     leaked += [
         item["headers"]["webhook-signature"] for item in hooks.received if "webhook-signature" in item["headers"]
@@ -145,7 +146,7 @@ def test_images_are_kept_as_size_format_and_dimensions_only(changed: Recorded) -
 
 def test_callbacks_are_captured_tied_to_their_request_and_still_reach_the_client(changed: Recorded) -> None:
     callbacks = {e["surface"]: e for e in exchanges(changed, "callback")}
-    assert set(callbacks) == {"evolink", "replicate"}
+    assert set(callbacks) == {"evolink", "replicate", "runware"}
     for surface, field in (("evolink", "callback_url"), ("replicate", "webhook")):
         origin = next(e for e in changed.cassette.exchanges if e["seq"] == callbacks[surface]["for"])
         assert origin["request"]["body"]["json"][field].endswith(f"/{surface}")  # the client's URL, not the proxy's
@@ -196,8 +197,9 @@ def test_replay_puts_the_clients_own_task_ids_into_recorded_replies(
 ) -> None:
     _, _, seen, _ = replaying
     assert seen.replies["runware.inference"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[0]
-    assert seen.replies["runware.upload"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[1]
-    assert seen.frames["runware"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[2]  # over the WebSocket too
+    assert seen.replies["runware.webhook"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[1]
+    assert seen.replies["runware.upload"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[2]
+    assert seen.frames["runware"][1]["data"][0]["taskUUID"] == REPLAY_UUIDS[3]  # over the WebSocket too
 
 
 def test_replayed_images_are_evidence_placeholders_of_the_recorded_size(
@@ -253,7 +255,9 @@ def test_drift_finds_the_patched_field_the_error_codes_and_the_fault(changed: Re
     assert ("evolink", "missing", "/eta") in found and ("evolink", "extra", "/progress") in found
     assert ("evolink", "type", "/error/code") in found and ("evolink", "enum", "/error/code") in found
     assert ("replicate", "status", "status") in found
-    assert {surface for surface, _, _ in found} == {"evolink", "replicate"}, found  # nothing else drifted
+    runware = {(kind, where) for surface, kind, where in found if surface == "runware"}
+    assert ("missing", "/data") in runware and ("extra", "/taskUUID") in runware  # the webhook's envelope
+    assert {surface for surface, _, _ in found} == {"evolink", "replicate", "runware"}, found  # nothing else
     failures = ET.parse(junit).getroot().findall(".//failure")
     assert any("/eta" in (failure.get("message") or "") for failure in failures)
     assert "Not conformant" in html.read_text(encoding="utf-8")
@@ -265,6 +269,13 @@ def test_no_drift_when_the_provider_behaves_like_the_emulator(tmp_path: Path) ->
         assert secret not in same.text
     report = run_drift(str(same.path), timing="fast")
     assert not report.drifted, [(o.seq, o.label, [f.text() for f in o.findings]) for o in report.outcomes if o.findings]
+    compared = {o.surface for o in report.outcomes if o.label.startswith("callback")}
+    assert compared == {
+        "evolink",
+        "replicate",
+        "runware",
+    }  # the callbacks were delivered by the emulator and compared too
+    assert {o.label for o in report.outcomes if o.label.startswith("WS")} == {"WS /v1"}
     assert conformance_cli.main(["drift", str(same.path), "--timing", "fast"]) == 0
 
 

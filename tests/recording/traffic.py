@@ -166,7 +166,7 @@ def drive(base: str, ws_base: str, keys: Keys, hooks: str, task_uuids: list[str]
     """The traffic: EvoLink create/poll/error with a callback, Runware REST and WebSocket inference plus an inline
     image upload, Wiro multipart Run, socket and Detail with a callback, Replicate secret, create/poll and webhook.
     `task_uuids` fixes the Runware taskUUIDs (a new run of the same client makes new ones)."""
-    uuids = iter(task_uuids or [str(uuid.uuid4()) for _ in range(3)])
+    uuids = iter(task_uuids or [str(uuid.uuid4()) for _ in range(4)])
     seen = Seen()
     bearer = {"Authorization": f"Bearer {keys.bearer}"}
     nonce = int(time.time() * 1000)
@@ -201,8 +201,11 @@ def drive(base: str, ws_base: str, keys: Keys, hooks: str, task_uuids: list[str]
             "height": 1024,
             "outputType": "dataURI",
         }
+        webhook = {**inference, "taskUUID": next(uuids), "outputType": "URL", "webhookURL": f"{hooks}/runware"}
         sync = http.post("/runware/v1", json=[auth, inference])
         seen.replies["runware.inference"] = (sync.status_code, sync.json())
+        hooked = http.post("/runware/v1", json=[auth, webhook])
+        seen.replies["runware.webhook"] = (hooked.status_code, hooked.json())
         upload = {
             "taskType": "imageUpload",
             "taskUUID": next(uuids),
