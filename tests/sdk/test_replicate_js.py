@@ -35,9 +35,10 @@ def live() -> Iterator[ReplicateLive]:
         yield server
 
 
-def run_case(modules: Path, server: ReplicateLive, case: str, **input_: Any) -> dict[str, Any]:
+def run_case(modules: Path, server: ReplicateLive, case: str, timeout_ms: int = 0, **input_: Any) -> dict[str, Any]:
     server.runtime.journal.reset()
-    return run_node(modules, SCRIPT, {"base_url": f"{server.base}/v1", "case": case, "input": input_})
+    payload = {"base_url": f"{server.base}/v1", "case": case, "input": input_, "timeout_ms": timeout_ms}
+    return run_node(modules, SCRIPT, payload)
 
 
 def test_run_gives_file_outputs_whose_blobs_are_the_images(modules: Path, live: ReplicateLive) -> None:
@@ -104,3 +105,15 @@ def test_polled_outputs_are_fetchable_files(modules: Path) -> None:
         [url] = result["output"]
         meta = read_metadata(httpx.get(url).content)
     assert (meta["width"], meta["height"]) == (1024, 1024)
+
+
+def test_a_signal_bounds_run_only_in_poll_mode(modules: Path) -> None:
+    # run() does not pass its signal to the create, so with the default `Prefer: wait` the server holds the call
+    # for up to 60 s whatever the signal says; in poll mode the loop sees the signal, cancels the prediction and
+    # resolves with null (docs/sdk-compatibility.md).
+    with ReplicateLive(timing="realistic", clock=ManualClock()) as server:
+        result = run_case(modules, server, "bounded_run", timeout_ms=1000, prompt="never finishes")
+        [job] = server.run(lambda: [job.state.value for job in server.runtime.jobs])
+    assert (result["output"], result["aborted"]) == (None, True)
+    assert 1000 <= result["elapsed_ms"] < 5000
+    assert job == "canceled"

@@ -118,7 +118,22 @@ def test_sync_task_on_a_dropped_socket_is_sent_again_as_a_new_task(modules: Path
         result = finish(process, timeout=60)
         [item] = result["dropped"]["ok"]
         assert item["taskUUID"] == second != first and evidence(item)["seed"] == 78
-        assert live.run(lambda: [job.id for job in live.runtime.jobs]) == [first, second], "the emulator holds two tasks"
+        assert live.run(lambda: [job.id for job in live.runtime.jobs]) == [first, second], (
+            "the emulator holds two tasks"
+        )
+
+
+def test_one_try_per_task_with_global_max_retries_1(modules: Path) -> None:
+    # The documented workaround: no re-send, so a task lost with its socket ends in the client's timeout.
+    clock = ManualClock()
+    with LiveEmulator(clock=clock, timing="realistic") as live:
+        case = {"name": "dropped", "task": t2i(seed=79)}
+        payload = {"url": f"{live.ws_base}/runware/v1", "timeout_ms": 2000, "max_retries": 1, "cases": [case]}
+        process = start_node(modules, SCRIPT, payload)
+        first = drop_mid_task(live, clock)
+        result = finish(process, timeout=60)
+        assert result["dropped"]["error"] == "Response could not be received from server for getting images"
+        assert live.run(lambda: [job.id for job in live.runtime.jobs]) == [first]
 
 
 def _other_task(live: LiveEmulator, first: str) -> str | None:

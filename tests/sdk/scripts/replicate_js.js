@@ -4,7 +4,8 @@
 // argv[2]: a JSON file {"base_url": "http://.../v1", "case": NAME, "input": {...}}. stdout: one JSON line.
 // Cases: run (FileOutputs read as blobs), create_wait (predictions.create + replicate.wait), refused (an ApiError),
 // webhook (a Node http server receives the signed webhook, validateWebhook judges it and a tampered copy),
-// cancel (predictions.create, then predictions.cancel, then wait on the canceled prediction).
+// cancel (predictions.create, then predictions.cancel, then wait on the canceled prediction), bounded_run (run with
+// an AbortSignal of "timeout_ms" in poll mode).
 
 const fs = require("node:fs");
 const http = require("node:http");
@@ -96,7 +97,16 @@ async function cancel() {
   return { created: created.status, canceled: canceled.status, waited: waited.status, output: waited.output };
 }
 
-const CASES = { run, create_wait: createWait, refused, webhook, cancel };
+async function boundedRun() {
+  // run() with an AbortSignal and `wait: {mode: "poll"}`: the create returns at once, the poll loop sees the
+  // signal, cancels the prediction and resolves with its output (null), without an error.
+  const signal = AbortSignal.timeout(request.timeout_ms);
+  const started = Date.now();
+  const output = await replicate.run(MODEL, { input: request.input, signal, wait: { mode: "poll", interval: 100 } });
+  return { output, aborted: signal.aborted, elapsed_ms: Date.now() - started };
+}
+
+const CASES = { run, create_wait: createWait, refused, webhook, cancel, bounded_run: boundedRun };
 
 CASES[request.case]().then(
   (result) => {

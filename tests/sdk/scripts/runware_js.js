@@ -1,7 +1,8 @@
 "use strict";
 // Runs under node with NODE_PATH at the cached @runware/sdk-js 1.3.2: the official client, unchanged but for `url`.
 //
-// argv[2]: a JSON file {"url": "ws://.../runware/v1", "timeout_ms"?: number, "cases": [{"name", "task", "extra"?}]}.
+// argv[2]: a JSON file {"url": "ws://.../runware/v1", "timeout_ms"?: number, "max_retries"?: number,
+//   "cases": [{"name", "task", "extra"?}]}.
 // `extra` is imageInference's second argument, which the client spreads over the task as given.
 // Each task goes through imageInference; an async task's acknowledgement is then followed by getResponse polls
 // (every 100 ms) until every item is a success, as the Runware docs show. stdout: one JSON line
@@ -25,7 +26,12 @@ async function runCase(runware, task, extra) {
 }
 
 async function main() {
-  const runware = new Runware({ apiKey: "sdk-test-key", url: request.url, timeoutDuration: request.timeout_ms ?? 30000 });
+  const runware = new Runware({
+    apiKey: "sdk-test-key",
+    url: request.url,
+    timeoutDuration: request.timeout_ms ?? 30000,
+    ...(request.max_retries ? { globalMaxRetries: request.max_retries } : {}),
+  });
   const outcomes = {};
   for (const { name, task, extra } of request.cases) {
     try {
