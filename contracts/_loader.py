@@ -17,6 +17,8 @@ from urllib.parse import urldefrag, urljoin
 
 import jsonschema_rs
 
+from ._text import fill
+
 ROOT = Path(__file__).parent
 BASE_URI = "https://seedream-emulator.local/contracts/"
 ANNOTATION = "x-error"
@@ -41,7 +43,17 @@ class Violation:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "message": self.message, "keyword": self.keyword}
+        record: dict[str, Any] = {"path": self.path, "message": self.message, "keyword": self.keyword}
+        if self.fact is not None:
+            record["fact"] = self.fact
+        return record
+
+    @property
+    def fact(self) -> str | None:
+        """The provider's rule this breaks, in the words the contract gives it (its `x-error` message with the
+        limits filled in), for people reading the journal; None where the contract words none."""
+        template = self.annotation.get("message") if self.annotation else None
+        return fill(template, self.limits) if isinstance(template, str) else None
 
 
 def pointer(parts: Sequence[str | int]) -> str:

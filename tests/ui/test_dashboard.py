@@ -62,7 +62,9 @@ def test_a_violation_is_highlighted_at_its_pointer(live: LiveEmulator, page: Pag
     expect(marked).to_have_count(1)
     expect(marked).to_have_attribute("data-pointer", "/0/positivePrompt")
     expect(marked).to_have_text('""')
-    expect(page.locator("#entry-detail .violation")).to_contain_text("/0/positivePrompt")
+    violation = page.locator("#entry-detail .violation")
+    expect(violation).to_contain_text("/0/positivePrompt")
+    expect(violation).to_contain_text("The prompt must be a string of 1 to 2000 characters.")  # the provider's rule
     screenshot(page, "request-violation")
 
 

@@ -207,7 +207,7 @@ function bodyView(title, body, violations = []) {
     const node = nodeAt(pre, violation.path);
     if (!node) continue;
     node.classList.add("violated");
-    node.title = `${violation.path || "(the body)"}: ${violation.message}`;
+    node.title = `${violation.path || "(the body)"}: ${violation.fact || violation.message}`;
     violation.node = node;
   }
   return append(section, [pre]);
@@ -327,9 +327,10 @@ async function showEntry(seq) {
             { class: "violation", onclick: () => violation.node && violation.node.scrollIntoView({ block: "center" }) },
             el("code", { class: "pointer" }, violation.path || "(the body)"),
             " ",
-            el("span", { class: "fact" }, violation.message),
+            // The provider's rule in the contract's words where it has them, then what the check found.
+            el("span", { class: "fact" }, violation.fact || violation.message),
             " ",
-            el("span", { class: "keyword" }, `contract rule: ${violation.keyword}`),
+            el("span", { class: "keyword" }, violation.fact ? `(${violation.message}; ${violation.keyword})` : `(${violation.keyword})`),
           ),
         ),
       ),
