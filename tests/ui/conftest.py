@@ -1,4 +1,4 @@
-"""One Debian chromium for the whole session, driven by Playwright; real emulators on real ports.
+"""One Debian chromium for the browser tests, driven by Playwright; real emulators on real ports.
 
 The browser is the system's `/usr/bin/chromium` (`.ci/run` installs it), never one Playwright downloads, so the
 tests run offline. Playwright's `launch` gives every run a fresh temporary profile. `dashboard.test` resolves to
@@ -33,7 +33,9 @@ ARGS = [
 ARTIFACTS = Path(os.environ.get("SEEDREAM_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread while it is open,
+# and the suite's asyncio tests cannot start theirs until it has closed. One module holds the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
