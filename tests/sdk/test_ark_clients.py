@@ -1,5 +1,6 @@
 """Official clients of Ark, unchanged but for their base URL, against a live emulator: the OpenAI Python client (as
-Ark's docs show) and Ark's own runtime client (volcengine-ark-runtime), each in its cached virtualenv."""
+Ark's docs show) and Ark's own runtime client (volcengine-ark-runtime), each in its cached virtualenv, and the
+OpenAI npm client in the cached node_modules."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance import npm
 from emulator import read_metadata
 from tests.sdk.live import LiveEmulator
+from tests.sdk.npm import modules_for, run_node
 from tests.sdk.venvs import python_for, run_script
 from tests.support import data_uri
 
@@ -224,3 +227,49 @@ def test_ark_runtime_raises_typed_errors(
 def test_scripts_exist() -> None:
     scripts = Path(__file__).parent / "scripts"
     assert (scripts / "openai_ark.py").exists() and (scripts / "ark_runtime.py").exists()
+
+
+# --- the OpenAI npm client -----------------------------------------------------------------------------------
+
+OPENAI_JS = "openai@7.55.0"
+NODE_CASES = [
+    {"name": "group", "body": {"model": MODEL, "prompt": PROMPT, "size": "1K", **GROUP}},
+    {"name": "b64", "body": {"model": MODEL, "prompt": "a teapot", "size": "1K", "response_format": "b64_json"}},
+    {"name": "bad_size", "body": {"model": MODEL_45, "prompt": "a teapot", "size": "1K"}},
+    {"name": "stream", "stream": True, "body": {"model": MODEL, "prompt": PROMPT, "size": "1K", **GROUP}},
+]
+
+
+@pytest.fixture(scope="module")
+def node_outcomes(live: LiveEmulator) -> dict[str, Any]:
+    try:
+        modules = modules_for("openai-7.55.0", OPENAI_JS)
+    except npm.NodeUnavailable as error:
+        pytest.fail(f"node is needed for the npm client: {error}")
+    payload = {"base_url": live.url("ark") + "/api/v3", "key": KEY, "cases": NODE_CASES}
+    return run_node(modules, "openai_ark.js", payload, timeout=120)
+
+
+def test_openai_js_reads_a_group_and_base64(node_outcomes: dict[str, Any]) -> None:
+    group = node_outcomes["group"]["ok"]
+    assert len(group["data"]) == 3 and group["usage"]["generated_images"] == 3
+    assert [evidence(image["url"])["index"] for image in group["data"]] == [0, 1, 2]
+    [image] = node_outcomes["b64"]["ok"]["data"]
+    assert read_metadata(base64.b64decode(image["b64_json"]))["width"] == 1024
+
+
+def test_openai_js_raises_arks_error(node_outcomes: dict[str, Any]) -> None:
+    error = node_outcomes["bad_size"]["error"]
+    assert (error["class"], error["status"], error["code"], error["param"]) == (
+        "BadRequestError",
+        400,
+        "InvalidParameter",
+        "size",
+    )
+
+
+def test_openai_js_streams(node_outcomes: dict[str, Any]) -> None:
+    events = node_outcomes["stream"]["events"]
+    assert [event["type"] for event in events] == ["image_generation.partial_succeeded"] * 3 + [
+        "image_generation.completed"
+    ]
