@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,5 +55,9 @@ def main(args: argparse.Namespace) -> int:
         socket = f" (WebSocket {upstream.websocket})" if upstream.websocket else ""
         print(f"  http://{args.host}:{args.port}/{surface} -> {upstream.http}{socket}", flush=True)
     config = uvicorn.Config(record_app(recording), host=args.host, port=args.port, log_level=args.log_level)
-    asyncio.run(uvicorn.Server(config).serve())
+    # uvicorn stops on Ctrl-C / SIGTERM, closes the cassette in its shutdown, then raises the interrupt again.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(uvicorn.Server(config).serve())
+    recording.close()
+    print(f"Wrote {recording.count} exchange(s) to {path}", flush=True)
     return 0

@@ -136,7 +136,8 @@ class Recording:
         self.count += 1
 
     def close(self) -> None:
-        self._stream.close()
+        if not self._stream.closed:
+            self._stream.close()
 
     def hook_url(self, request_base: str, surface: str, target: str, seq: int, field: str) -> str:
         token = secrets.token_urlsafe(12)

@@ -8,6 +8,10 @@ import base64
 import io
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +300,42 @@ async def test_replay_never_answers_a_hostile_request_with_a_server_error(
         for path in ("/evolink/v1/images/generations", "/runware/v1", "/wiro/v1/Task/Detail", "/replicate/v1/files"):
             reply = await client.post(path, content=body, headers={"content-type": ctype, "Authorization": "Bearer k"})
             assert reply.status_code < 500, (path, reply.text)
+
+
+def test_the_record_command_writes_a_cassette_a_client_can_use(tmp_path: Path) -> None:
+    """`seedream-emulator record` as a user starts it: a process in front of an upstream, stopped with Ctrl-C."""
+    from conformance.server import EmulatorServer, free_port
+
+    cassette_path, port = tmp_path / "cli.jsonl", free_port()
+    with EmulatorServer(timing="instant") as upstream:
+        command = [sys.executable, "-m", "emulator", "record", "--port", str(port), "--cassette", str(cassette_path)]
+        command += ["--upstream", f"evolink={upstream.base}/evolink", "--log-level", "warning"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    health = httpx.get(f"http://127.0.0.1:{port}/_record/health", timeout=1).json()
+                    break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline and process.poll() is None, (
+                        process.stdout and process.stdout.read()
+                    )
+                    time.sleep(0.1)
+            assert health["status"] == "recording" and health["exchanges"] == 0
+            reply = httpx.post(
+                f"http://127.0.0.1:{port}/evolink/v1/images/generations",
+                headers={"Authorization": "Bearer sk-cli-secret-123456"},
+                json={"model": "doubao-seedream-4.0", "prompt": "a kite"},
+            )
+            assert reply.status_code == 200 and reply.json()["status"] == "pending"
+            missing = httpx.get(f"http://127.0.0.1:{port}/runware/v1")
+            assert missing.status_code == 404 and "--upstream" in missing.json()["message"]
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    cassette = Cassette.read(cassette_path)
+    assert [e["request"]["path"] for e in cassette.exchanges] == ["/v1/images/generations"]
+    assert "sk-cli-secret-123456" not in cassette_path.read_text(encoding="utf-8")
+    assert f"Recording to {cassette_path}" in output
