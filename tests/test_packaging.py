@@ -22,6 +22,9 @@ def test_wheel_ships_every_contract_document(tmp_path: Path) -> None:
         "conformance/cli.py",
         "clients/__init__.py",
         "conformance/adapters/runners/runware_sdk.py",
+        "conformance/adapters/runners/replicate_js.js",
+        "conformance/adapters/runners/runware_js.js",
+        "conformance/adapters/runners/jsonlines.js",
         # The dashboard's files: served from the package, so an installed emulator has its dashboard.
         "emulator/control/static/index.html",
         "emulator/control/static/app.js",
