@@ -1,5 +1,5 @@
 // The harness's JSON-lines adapter protocol as TypeScript types, and the loop that speaks it.
-// Generated from nothing: these types mirror contracts/adapter/protocol.json by hand; `seedream-conformance
+// These types mirror contracts/adapter/protocol.json by hand; `seedream-conformance
 // adapter-check COMMAND` checks an adapter's real messages against that schema.
 
 import * as readline from "node:readline";
