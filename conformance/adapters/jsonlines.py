@@ -15,6 +15,9 @@ would it trust this delivery? Capability "websocket" (nothing to answer) says th
 WebSocket, which adds the dropped-socket scenario. Anything else the client prints on stdout that
 is not JSON is ignored; stderr is passed through. The harness restarts the process when a request
 outlives its bound, so one hung call cannot poison the next.
+
+The same protocol as a JSON Schema is contracts/adapter/protocol.json; `seedream-conformance adapter-check`
+validates a client's messages against it.
 """
 
 from __future__ import annotations
