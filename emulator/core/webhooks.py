@@ -69,6 +69,8 @@ class Attempt:
     error: str | None = None
     duration_ms: float | None = None
     response: str | None = None
+    # What the signer added for this attempt (signatures carry the attempt's time), for people reading the log.
+    signed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -298,7 +300,8 @@ class WebhookDispatcher:
         delivery.attempts.append(attempt)
         headers = dict(delivery.headers)
         if signer is not None:
-            headers.update(signer(delivery, body))
+            attempt.signed = dict(signer(delivery, body))
+            headers.update(attempt.signed)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:

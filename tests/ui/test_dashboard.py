@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.sdk.live import LiveEmulator, free_port
+from tests.sdk.live import LiveEmulator, WebhookSink, free_port
 from tests.support import inference
 
 from .conftest import PUBLIC_NAME, screenshot
@@ -210,3 +210,23 @@ def test_over_tls_behind_a_public_url_with_one_provider_at_the_root(tmp_path: An
         page.locator("a[data-page=requests]").click()
         expect(page.locator("#journal tbody tr")).to_have_count(1)
         screenshot(page, "tls-public-url-root")
+
+
+def test_a_jobs_deliveries_show_attempts_status_latency_and_signature_headers(live: LiveEmulator, page: Page) -> None:
+    with WebhookSink() as sink:
+        body = {"input": {"prompt": "a red fox"}, "webhook": sink.url, "webhook_events_filter": ["completed"]}
+        created = httpx.post(
+            f"{live.url('replicate')}/v1/models/bytedance/seedream-4/predictions", json=body, headers=KEY
+        )
+        assert created.status_code == 201
+        open_page(page, live, "jobs")
+        page.locator("#jobs tbody tr", has_text=created.json()["id"]).click()
+        delivery = page.locator("#job-detail .delivery")
+        expect(delivery).to_have_count(1)
+        expect(delivery.locator(".badge")).to_have_text("delivered")
+        expect(delivery).to_contain_text(sink.url)
+        expect(delivery.locator("tbody td").nth(2)).to_have_text("200")
+        expect(delivery.locator("tbody td").nth(3)).to_contain_text(" ms")
+        delivery.locator("summary").click()
+        expect(delivery.locator("table.kv")).to_contain_text("webhook-signature (attempt 1)")
+        screenshot(page, "job-deliveries")

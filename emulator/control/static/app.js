@@ -487,7 +487,15 @@ async function showJob(id, scroll = true) {
           el("thead", {}, el("tr", {}, el("th", {}, "attempt"), el("th", {}, "at"), el("th", {}, "status"), el("th", {}, "latency"), el("th", {}, "error / response"))),
           el("tbody", {}, delivery.attempts.map((attempt) => el("tr", {}, el("td", {}, attempt.number), el("td", {}, clockTime(attempt.at)), el("td", {}, attempt.status ?? "—"), el("td", {}, attempt.duration_ms === null ? "—" : `${attempt.duration_ms.toFixed(1)} ms`), el("td", {}, attempt.error || attempt.response || "")))),
         ),
-        el("details", {}, el("summary", {}, "headers (signatures)"), keyValueTable(Object.entries(delivery.headers))),
+        el(
+          "details",
+          {},
+          el("summary", {}, "headers and signatures"),
+          keyValueTable([
+            ...Object.entries(delivery.headers),
+            ...delivery.attempts.flatMap((attempt) => Object.entries(attempt.signed || {}).map(([name, value]) => [`${name} (attempt ${attempt.number})`, value])),
+          ]),
+        ),
       ),
     );
   }
