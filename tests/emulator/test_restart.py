@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ import httpx
 import pytest
 from PIL import Image
 
+from clients.ark import ArkClient
+from clients.fal import AsyncFalClient, FalClient
 from conformance.server import free_port
+from contracts.counts import ask
 from tests.clients.support import Surface, surfaces
 from tests.support import image_bytes
 
@@ -50,7 +54,8 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.05)
         self.process.kill()
-        raise AssertionError(f"the server did not start: {self.process.stderr.read() if self.process.stderr else ''}")
+        errors = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+        raise AssertionError(f"the server did not start: {errors}")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -78,13 +83,38 @@ def client(surface: Surface, server: Server) -> Any:
     return surface.sync(surface.key, **surface.options(server.url(surface.name), timeout=60.0))
 
 
+@dataclass(frozen=True)
+class Fal(Surface):
+    """fal as the restart tests drive it (the shared client tests' surfaces do not include it)."""
+
+    @property
+    def key(self) -> str:
+        return "test-id:test-secret"  # fal's keys are `id:secret`
+
+    def request(self, prompt: str = "a lighthouse at dusk", images: int = 1) -> dict[str, Any]:
+        # No image_size: fal's documented default is 2048x2048.
+        return {
+            "app": "fal-ai/bytedance/seedream/v4/text-to-image",
+            "input": {"prompt": ask(prompt, images), "max_images": images},
+        }
+
+
+FAL = Fal(
+    "fal",
+    FalClient,
+    AsyncFalClient,
+    "POST /queue/{app_id}",
+    "GET /queue/{owner}/{alias}/requests/{request_id}/status",
+)
+
+
 def picture(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return image.size
 
 
-@pytest.mark.parametrize("surface", surfaces(), ids=lambda surface: surface.name)
+@pytest.mark.parametrize("surface", [*surfaces(), FAL], ids=lambda surface: surface.name)
 def test_a_job_accepted_before_a_kill_finishes_after_the_restart(surface: Surface, server: Server) -> None:
     server.start()
     with client(surface, server) as before:
@@ -116,6 +146,21 @@ def test_uploads_and_finished_images_are_served_after_a_kill(server: Server, tmp
     assert content.status_code == 200 and content.content == upload.read_bytes()
     again = httpx.get(image.url, timeout=30)
     assert again.status_code == 200 and again.content == first
+
+
+def test_ark_images_made_before_a_kill_are_served_after_it(server: Server) -> None:
+    # Ark answers in the generation reply, so no job outlives its request: what must survive is the images.
+    server.start("--timing", "fast")
+    body = {"model": "seedream-4-0-250828", "prompt": "a harbour at dawn", "size": "2K"}
+    with ArkClient("test-key", base_url=server.url("ark") + "/api/v3", timeout=60.0) as before:
+        [image] = before.generate(body)
+        first = image.content()
+    assert picture(first) == (2048, 2048)
+    server.kill()
+    server.start("--timing", "fast")
+    again = httpx.get(str(image.url), timeout=30)
+    assert again.status_code == 200 and again.content == first
+    assert server.health()["state"]["unwritten"] == []
 
 
 def test_ids_drawn_after_a_restart_are_new(server: Server) -> None:
