@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ class Body:
             "headers": [[name, _masked(name, value)] for name, value in self._decoded_headers()],
             "media_type": self.media_type,
             "size": self.size,
-            "text": self.head.decode("utf-8", "replace") if self.textual else None,
+            "text": _masked_text(self.head.decode("utf-8", "replace")) if self.textual else None,
             "truncated": self.size > len(self.head) if self.textual else self.size > 0,
             "sha256": self.sha256,
         }
@@ -170,6 +171,12 @@ class Entry:
 
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization"})
+# Credentials some APIs carry in the body (Runware's authentication task has `apiKey`): masked when read, as keys
+# are everywhere else in the journal. A JSON member or a form field of one of these names.
+SECRET_FIELDS = re.compile(
+    r'(?P<json>"(?:apiKey|api_key|apikey|token|secret|password|access_token|client_secret)"\s*:\s*")(?P<jv>[^"]*)"'
+    r"|(?P<form>(?:^|&)(?:apiKey|api_key|token|secret|password)=)(?P<fv>[^&]*)"
+)
 
 
 def _masked(name: str, value: str) -> str:
@@ -177,6 +184,15 @@ def _masked(name: str, value: str) -> str:
         return value
     scheme, _, secret = value.partition(" ")
     return f"{scheme} {mask_key(secret)}" if secret else mask_key(value) or ""
+
+
+def _masked_text(text: str) -> str:
+    def mask(found: re.Match[str]) -> str:
+        if found["json"] is not None:
+            return f'{found["json"]}{mask_key(found["jv"]) or ""}"'
+        return f"{found['form']}{mask_key(found['fv']) or ''}"
+
+    return SECRET_FIELDS.sub(mask, text)
 
 
 def mask_key(key: str | None) -> str | None:

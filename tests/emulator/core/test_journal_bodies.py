@@ -62,3 +62,12 @@ def test_entries_are_found_by_seq_after_old_ones_left() -> None:
     assert journal.get(2) is None and journal.get(6) is None
     found = journal.get(4)
     assert found is not None and found.path == "/p3"
+
+
+def test_credentials_inside_a_body_are_masked_when_read() -> None:
+    """Runware's authentication task carries the API key in the body; the journal shows keys masked everywhere."""
+    frame = b'[{"taskType": "authentication", "apiKey": "sk-live-123456"}, {"positivePrompt": "apiKey"}]'
+    text = body(frame).as_dict()["text"]
+    assert "123456" not in text and '"apiKey": "sk-l…"' in text and '"positivePrompt": "apiKey"' in text
+    form = body(b"prompt=a+fox&apiKey=sk-live-123456&size=2K", b"application/x-www-form-urlencoded").as_dict()
+    assert form["text"] == "prompt=a+fox&apiKey=sk-l…&size=2K"
