@@ -72,6 +72,12 @@ def test_serve_starts_prints_every_surface_and_answers_health() -> None:
         assert "seed 11" in text
         runware = re.search(r"Runware\s+REST\s+(http://\S+/runware/v1)", text)
         assert runware, text
+        for title, label, path in (
+            ("Ark", "base_url", "/ark/api/v3"),
+            ("fal", "queue", "/fal/queue"),
+            ("fal", "proxy", "/fal/proxy"),
+        ):
+            assert re.search(rf"{title}\s+{label}\s+http://\S+{path}\n", text), text
         health = re.search(r"(http://\S+/_emulator/health)", text)
         assert health, text
         health_url = health.group(1)
