@@ -66,6 +66,13 @@ class Body:
                 break
         return cls(media_type.decode("latin-1"), headers)
 
+    @classmethod
+    def frame(cls, text: str) -> Body:
+        """A WebSocket text frame a client sent, kept as a JSON body is (there are no headers per frame)."""
+        body = cls("application/json")
+        body.feed(text.encode("utf-8", "replace"))
+        return body
+
     @property
     def held(self) -> int:
         """Bytes this record keeps alive (its head and its headers), what BODY_BUDGET counts."""

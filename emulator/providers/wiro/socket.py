@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket
 from contracts.wiro import rules
 from emulator.core.faults import Context
 from emulator.core.http import dumps, parse_json
+from emulator.core.journal import Body
 from emulator.core.seam import refusal
 from emulator.core.sockets import drop, frame_text, send_text
 
@@ -73,6 +74,7 @@ class Socket:
         runtime = self.service.runtime
         entry = runtime.journal.open(runtime.clock.now(), "ws", "MESSAGE", path)
         entry.surface, entry.route = wire.SURFACE, ROUTE
+        runtime.journal.keep_bodies(entry, Body.frame(text), None)
         try:
             message = parse_json(text)
         except ValueError:

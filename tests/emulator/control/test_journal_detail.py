@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
+import websockets
+
 from tests.conftest import Emulator, EmulatorFactory
 from tests.emulator.providers.runware.conftest import Runware
+from tests.sdk.live import LiveEmulator
 from tests.support import inference
 
 
@@ -48,3 +54,20 @@ async def test_jobs_can_be_failed_or_canceled_from_the_control_plane(make_emulat
     assert (await emulator.client.post(f"/_emulator/jobs/{ids[1]}/fail")).json()["state"] == "canceled"
     assert (await emulator.client.post("/_emulator/jobs/nope/cancel")).status_code == 404
     assert (await emulator.client.post(f"/_emulator/jobs/{ids[0]}/fail", json={"failure": ""})).status_code == 422
+
+
+async def test_a_websocket_frame_is_kept_as_sent_with_its_key_masked() -> None:
+    with LiveEmulator(timing="instant") as live:
+        async with websockets.connect(f"{live.ws_base}/runware/v1") as socket:
+            await socket.send(json.dumps([{"taskType": "authentication", "apiKey": "sk-live-123456"}]))
+            await socket.recv()
+            task = inference(positivePrompt="<b>a fox</b>")
+            await socket.send(json.dumps([task]))
+            await socket.recv()
+        async with httpx.AsyncClient(base_url=f"{live.base}/_emulator") as control:
+            entries = (await control.get("/journal")).json()["entries"]
+            assert [entry["transport"] for entry in entries] == ["ws", "ws"]
+            auth, inferred = [(await control.get(f"/journal/{entry['seq']}")).json() for entry in entries]
+    assert "123456" not in auth["request_body"]["text"] and "sk-l…" in auth["request_body"]["text"]
+    assert json.loads(inferred["request_body"]["text"]) == [task]
+    assert inferred["reply_body"] is None
