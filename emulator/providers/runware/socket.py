@@ -9,6 +9,7 @@ own frames as they finish.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -287,16 +288,10 @@ class Channel:
 
     async def _stream(self, job: Job, session: Session | None) -> None:
         """A sync task's frames follow the session, not this socket: after a reconnect they reach the new one."""
-        answers = aiter(self.service.stream(job, batch=self.batch_results))
-        while True:
-            # Results are made when a socket can take them, not buffered encoded (4K base64 frames held 2 GB
-            # for a client that had gone); after the buffer time without a socket they are dropped, as documented.
-            if session is not None and not await self.sessions.until_attached(session):
-                return
-            try:
-                answer = await anext(answers)
-            except StopAsyncIteration:
-                return
+        # Results are made when a socket can take them, not buffered encoded (4K base64 frames held 2 GB for a
+        # client that had gone); after the buffer time without a socket they are dropped, as documented.
+        ready = None if session is None else functools.partial(self.sessions.until_attached, session)
+        async for answer in self.service.stream(job, batch=self.batch_results, ready=ready):
             for frame in wire.frames(answer):
                 await self.deliver(frame, session)
 

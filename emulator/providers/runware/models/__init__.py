@@ -8,7 +8,7 @@ result items, polling and deliveries). `tasks` says what a task is before anythi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from emulator.core.directives import extract
@@ -87,18 +87,29 @@ class RunwareService:
             exchange.entry.add_violations({**found.as_dict(), "path": at + found.path} for found in exc.violations)
             return Answer(errors=(exc.about(task_type, task_uuid),))
 
-    async def stream(self, job: Job, *, batch: bool = False) -> AsyncIterator[Answer]:
+    async def stream(
+        self, job: Job, *, batch: bool = False, ready: Callable[[], Awaitable[bool]] | None = None
+    ) -> AsyncIterator[Answer]:
         """A sync task's images as they finish, one answer each (`batch`: all of them at the end), then its error
-        if it failed."""
+        if it failed. Each image is made only once `ready` says its answer can leave (a socket is attached): an
+        encoded 4K image waiting for a client that may never come back is what must not be held."""
         sent = 0
         while True:
             await self.runtime.jobs.wait(job, _progressed(sent, batch))
             # Read together: the job may move on while the answers below are being sent.
-            finished, ready = job.state.terminal, job.outputs_ready
-            items = [await self.results.item(job.data, index) for index in range(sent, ready)]
-            sent = ready
-            for frame in [items] if batch and items else [[item] for item in items]:
-                yield Answer(data=tuple(frame))
+            finished, made = job.state.terminal, job.outputs_ready
+            items = []
+            for index in range(sent, made):
+                if ready is not None and not await ready():
+                    return
+                item = await self.results.item(job.data, index)
+                if batch:
+                    items.append(item)
+                else:
+                    yield Answer(data=(item,))
+            sent = made
+            if items:
+                yield Answer(data=tuple(items))
             if finished:
                 break
         failure = self.results.failure(job)
