@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from websockets.exceptions import ConnectionClosed
@@ -283,6 +283,16 @@ class Drift:
             for key, value in document.items()
         }
 
+    def _hooked_query(self, query: str, rule: RecordingRules, seq: int) -> str:
+        if not any(name in query for name in rule.callback_fields):
+            return query
+        return urlencode(
+            [
+                (name, f"{self.sink.url}/{seq}/{name}" if name in rule.callback_fields else value)
+                for name, value in parse_qsl(query, keep_blank_values=True)
+            ]
+        )
+
     def _callbacks(self) -> list[Outcome]:
         """Each recorded callback against what the emulator delivered for the same request and field, in order."""
         recorded = [e for e in self.cassette.exchanges if e["kind"] == "callback" and e["surface"] in self.rules]
@@ -351,9 +361,10 @@ class Drift:
             body = {"json": self._hooked(substitute(body["json"], self.mapping), rule, exchange["seq"])}
         content, media = body_bytes(body, f"drift-{exchange['seq']}")
         headers = {name: value for name, value in request["headers"].items() if name not in ("host", "content-length")}
+        headers.update(_stand_ins(headers, rule))
         if media:
             headers["content-type"] = media
-        query = substitute(request.get("query", ""), self.mapping)
+        query = self._hooked_query(substitute(request.get("query", ""), self.mapping), rule, exchange["seq"])
         url = self.server.url(rule.surface) + path + (f"?{query}" if query else "")
         poll = (rule.surface, request["method"], url, content)
         self.polls[poll] = (headers, self.polls.get(poll, (headers, 0))[1] + 1)
@@ -365,9 +376,9 @@ class Drift:
             # A poll that finds the emulator a step behind the provider is sent again as its clock moves on, so
             # the two are compared in the same state (the emulator's pace is a setting, not drift).
             waited = 0.0
+            # (a queue may answer 202 while a job waits and 200 once it is done: the status may change on the way.)
             while (
                 wanted
-                and reply.status_code == recorded["status"]
                 and self._resendable(exchange)
                 and self._behind(rule.surface, wanted, list(states(_json(emulated_body), rule.state_fields)))
                 and waited < FRAME_CLOCK_LIMIT
@@ -413,11 +424,12 @@ class Drift:
 
     def _behind(self, surface: str, wanted: list[str], current: list[str]) -> bool:
         """Whether the emulator's state comes before the provider's in the order the recording saw states in
-        (a state the recording never saw counts as before: one the provider passed between two polls)."""
+        (a state the recording never saw counts as before: one the provider passed between two polls). A reply
+        without a state (an error) is not behind: sending it again would not help."""
         order = self.order.get(surface, [])
         target = max((order.index(state) for state in wanted if state in order), default=-1)
         now = max((order.index(state) for state in current if state in order), default=-1)
-        return current != wanted and now < target
+        return bool(current) and current != wanted and now < target
 
     def _send(
         self, client: httpx.Client, method: str, url: str, content: bytes, headers: dict[str, str]
@@ -448,6 +460,7 @@ class Drift:
         headers = {
             n: v for n, v in (exchange.get("headers") or {}).items() if REDACTED not in v or n == "authorization"
         }
+        headers.update(_stand_ins(headers, rule))
         frames = exchange["frames"]
         try:
             channel = connect(url, additional_headers=headers, open_timeout=10, max_size=None)
@@ -535,6 +548,11 @@ class _Inbox:
             return self.frames.get(timeout=timeout)
         except queue.Empty:
             return None
+
+
+def _stand_ins(headers: dict[str, str], rule: RecordingRules) -> dict[str, str]:
+    """The surface's stand-ins (`drift.headers`) for headers the cassette holds redacted."""
+    return {name: value for name, value in rule.drift_headers.items() if REDACTED in headers.get(name, "")}
 
 
 def _json(body: Any) -> Any:

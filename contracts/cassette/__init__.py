@@ -31,6 +31,15 @@ class UnknownSurface(LookupError):
 class Upstream:
     http: str | None
     websocket: str | None
+    # Where a provider serves parts of its API from other hosts: (path prefix, base URL), the prefix dropped.
+    routes: tuple[tuple[str, str], ...] = ()
+
+    def url(self, path: str) -> str:
+        """The upstream URL of a path below the surface's base."""
+        for prefix, base in self.routes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return base + path[len(prefix) :]
+        return f"{self.http}{path}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ class RecordingRules:
     state_fields: frozenset[str] = frozenset()
     headers: tuple[str, ...] = ("content-type",)
     drift_settings: dict[str, Any] = field(default_factory=dict)
+    # What drift sends in place of a redacted header, where the emulator needs more than "[redacted]" (a form).
+    drift_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def secret_fields(self) -> frozenset[str]:
@@ -78,7 +89,11 @@ def rules(surface: str) -> RecordingRules:
 
     return RecordingRules(
         surface=surface,
-        upstream=Upstream(upstream.get("http"), upstream.get("websocket")),
+        upstream=Upstream(
+            upstream.get("http"),
+            upstream.get("websocket"),
+            tuple((prefix, base) for prefix, base in (upstream.get("routes") or {}).items()),
+        ),
         websocket_paths=tuple(data.get("websocketPaths", ())),
         credential_headers=names("credentialHeaders", lower=True) | frozenset(HTTP_CREDENTIAL_HEADERS),
         credential_fields=names("credentialFields"),
@@ -91,6 +106,7 @@ def rules(surface: str) -> RecordingRules:
         state_fields=names("stateFields"),
         headers=tuple(name.lower() for name in data.get("headers", ("content-type",))),
         drift_settings=dict((data.get("drift") or {}).get("settings", {})),
+        drift_headers={name.lower(): value for name, value in ((data.get("drift") or {}).get("headers", {})).items()},
     )
 
 

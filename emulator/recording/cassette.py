@@ -19,7 +19,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from PIL import Image
 
@@ -336,8 +336,6 @@ def body_bytes(body: Any, label: str) -> tuple[bytes, str | None]:
 
 def _encode_form(parts: list[dict[str, Any]], label: str) -> tuple[bytes, str]:
     if all("value" in part and not part.get("filename") and "content_type" not in part for part in parts):
-        from urllib.parse import urlencode
-
         return urlencode(
             [(part["name"], part["value"]) for part in parts]
         ).encode(), "application/x-www-form-urlencoded"
@@ -387,6 +385,20 @@ def normalised(body: Any, rules: RecordingRules) -> str:
             ]
         }
     return json.dumps(blank(body), sort_keys=True, ensure_ascii=False)
+
+
+def normalised_query(query: str, rules: RecordingRules) -> str:
+    """A query string's matching key: parameters sorted, callback URLs and volatile values blanked."""
+    blanked = [
+        (name, CALLBACK if name in rules.callback_fields else VOLATILE if name in rules.volatile_fields else value)
+        for name, value in parse_qsl(query, keep_blank_values=True)
+    ]
+    return urlencode(sorted(blanked))
+
+
+def query_callbacks(query: str, rules: RecordingRules) -> list[tuple[str, str]]:
+    """(parameter, URL) for each callback URL passed in a query string."""
+    return [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name in rules.callback_fields]
 
 
 def pairs(recorded: Any, live: Any, names: frozenset[str]) -> Iterator[tuple[str, str]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import websockets
@@ -78,7 +78,8 @@ def parse_upstreams(values: list[str]) -> dict[str, Upstream]:
         base = http.get(surface) or known.http
         if base is None:
             raise UpstreamError(f"--upstream {surface}: no HTTP base URL given and none known")
-        upstreams[surface] = Upstream(base, sockets.get(surface) or (None if surface in http else known.websocket))
+        socket = sockets.get(surface) or (None if surface in http else known.websocket)
+        upstreams[surface] = Upstream(base, socket, () if surface in http else known.routes)
     return upstreams
 
 
@@ -189,11 +190,11 @@ def record_app(recording: Recording, *, transport: httpx.AsyncBaseTransport | No
                 {"error": "too_large", "message": f"bodies over {MAX_BODY} bytes are not recorded"}, 413
             )
         outgoing = _with_hooks(raw, request, rule, recording, surface, seq)
+        query = _query_with_hooks(request, rule, recording, surface, seq)
         headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP]
+        target = upstream.url(path) + (f"?{query}" if query else "")
         try:
-            reply = await client.request(
-                request.method, upstream.http + path, params=request.url.query, headers=headers, content=outgoing
-            )
+            reply = await client.request(request.method, target, headers=headers, content=outgoing)
             status, content = reply.status_code, recording.restore_callbacks(reply.content)
             reply_headers = [(n, v) for n, v in reply.headers.multi_items() if n.lower() not in HOP_BY_HOP]
         except httpx.HTTPError as exc:
@@ -412,6 +413,22 @@ def _with_hooks(
     base = str(request.base_url)
     rewritten = recording.rewrite_callbacks(document, rule, base, surface, seq)
     return raw if rewritten == document else json.dumps(rewritten).encode()
+
+
+def _query_with_hooks(request: Request, rule: RecordingRules, recording: Recording, surface: str, seq: int) -> str:
+    """The query string with each callback URL passed as a parameter (a webhook given in the query) pointed at a hook."""
+    query = request.url.query
+    if not query or not any(name in query for name in rule.callback_fields):
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    base = str(request.base_url)
+    rewritten = [
+        (name, recording.hook_url(base, surface, value, seq, name))
+        if name in rule.callback_fields and value.startswith(("http://", "https://"))
+        else (name, value)
+        for name, value in pairs
+    ]
+    return urlencode(rewritten)
 
 
 def _frame_with_hooks(

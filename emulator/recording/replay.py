@@ -35,7 +35,9 @@ from .cassette import (
     encode_body,
     encode_frame,
     normalised,
+    normalised_query,
     pairs,
+    query_callbacks,
     substitute,
 )
 
@@ -83,7 +85,7 @@ class Replayer:
             rule.surface,
             method.upper(),
             path,
-            "&".join(sorted(query.split("&"))) if query else "",
+            normalised_query(query, rule),
             normalised(body, rule),
         )
 
@@ -191,11 +193,11 @@ class ReplayMiddleware:
         reply_headers.append((b"content-length", str(len(content)).encode()))
         await send({"type": "http.response.start", "status": reply["status"], "headers": reply_headers})
         await send({"type": "http.response.body", "body": content if scope["method"] != "HEAD" else b""})
-        self._deliver(exchange, _json(live), rule, mapping)
+        self._deliver(exchange, [*_fields(_json(live), rule.callback_fields), *query_callbacks(query, rule)], mapping)
 
-    def _deliver(self, exchange: dict[str, Any], live: Any, rule: RecordingRules, mapping: dict[str, str]) -> None:
+    def _deliver(self, exchange: dict[str, Any], named: list[tuple[str, str]], mapping: dict[str, str]) -> None:
         """Send the callbacks recorded after this exchange to the URLs the client names in this request."""
-        targets = dict(_fields(live, rule.callback_fields))
+        targets = dict(named)
         for callback in self.replayer.cassette.callbacks_for(exchange["seq"]):
             target = targets.get(callback.get("field", ""))
             if target is None:
