@@ -94,12 +94,12 @@ class Runner:
             elif fields.get("error"):
                 failures.append(fields["error"])
         if not images and failures:
-            error = failures[0] if isinstance(failures[0], dict) else {}
+            first = failures[0] if isinstance(failures[0], dict) else {}
             return {
                 "failure": {
                     "kind": "generation_failed",
-                    "message": str(error.get("message")),
-                    "code": error.get("code"),
+                    "message": str(first.get("message")),
+                    "code": first.get("code"),
                 }
             }
         return {"images": images}

@@ -10,6 +10,7 @@ stdout: one JSON line {name: {"ok": reply} | {"events": [...]} | {"error": {...}
 import importlib
 import json
 import sys
+from typing import Any
 
 
 def describe(error: Exception) -> dict:
@@ -28,7 +29,7 @@ def main() -> None:
         request = json.load(handle)
     runtime = importlib.import_module(request["module"])
     errors = (runtime._exceptions.ArkAPIError,) if hasattr(runtime, "_exceptions") else (Exception,)
-    outcomes = {}
+    outcomes: dict[str, Any] = {}
     options = importlib.import_module(request["module"] + ".types.images").SequentialImageGenerationOptions
     for case in request["cases"]:
         args = dict(case["args"])
