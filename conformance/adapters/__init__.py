@@ -143,6 +143,11 @@ ADAPTERS: dict[str, AdapterInfo] = {
         f"the official {npm.RUNWARE_JS} npm client (Node, WebSocket)",
         _node_client("runware_js.js", "runware-sdk-js-1.3.2", npm.RUNWARE_JS),
     ),
+    "fal-js": AdapterInfo(
+        ("fal",),
+        f"the official {npm.FAL_JS} npm client (Node, through its proxyUrl)",
+        _node_client("fal_js.js", "fal-ai-client-1.10.1", npm.FAL_JS),
+    ),
     "fal-client": AdapterInfo(
         ("fal",), "the official fal-client 1.0.3 Python client (https only)", _fal_client, https_only=True
     ),
