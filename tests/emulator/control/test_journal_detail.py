@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from urllib.parse import quote
 
 import httpx
 import websockets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from emulator import Settings, create_app
 from tests.conftest import Emulator, EmulatorFactory
 from tests.emulator.providers.runware.conftest import Runware
 from tests.sdk.live import LiveEmulator
 from tests.support import inference
+
+JSON = {"Content-Type": "application/json"}
 
 
 async def test_an_entry_shows_the_request_and_reply_it_recorded(emulator: Emulator) -> None:
@@ -71,3 +78,32 @@ async def test_a_websocket_frame_is_kept_as_sent_with_its_key_masked() -> None:
     assert "123456" not in auth["request_body"]["text"] and "sk-l…" in auth["request_body"]["text"]
     assert json.loads(inferred["request_body"]["text"]) == [task]
     assert inferred["reply_body"] is None
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=200),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    body=JSON_VALUES | st.dictionaries(st.sampled_from(["failure", "message", "x"]), JSON_VALUES),
+    seq=st.text(min_size=1),
+)
+def test_malformed_job_and_journal_requests_get_a_4xx_never_a_5xx(body: object, seq: str) -> None:
+    async def run() -> None:
+        app = create_app(Settings(timing="instant", seed=1))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+            task = inference(deliveryMethod="async")
+            await client.post("/runware/v1", json=[task], headers={"Authorization": "Bearer k"})
+            for path in (f"/_emulator/jobs/{task['taskUUID']}/fail", "/_emulator/jobs/nope/cancel"):
+                reply = await client.post(path, content=json.dumps(body, allow_nan=True), headers=JSON)
+                assert reply.status_code in (200, 404, 422), reply.text
+            reply = await client.get("/_emulator/journal/" + quote(seq, safe=""))
+            assert reply.status_code in (200, 404, 422), reply.text
+            await app.state.emulator.runtime.aclose()
+
+    asyncio.run(run())
