@@ -19,7 +19,6 @@ import jsonschema
 import pytest
 
 from conformance import cli as conformance_cli
-from conformance.drift import run_drift
 from conformance.server import EmulatorServer
 from contracts.cassette import schema
 from emulator.core.render import read_metadata
@@ -244,14 +243,14 @@ def test_a_request_the_cassette_lacks_is_served_by_the_emulator_and_listed(
     assert any("not in the cassette" in note for entry in journal for note in entry["notes"])
 
 
-def test_drift_finds_the_patched_field_the_error_codes_and_the_fault(changed: Recorded, tmp_path: Path) -> None:
-    junit, html = tmp_path / "drift.xml", tmp_path / "drift.html"
-    code = conformance_cli.main(
-        ["drift", str(changed.path), "--timing", "fast", "--junit", str(junit), "--html", str(html)]
-    )
-    assert code == 1
-    report = run_drift(str(changed.path), timing="fast")
-    found = {(o.surface, f.kind, f.where) for o in report.outcomes for f in o.findings}
+def test_drift_finds_the_patched_field_the_error_codes_the_fault_and_the_webhook(
+    changed: Recorded, tmp_path: Path
+) -> None:
+    junit, html, findings = tmp_path / "drift.xml", tmp_path / "drift.html", tmp_path / "drift.json"
+    arguments = ["drift", str(changed.path), "--timing", "fast", "--junit", str(junit), "--html", str(html)]
+    assert conformance_cli.main([*arguments, "--json", str(findings)]) == 1
+    report = json.loads(findings.read_text(encoding="utf-8"))
+    found = {(o["surface"], f["kind"], f["where"]) for o in report["outcomes"] for f in o["findings"]}
     assert ("evolink", "missing", "/eta") in found and ("evolink", "extra", "/progress") in found
     assert ("evolink", "type", "/error/code") in found and ("evolink", "enum", "/error/code") in found
     assert ("replicate", "status", "status") in found
@@ -263,20 +262,24 @@ def test_drift_finds_the_patched_field_the_error_codes_and_the_fault(changed: Re
     assert "Not conformant" in html.read_text(encoding="utf-8")
 
 
-def test_no_drift_when_the_provider_behaves_like_the_emulator(tmp_path: Path) -> None:
+def test_no_drift_when_the_provider_behaves_like_the_emulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     same = record(tmp_path, Keys(), changed=False)
     for secret in same.leaked:
         assert secret not in same.text
-    report = run_drift(str(same.path), timing="fast")
-    assert not report.drifted, [(o.seq, o.label, [f.text() for f in o.findings]) for o in report.outcomes if o.findings]
-    compared = {o.surface for o in report.outcomes if o.label.startswith("callback")}
+    findings = tmp_path / "drift.json"
+    code = conformance_cli.main(["drift", str(same.path), "--timing", "fast", "--json", str(findings)])
+    assert code == 0, capsys.readouterr().out
+    outcomes = json.loads(findings.read_text(encoding="utf-8"))["outcomes"]
+    compared = {o["surface"] for o in outcomes if o["request"].startswith("callback")}
     assert compared == {
         "evolink",
         "replicate",
         "runware",
     }  # the callbacks were delivered by the emulator and compared too
-    assert {o.label for o in report.outcomes if o.label.startswith("WS")} == {"WS /v1"}
-    assert conformance_cli.main(["drift", str(same.path), "--timing", "fast"]) == 0
+    assert {o["surface"] for o in outcomes if o["request"].startswith("WS")} == {"runware", "wiro"}
+    assert "NO DRIFT" in capsys.readouterr().out
 
 
 def _restored(body: Any) -> Any:
