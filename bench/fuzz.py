@@ -54,7 +54,7 @@ from websockets.sync.client import ClientConnection, connect
 from contracts import load
 from emulator.app import FRAME_SLACK
 
-SURFACES = ("runware", "wiro", "evolink", "replicate")
+SURFACES = ("runware", "wiro", "evolink", "replicate", "ark")
 SOCKETS = ("runware", "wiro")
 KEY = "fuzz-key"
 WIRO_KEY, WIRO_SECRET = "wiro-dev-key", "wiro-dev-secret"
@@ -386,6 +386,9 @@ def routes(surface: str) -> list[Route]:
             Route("POST", "/v1/images/generations", {"model": "doubao-seedream-4.0", "prompt": "a fox"}, ("prompt",)),
             Route("GET", "/v1/tasks/task-unified-1700000000-abcdefgh", None),
         ]
+    if surface == "ark":
+        body = {"model": "seedream-4-0-250828", "prompt": "a fox", "size": "1K"}
+        return [Route("POST", "/api/v3/images/generations", body, ("prompt",))]
     return [
         Route(
             "POST", "/v1/models/bytedance/seedream-4/predictions", {"input": {"prompt": "a fox"}}, ("input", "prompt")

@@ -138,9 +138,7 @@ class ArkService:
         made = job.outputs_ready
         failure = replies.image_error(job)
         if failure is not None and made == 0 and not generation.group:
-            error = ArkError(failure.situation)
-            error.request_id = generation.request_id
-            raise error
+            raise failure.as_http_error(generation.request_id)
         data = [await replies.item(self.runtime, generation, index) for index in range(made)]
         if failure is not None:
             data.append({"error": failure.body})

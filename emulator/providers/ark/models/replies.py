@@ -8,9 +8,11 @@ from typing import Any
 
 from contracts.ark import rules
 from emulator.core.artifacts import ArtifactStore
-from emulator.core.jobs import Job, State
+from emulator.core.jobs import Failure, Job, State
 from emulator.core.render import GenerationSpec
 from emulator.core.runtime import Runtime
+
+from ..errors import ArkError
 
 SURFACE = "ark"
 IMAGE_ERRORS = rules.RULES["imageErrors"]
@@ -41,17 +43,25 @@ class ImageError:
     situation: str
     body: dict[str, str]
 
+    def as_http_error(self, request_id: str) -> ArkError:
+        error = ArkError(self.situation)
+        error.request_id = request_id
+        error.code_override = self.body["code"]
+        error.message_override = f"{self.body['message']} Request ID: {request_id}"
+        return error
+
 
 def image_error(job: Job) -> ImageError | None:
-    """The error of the image a failed (or cancelled) job stopped at; None when the job succeeded."""
+    """The error of the image a failed (or cancelled) job stopped at; None when the job succeeded. A failure kind
+    Ark has no code for (one a fault rule or directive names) is its own code."""
     if job.state is State.SUCCEEDED:
         return None
-    if job.state is State.FAILED and job.failure is not None:
-        known = IMAGE_ERRORS.get(job.failure.code)
-        spec = known if isinstance(known, dict) else IMAGE_ERRORS["default"]
-        return ImageError(spec["situation"], {"code": spec["code"], "message": job.failure.message or spec["message"]})
-    spec = IMAGE_ERRORS["default"]
-    return ImageError(spec["situation"], {"code": spec["code"], "message": spec["message"]})
+    failure = job.failure if job.state is State.FAILED and job.failure is not None else Failure("provider_error", "")
+    known = IMAGE_ERRORS.get(failure.code)
+    if isinstance(known, dict) and "code" in known:
+        return ImageError(known["situation"], {"code": known["code"], "message": failure.message or known["message"]})
+    other = IMAGE_ERRORS["other"]
+    return ImageError(other["situation"], {"code": failure.code, "message": failure.message or other["message"]})
 
 
 async def item(runtime: Runtime, generation: Generation, index: int) -> dict[str, Any]:

@@ -185,9 +185,18 @@ async def test_in_a_group_the_failed_image_is_reported_in_data(ark: Ark) -> None
     assert reply["usage"]["generated_images"] == 0
 
 
-async def test_other_failures_are_internal_errors(ark: Ark) -> None:
-    error = await ark.refused(body(prompt="[[emulator:fail=gpu_lost]] a fox"), 500)
+async def test_a_provider_error_is_an_internal_error(ark: Ark) -> None:
+    rule = {"action": "fail", "surface": "ark", "times": 1}  # the default failure kind: provider_error
+    assert (await ark.client.post("/_emulator/faults", json=rule)).status_code in (200, 201)
+    error = await ark.refused(body(), 500)
     assert (error["code"], error["type"]) == ("InternalServiceError", "InternalServerError")
+    assert REQUEST_ID.search(error["message"])
+
+
+async def test_a_failure_kind_ark_has_no_code_for_is_its_own_code(ark: Ark) -> None:
+    error = await ark.refused(body(prompt="[[emulator:fail=gpu_lost]] a fox"))
+    assert (error["code"], error["type"]) == ("gpu_lost", "BadRequest")
+    assert REQUEST_ID.search(error["message"])
 
 
 async def test_fewer_images_than_asked(ark: Ark) -> None:
