@@ -112,6 +112,8 @@ class DriftReport:
     outcomes: list[Outcome]
     states: dict[str, tuple[set[str], set[str]]]
     duration: float
+    # Surfaces in the cassette this installation has no recording rules for: their exchanges were not sent.
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def drifted(self) -> bool:
@@ -268,7 +270,8 @@ class Drift:
             self._settle(client)
             outcomes += self._callbacks()
         outcomes += self._lifecycle()
-        return DriftReport(self.source, outcomes, self.seen, time.perf_counter() - began)
+        skipped = sorted({exchange["surface"] for exchange in self.cassette.exchanges} - set(self.rules))
+        return DriftReport(self.source, outcomes, self.seen, time.perf_counter() - began, skipped)
 
     def _hooked(self, document: Any, rule: RecordingRules, seq: int) -> Any:
         """The document with each callback URL pointed at this run's receiver, at a path naming the exchange."""
@@ -580,7 +583,7 @@ def events(report: DriftReport) -> Iterator[Event]:
         )
         for surface in surfaces
     )
-    yield RunStarted("drift", report.cassette, 0, checks, "in-process emulator")
+    yield RunStarted("the emulator", f"drift: {report.cassette}", 0, checks, "in-process, on a manual clock")
     results = []
     for check in checks:
         yield CheckStarted(check)
@@ -629,6 +632,8 @@ def table(report: DriftReport) -> str:
             lines.append(f"DRIFT {outcome.surface} #{outcome.seq or 'lifecycle'} {finding.kind}: {finding.text()}")
     total = sum(len(outcome.findings) for outcome in report.outcomes)
     exchanges = sum(1 for outcome in report.outcomes if outcome.seq)
+    if report.skipped:
+        lines.append(f"not checked (no recording rules here): {', '.join(report.skipped)}")
     verdict = f"DRIFT: {total} difference(s)" if total else "NO DRIFT"
     lines.append(f"\n{verdict} over {exchanges} exchange(s) in {report.duration:.1f} s")
     return "\n".join(lines)

@@ -43,6 +43,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"seedream-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(table(report), flush=True)
+    if not any(outcome.seq for outcome in report.outcomes):
+        print(f"seedream-conformance: nothing in {args.cassette} could be compared", file=sys.stderr)
+        return EXIT_USAGE
     reporters: list[Reporter] = [JUnitReporter(args.junit)] if args.junit else []
     reporters += [HtmlReporter(args.html)] if args.html else []
     for event in events(report):

@@ -185,11 +185,16 @@ class Redactor:
         """`text` (a serialised line) with every remembered secret replaced, raw or JSON-escaped."""
         for secret in sorted(self._credentials, key=len, reverse=True):
             if len(secret) >= SCRUB_MIN:
-                text = text.replace(secret, REDACTED).replace(json.dumps(secret)[1:-1], REDACTED)
+                text = text.replace(secret, REDACTED).replace(_escaped(secret), REDACTED)
         for secret, pseudonym in sorted(self._tokens.items(), key=lambda item: -len(item[0])):
             if len(secret) >= SCRUB_MIN:
-                text = text.replace(secret, pseudonym).replace(json.dumps(secret)[1:-1], pseudonym)
+                text = text.replace(secret, pseudonym).replace(_escaped(secret), pseudonym)
         return text
+
+
+def _escaped(text: str) -> str:
+    """`text` as it appears inside a JSON string written by `Writer` (which keeps non-ASCII characters)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 def media_type(content_type: str | None) -> str:

@@ -278,13 +278,19 @@ def record_app(recording: Recording, *, transport: httpx.AsyncBaseTransport | No
         forwarded = [
             (name, value)
             for name, value in websocket.headers.items()
-            if name.lower() not in HOP_BY_HOP | WEBSOCKET_HANDSHAKE | {"origin", "sec-websocket-protocol"}
+            if name.lower() not in HOP_BY_HOP | WEBSOCKET_HANDSHAKE | {"origin", "sec-websocket-protocol", "user-agent"}
         ]
         seq, opened, opened_at = recording.next_seq(), recording.now(), time.monotonic()
         frames: list[dict[str, Any]] = []
         closed: dict[str, Any] = {}
         try:
-            upstream_socket = await connect(url, additional_headers=forwarded, max_size=None, compression=None)
+            upstream_socket = await connect(
+                url,
+                additional_headers=forwarded,
+                user_agent_header=websocket.headers.get("user-agent"),
+                max_size=None,
+                compression=None,
+            )
         except (OSError, websockets.InvalidHandshake) as exc:
             logger.warning("cannot reach %s: %s", url, exc)
             await websocket.close(code=1011)
