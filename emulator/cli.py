@@ -227,6 +227,9 @@ async def _announce(server: uvicorn.Server, app, tls_files: TlsFiles | None = No
             print(f"  {surface.title:<10} {label:<10} {url}", flush=True)
     print(f"  {'files':<10} {'GET':<10} {base}/files/<id>.<jpg|png|webp>", flush=True)
     print(f"  {'control':<10} {'health':<10} {base}/_emulator/health", flush=True)
+    replay = app.state.emulator.replay
+    if replay is not None:
+        print(f"  {'replay':<10} {'unmatched':<10} {base}/_emulator/replay ({replay.source})", flush=True)
     # With a control token, append #token=TOKEN to open it signed in (the page keeps it out of the address bar).
     print(f"  {'dashboard':<10} {'browser':<10} {base}/_emulator/ui/", flush=True)
     if tls_files:
