@@ -40,6 +40,8 @@ HOOKS = "/_record/hooks"
 UPSTREAM_TIMEOUT = httpx.Timeout(120.0, connect=15.0)
 # The largest upload any provider documents is 100 MB (shared/providers); nothing larger is worth recording.
 MAX_BODY = 128 * 2**20
+# Callback URLs remembered for deliveries (fal retries for two hours): a long recording holds at most this many.
+MAX_HOOKS = 100_000
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -143,6 +145,8 @@ class Recording:
     def hook_url(self, request_base: str, surface: str, target: str, seq: int, field: str) -> str:
         token = secrets.token_urlsafe(12)
         self.hooks[token] = Hook(surface, target, seq, field)
+        if len(self.hooks) > MAX_HOOKS:  # oldest first: dicts keep insertion order
+            del self.hooks[next(iter(self.hooks))]
         return f"{self.public_url or request_base.rstrip('/')}{HOOKS}/{token}"
 
     def rewrite_callbacks(self, document: Any, rule: RecordingRules, base: str, surface: str, seq: int) -> Any:
