@@ -15,6 +15,8 @@ from tests.sdk.live import LiveEmulator
 
 WIRO_KEY, WIRO_SECRET = "wiro-dev-key", "wiro-dev-secret"
 WIRO_KEY_ONLY = "wiro-key-only"
+FAL_KEY = "fal-dev-id:fal-dev-secret"  # fal's keys are `id:secret`
+FAL_APP = "fal-ai/bytedance/seedream/v4/text-to-image"
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ class Live:
     def reset(self) -> None:
         def reset() -> None:
             self.server.emulator.reset()
-            for surface in ("runware", "wiro", "evolink", "replicate"):
+            for surface in ("runware", "wiro", "evolink", "replicate", "fal"):
                 self.server.emulator.set_limit(surface)
 
         self.server.run(reset)
@@ -183,6 +185,8 @@ class Surface:
 
     @property
     def key(self) -> str:
+        if self.name == "fal":
+            return FAL_KEY
         return WIRO_KEY if self.name == "wiro" else "test-key"
 
     def client(self, live: Live, **overrides: Any) -> Any:
@@ -208,6 +212,9 @@ class Surface:
             return {"prompt": prompt, "size": "2048x2048", "maxImages": images}
         if self.name == "evolink":
             return {"model": "doubao-seedream-4.0", "prompt": prompt, "n": images, "size": "1:1", "quality": "2K"}
+        if self.name == "fal":
+            # No image_size: fal's documented default is 2048x2048.
+            return {"app": FAL_APP, "input": {"prompt": prompt, "max_images": images}}
         return {
             "input": {
                 "prompt": prompt,
@@ -224,6 +231,8 @@ class Surface:
             return [e for e in exchanges if b'"getResponse"' in e.request]
         if self.name == "wiro":
             return [e for e in exchanges if e.path.endswith("/Task/Detail")]
+        if self.name == "fal":
+            return [e for e in exchanges if e.method == "GET" and e.path.endswith("/status")]
         marker = "/v1/tasks/" if self.name == "evolink" else "/v1/predictions/"
         return [e for e in exchanges if e.method == "GET" and marker in e.path]
 
@@ -237,11 +246,14 @@ class Surface:
             return body["tasklist"][0]["status"] in ("task_postprocess_end", "task_cancel")
         if self.name == "evolink":
             return body["status"] in ("completed", "failed", "cancelled")
+        if self.name == "fal":
+            return body["status"] == "COMPLETED"
         return body["status"] in ("succeeded", "failed", "canceled")
 
 
 def surfaces() -> list[Surface]:
     from clients.evolink import AsyncEvoLinkClient, EvoLinkClient
+    from clients.fal import AsyncFalClient, FalClient
     from clients.replicate import AsyncReplicateClient, ReplicateClient
     from clients.runware import AsyncRunwareClient, RunwareClient
     from clients.wiro import AsyncWiroClient, WiroClient
@@ -256,6 +268,13 @@ def surfaces() -> list[Surface]:
             AsyncReplicateClient,
             "POST /v1/models/{owner}/{name}/predictions",
             "GET /v1/predictions/{id}",
+        ),
+        Surface(
+            "fal",
+            FalClient,
+            AsyncFalClient,
+            "POST /queue/{app_id}",
+            "GET /queue/{owner}/{alias}/requests/{request_id}/status",
         ),
     ]
 

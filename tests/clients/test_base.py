@@ -21,6 +21,7 @@ FAILURE_CODES = {
     "wiro": "1",
     "evolink": "content_policy_violation",
     "replicate": None,
+    "fal": "content_policy_violation",
 }
 
 

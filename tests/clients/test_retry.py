@@ -157,7 +157,7 @@ def test_an_unsafe_call_cut_off_after_sending_is_not_sent_again() -> None:
 # Against the emulator: every client, with the emulator's own fault rules.
 
 by_surface = pytest.mark.parametrize("surface", SURFACES, ids=[surface.name for surface in SURFACES])
-RATE_LIMIT_CODES = {"runware": "rateLimitExceeded", "wiro": 0, "evolink": 429, "replicate": None}
+RATE_LIMIT_CODES = {"runware": "rateLimitExceeded", "wiro": 0, "evolink": 429, "replicate": None, "fal": "rate_limited"}
 
 
 @by_surface

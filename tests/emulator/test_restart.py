@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,7 @@ import pytest
 from PIL import Image
 
 from clients.ark import ArkClient
-from clients.fal import AsyncFalClient, FalClient
 from conformance.server import free_port
-from contracts.counts import ask
 from tests.clients.support import Surface, surfaces
 from tests.support import image_bytes
 
@@ -83,38 +80,13 @@ def client(surface: Surface, server: Server) -> Any:
     return surface.sync(surface.key, **surface.options(server.url(surface.name), timeout=60.0))
 
 
-@dataclass(frozen=True)
-class Fal(Surface):
-    """fal as the restart tests drive it (the shared client tests' surfaces do not include it)."""
-
-    @property
-    def key(self) -> str:
-        return "test-id:test-secret"  # fal's keys are `id:secret`
-
-    def request(self, prompt: str = "a lighthouse at dusk", images: int = 1) -> dict[str, Any]:
-        # No image_size: fal's documented default is 2048x2048.
-        return {
-            "app": "fal-ai/bytedance/seedream/v4/text-to-image",
-            "input": {"prompt": ask(prompt, images), "max_images": images},
-        }
-
-
-FAL = Fal(
-    "fal",
-    FalClient,
-    AsyncFalClient,
-    "POST /queue/{app_id}",
-    "GET /queue/{owner}/{alias}/requests/{request_id}/status",
-)
-
-
 def picture(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return image.size
 
 
-@pytest.mark.parametrize("surface", [*surfaces(), FAL], ids=lambda surface: surface.name)
+@pytest.mark.parametrize("surface", surfaces(), ids=lambda surface: surface.name)
 def test_a_job_accepted_before_a_kill_finishes_after_the_restart(surface: Surface, server: Server) -> None:
     server.start()
     with client(surface, server) as before:
