@@ -25,6 +25,8 @@ def test_wheel_ships_every_contract_document(tmp_path: Path) -> None:
         "conformance/adapters/runners/replicate_js.js",
         "conformance/adapters/runners/runware_js.js",
         "conformance/adapters/runners/jsonlines.js",
+        "conformance/adapters/runners/fal_python.py",
+        "conformance/adapters/runners/fal_js.js",
         # The dashboard's files: served from the package, so an installed emulator has its dashboard.
         "emulator/control/static/index.html",
         "emulator/control/static/app.js",
