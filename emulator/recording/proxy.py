@@ -40,7 +40,7 @@ HOOKS = "/_record/hooks"
 UPSTREAM_TIMEOUT = httpx.Timeout(120.0, connect=15.0)
 # The largest upload any provider documents is 100 MB (shared/providers); nothing larger is worth recording.
 MAX_BODY = 128 * 2**20
-# Callback URLs remembered for deliveries (fal retries for two hours): a long recording holds at most this many.
+# Callback URLs remembered for deliveries (providers retry for up to hours): a long recording keeps this many.
 MAX_HOOKS = 100_000
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
