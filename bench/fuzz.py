@@ -985,7 +985,8 @@ def fuzz(
     health = requests.get(server.base + "/_emulator/health", timeout=TIMEOUT)
     health.raise_for_status()
     health_ms = (time.monotonic() - started) * 1000
-    stores = health.json().get("stores", {})
+    reply = health.json()
+    stores = {"jobs": reply["jobs"], "artifacts": reply["artifacts"], **reply.get("stores", {})}
     return Report(tally, seconds, rss_before, server.rss_mb(), health_ms, stores, conformance)
 
 

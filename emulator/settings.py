@@ -48,7 +48,9 @@ class Settings(BaseModel):
     artifact_ttl: float = Field(86_400.0, gt=0)
     job_retention: int = Field(100_000, ge=1)
     max_active_jobs: int = Field(10_000, ge=1)
-    render_cache_mb: int = Field(256, ge=0)
+    # Enough for a client's second download of what it just made (ten 4K JPEGs at their real size); every image
+    # renders again, identically, once it has left the cache.
+    render_cache_mb: int = Field(64, ge=0)
     realistic_image_sizes: bool = True
     upload_storage_mb: int = Field(1024, ge=0)
     max_body_mb: int = Field(64, ge=1)
