@@ -45,7 +45,9 @@ logger = logging.getLogger(__name__)
 MAX_UNMATCHED = 1_000
 # Recorded delays are kept so a client sees frames and callbacks in their order, but no longer than this.
 MAX_DELAY = 5.0
-Key = tuple[str, str, str, str, str]
+Key = tuple[str, str, str, str, str, str]
+# Credential headers every HTTP client may send or not (cookies) do not decide a match.
+GENERIC_HEADERS = frozenset({"cookie", "set-cookie", "proxy-authorization"})
 
 
 class Replayer:
@@ -66,7 +68,14 @@ class Replayer:
                 continue
             if exchange["kind"] == "http":
                 request = exchange["request"]
-                key = self.key(rule, request["method"], request["path"], request.get("query", ""), request["body"])
+                key = self.key(
+                    rule,
+                    request["method"],
+                    request["path"],
+                    request.get("query", ""),
+                    request["body"],
+                    request["headers"],
+                )
                 self._http.setdefault(key, []).append(exchange)
             elif exchange["kind"] == "websocket":
                 self.sockets.setdefault((exchange["surface"], exchange["path"]), []).append(exchange)
@@ -80,13 +89,17 @@ class Replayer:
         return self.rules[surface]
 
     @staticmethod
-    def key(rule: RecordingRules, method: str, path: str, query: str, body: Any) -> Key:
+    def key(rule: RecordingRules, method: str, path: str, query: str, body: Any, headers: Mapping[str, str]) -> Key:
+        # Which credentials were sent counts, not their value (the cassette has none): a request without the key
+        # the recorded one carried is the emulator's to refuse, as the provider would.
+        credentials = ",".join(sorted(name for name in rule.credential_headers - GENERIC_HEADERS if headers.get(name)))
         return (
             rule.surface,
             method.upper(),
             path,
             normalised_query(query, rule),
             normalised(body, rule),
+            credentials,
         )
 
     def take(self, key: Key) -> dict[str, Any] | None:
@@ -168,7 +181,7 @@ class ReplayMiddleware:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         live = encode_body(raw, headers.get("content-type"), rule, Redactor())
         query = scope.get("query_string", b"").decode("latin-1")
-        exchange = self.replayer.take(self.replayer.key(rule, scope["method"], path, query, live))
+        exchange = self.replayer.take(self.replayer.key(rule, scope["method"], path, query, live, headers))
         entry: Entry | None = scope.get("state", {}).get(JOURNAL_STATE)
         if exchange is None:
             self.replayer.miss(rule.surface, "http", scope["method"], path, live)

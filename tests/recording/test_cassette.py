@@ -255,7 +255,7 @@ def cassette(tmp_path: Path) -> Path:
             "method": "GET",
             "path": "/v1/tasks/task-unified-1-abcdefgh",
             "query": "",
-            "headers": {},
+            "headers": {"authorization": "Bearer [redacted]"},
             "body": None,
         },
         "response": {
@@ -275,10 +275,15 @@ async def test_replay_in_process_answers_recorded_and_passes_the_rest(cassette: 
         assert hit.json() == {"id": "x", "status": "completed"}
         again = await client.get("/evolink/v1/tasks/task-unified-1-abcdefgh", headers={"Authorization": "Bearer k"})
         assert again.json() == hit.json()  # the last recorded reply answers again
+        keyless = await client.get("/evolink/v1/tasks/task-unified-1-abcdefgh")
+        assert keyless.status_code == 401  # no key: not the recorded request; the emulator refuses it as EvoLink would
         miss = await client.get("/evolink/v1/tasks/task-unified-2-abcdefgh", headers={"Authorization": "Bearer k"})
         assert miss.status_code == 404 and "error" in miss.json()  # the emulator's own EvoLink not-found
         report = (await client.get("/_emulator/replay")).json()
-    assert report["served"] == 2 and [u["path"] for u in report["unmatched"]] == ["/v1/tasks/task-unified-2-abcdefgh"]
+    assert report["served"] == 2 and [u["path"] for u in report["unmatched"]] == [
+        "/v1/tasks/task-unified-1-abcdefgh",
+        "/v1/tasks/task-unified-2-abcdefgh",
+    ]
 
 
 def test_a_cassette_of_surfaces_unknown_here_is_not_called_drift_free(cassette: Path, tmp_path: Path) -> None:
