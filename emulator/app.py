@@ -239,6 +239,8 @@ class JournalMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 request.feed(message.get("body", b""))
+                if request.hash_due:
+                    await request.hash_pending()
             return message
 
         async def capture(message: Message) -> None:
@@ -248,6 +250,8 @@ class JournalMiddleware:
                 reply = Body.of(message.get("headers", ()))
             elif message["type"] == "http.response.body" and reply is not None:
                 reply.feed(message.get("body", b""))
+                if reply.hash_due:
+                    await reply.hash_pending()
             await send(message)
 
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import re
@@ -19,8 +20,15 @@ MAX_TEXTS = 50
 # dropping the bodies of its oldest entries first (the entries themselves stay).
 BODY_HEAD = 16 * 1024
 BODY_BUDGET = 16 * 2**20
+# A big body is hashed off the event loop, this many bytes at a time.
+HASH_BATCH = 4 * 2**20
 # Only these are worth showing as text; images and other binary bodies are recorded as size and type.
 TEXT_MEDIA = ("application/json", "text/", "application/x-www-form-urlencoded", "multipart/", "application/problem")
+
+
+def _update(digest: Any, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
 
 
 def shortened(text: str, limit: int = MAX_TEXT) -> str:
@@ -54,6 +62,8 @@ class Body:
     head: bytes = b""
     sha256: str | None = None  # of the whole of a text body whose head is not all of it (binary: none)
     _hash: Any = None
+    _unhashed: list[bytes] = field(default_factory=list)
+    _unhashed_bytes: int = 0
 
     @classmethod
     def of(cls, raw_headers: Iterable[tuple[bytes, bytes]]) -> Body:
@@ -91,11 +101,24 @@ class Body:
             # The common case, one chunk that fits, keeps the chunk itself: no copy.
             self.head = chunk[:BODY_HEAD] if not self.head else self.head + chunk[: BODY_HEAD - len(self.head)]
         if self._hash is not None:
-            self._hash.update(chunk)
+            self._unhashed.append(chunk)
+            self._unhashed_bytes += len(chunk)
         self.size += len(chunk)
+
+    @property
+    def hash_due(self) -> bool:
+        return self._unhashed_bytes >= HASH_BATCH
+
+    async def hash_pending(self) -> None:
+        """Hash what was fed so far in a thread: SHA-256 of a 64 MB body is a tenth of a second that the event loop
+        (and every other request) would otherwise wait for."""
+        chunks, self._unhashed, self._unhashed_bytes = self._unhashed, [], 0
+        await asyncio.to_thread(_update, self._hash, chunks)
 
     def close(self) -> Body:
         if self._hash is not None:
+            _update(self._hash, self._unhashed)
+            self._unhashed, self._unhashed_bytes = [], 0
             self.sha256, self._hash = self._hash.hexdigest(), None
         return self
 

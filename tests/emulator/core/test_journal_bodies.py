@@ -7,7 +7,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.core.journal import BODY_BUDGET, BODY_HEAD, Body, Journal
+from emulator.core.journal import BODY_BUDGET, BODY_HEAD, HASH_BATCH, Body, Journal
 
 
 def body(data: bytes, media_type: bytes = b"application/json", chunk: int = 1000) -> Body:
@@ -31,6 +31,19 @@ def test_a_big_body_is_its_size_hash_and_head(size: int, chunk: int) -> None:
     kept = body(data, b"text/plain", chunk)
     assert kept.size == size and kept.head == data[:BODY_HEAD]
     assert kept.sha256 == (hashlib.sha256(data).hexdigest() if size > BODY_HEAD else None)
+
+
+async def test_a_body_bigger_than_a_hash_batch_is_hashed_off_the_loop_to_the_same_digest() -> None:
+    data = bytes(index % 253 for index in range(3 * HASH_BATCH + 12345))
+    kept = Body.of([(b"Content-Type", b"application/json")])
+    batches = 0
+    for start in range(0, len(data), 65536):
+        kept.feed(data[start : start + 65536])
+        if kept.hash_due:
+            await kept.hash_pending()
+            batches += 1
+    assert batches == 3
+    assert kept.close().sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_binary_bodies_are_recorded_as_size_and_type_only() -> None:
