@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from conformance.handle import InProcess
+from contracts.surfaces import SURFACES
 
 TASK = {
     "taskType": "imageInference",
@@ -28,7 +29,7 @@ def create(emulator: InProcess) -> httpx.Response:
 
 def test_fixture_serves_every_surface(seedream_emulator: InProcess) -> None:
     health = httpx.get(seedream_emulator.base + "/_emulator/health").json()
-    assert set(health["surfaces"]) == {"runware", "wiro", "evolink", "replicate"}
+    assert set(health["surfaces"]) == set(SURFACES)
     assert health["timing"] == "fast"
     assert create(seedream_emulator).status_code == 200
     assert [entry["route"] for entry in seedream_emulator.journal()] == ["POST /v1"]
