@@ -55,7 +55,10 @@ from .events import (
 from .server import EmulatorServer
 from .webhooks import Received, WebhookSink
 
-# How long to wait (real time) for a WebSocket frame before moving the emulator's clock on, and how far at most.
+# How long to wait (real time) for a reply or a frame before moving the emulator's clock on, and how far at most.
+# The first wait is long: a reply slow only because the machine is busy must not move the clock (the job would
+# then be ahead of the provider's at the next poll); later ones are short, as by then the reply waits for its job.
+FIRST_WAIT = 1.0
 FRAME_WAIT = 0.2
 FRAME_CLOCK_LIMIT = 120.0
 HTTP_TIMEOUT = 30.0
@@ -63,7 +66,7 @@ HTTP_TIMEOUT = 30.0
 FINE_STEPS = ((1.0, 0.01), (10.0, 0.1), (float("inf"), 1.0))
 COARSE_STEPS = ((10.0, 0.25), (float("inf"), 2.0))
 # Real seconds to wait for the emulator's callbacks after the last exchange.
-CALLBACK_WAIT = 5.0
+CALLBACK_WAIT = 15.0
 # How far the clock moves after the last exchange before the polls are sent once more (emulated seconds).
 SETTLE = 600.0
 
@@ -299,7 +302,7 @@ class Drift:
     def _callbacks(self) -> list[Outcome]:
         """Each recorded callback against what the emulator delivered for the same request and field, in order."""
         recorded = [e for e in self.cassette.exchanges if e["kind"] == "callback" and e["surface"] in self.rules]
-        self.sink.wait_for(len(recorded), timeout=CALLBACK_WAIT if recorded else 0)
+        self.sink.wait_for(len(recorded), timeout=CALLBACK_WAIT if recorded else 0)  # returns once all arrived
         delivered: dict[str, list[Received]] = {}
         for received in self.sink.received:
             delivered.setdefault(received.path, []).append(received)
@@ -442,7 +445,7 @@ class Drift:
         waited = 0.0
         while True:
             try:
-                return future.result(timeout=FRAME_WAIT)
+                return future.result(timeout=FRAME_WAIT if waited else FIRST_WAIT)
             except concurrent.futures.TimeoutError:
                 if waited > FRAME_CLOCK_LIMIT:
                     raise httpx.ReadTimeout(f"no reply within {FRAME_CLOCK_LIMIT:g} emulated seconds") from None
@@ -509,7 +512,7 @@ class Drift:
         """The next server frame, moving the emulator's clock on while it is not there yet."""
         waited = 0.0
         while waited <= FRAME_CLOCK_LIMIT:
-            message = inbox.get(FRAME_WAIT)
+            message = inbox.get(FRAME_WAIT if waited else FIRST_WAIT)
             if message is not None:
                 return message
             if inbox.closed:
