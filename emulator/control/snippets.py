@@ -130,11 +130,32 @@ def _replicate(at: Address) -> list[Snippet]:
     ]
 
 
+def _ark(at: Address) -> list[Snippet]:
+    return [
+        Snippet(
+            "curl",
+            "sh",
+            f"curl -s {at.base}/api/v3/images/generations \\\n"
+            f"  -H 'Authorization: Bearer {at.key}' -H 'Content-Type: application/json' \\\n"
+            """  -d '{"model": "seedream-4-0-250828", "prompt": "a paper lantern", "size": "2K"}'""",
+        ),
+        Snippet(
+            "openai (official, as Ark documents)",
+            "python",
+            "from openai import OpenAI\n\n"
+            f'client = OpenAI(base_url="{at.base}/api/v3", api_key="{at.key}")\n'
+            'reply = client.images.generate(model="seedream-4-0-250828", prompt="a paper lantern", size="2K")\n'
+            "print(reply.data[0].url)",
+        ),
+    ]
+
+
 SNIPPETS: dict[str, Callable[[Address], list[Snippet]]] = {
     "runware": _runware,
     "wiro": _wiro,
     "evolink": _evolink,
     "replicate": _replicate,
+    "ark": _ark,
 }
 
 
