@@ -246,3 +246,32 @@ async def test_a_loopback_reference_is_downloaded_and_warned_about(ark: Ark) -> 
     reply = await ark.images(image=url, size="1K")
     assert reply["data"][0]["size"] == "720x1280"
     assert any("127.0.0.1" in warning or "loopback" in warning for warning in ark.entries(ROUTE)[-1].warnings)
+
+
+async def test_an_emulator_bug_is_an_ark_500_and_is_journaled(ark: Ark, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = ark.emulator.app.state.emulator.surface("ark").service
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "_generate", broken)
+    response = await ark.post(json=body())
+    assert response.status_code == 500
+    error = error_of(response)
+    assert (error["code"], error["type"]) == ("InternalServiceError", "InternalServerError")
+    [entry] = ark.entries(ROUTE)
+    assert entry.notes == ["emulator error: RuntimeError: boom"] and entry.warnings == []
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"text"', b"null", b"12", b'{"model": 1}'])
+async def test_bodies_that_are_not_a_valid_object_are_400(ark: Ark, raw: bytes) -> None:
+    response = await ark.post(content=raw)
+    assert response.status_code == 400
+    assert error_of(response)["code"] in ("InvalidParameter", "MissingParameter")
+
+
+async def test_a_body_over_the_limit_is_refused(make_ark: ArkFactory) -> None:
+    ark = await make_ark(max_body_mb=1)
+    response = await ark.post(json=body(prompt="x" * 2**20))
+    assert response.status_code == 400
+    assert f"{2**20} bytes" in error_of(response)["message"]
