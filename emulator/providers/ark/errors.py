@@ -44,6 +44,8 @@ class ArkError(Exception):
     def body(self, request_id: str) -> dict[str, Any]:
         spec = self.spec
         values = {"param": self.param, "detail": "", "model": "", "method": "", "path": "", **self.values}
+        # What the emulator can say beyond the documented sentence (why the body was refused), before the ID.
+        values["more"] = f" {values['detail']}" if values["detail"] else ""
         message = self.message_override or fill(spec["message"], {**values, "id": request_id})
         return {
             "error": {
