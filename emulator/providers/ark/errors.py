@@ -12,6 +12,7 @@ from contracts import Violation, fill
 from contracts.ark import rules
 from emulator.core.faults import Rule
 from emulator.core.jobs import Overloaded
+from emulator.core.limits import Limited
 from emulator.core.seam import json_reply, retry_after
 
 HTTP_ERRORS: Mapping[str, Mapping[str, Any]] = rules.RULES["httpErrors"]
@@ -130,7 +131,8 @@ def injected(rule: Rule) -> ArkError:
 
 
 def rate_limited(reason: Overloaded) -> ArkError:
-    error = ArkError("rateLimited")
+    """A key over its limits is Ark's RPM refusal; the emulator out of room for jobs is Ark's overloaded service."""
+    error = ArkError("rateLimited" if isinstance(reason, Limited) else "overloaded")
     error.retry_after = reason.retry_after
     return error
 

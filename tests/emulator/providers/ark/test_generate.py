@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 
 import pytest
 
 from emulator import read_metadata
-from tests.support import data_uri
+from tests.support import data_uri, settle
 
 from .conftest import MODEL, MODEL_45, ROUTE, Ark, ArkFactory, auth, body, error_of
 
@@ -275,3 +276,13 @@ async def test_a_body_over_the_limit_is_refused(make_ark: ArkFactory) -> None:
     response = await ark.post(json=body(prompt="x" * 2**20))
     assert response.status_code == 400
     assert f"{2**20} bytes" in error_of(response)["message"]
+
+
+async def test_a_full_emulator_is_arks_overloaded_429(make_ark: ArkFactory) -> None:
+    ark = await make_ark(max_active_jobs=1)
+    stalled = asyncio.create_task(ark.post(json=body(prompt="a [[emulator:stall=running]]")))
+    await settle()
+    refused = await ark.post(json=body())
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert error_of(refused)["code"] == "ServerOverloaded"
+    stalled.cancel()
