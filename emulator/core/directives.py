@@ -21,12 +21,15 @@ import re
 from .faults import FaultError, Rule
 
 BLOCK = re.compile(r"\[\[emulator:([^\]]*)\]\]")
+OPENING = "[[emulator:"
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
 
 def extract(prompt: str) -> tuple[str, tuple[Rule, ...], list[str]]:
     """The prompt without its directive blocks, the rules they ask for, and a warning per bad directive."""
+    if OPENING not in prompt:  # a substring search: a regex scan of a 60 MB prompt held the event loop 45 ms
+        return prompt, (), []
     rules: list[Rule] = []
     warnings: list[str] = []
     for block in BLOCK.findall(prompt):
