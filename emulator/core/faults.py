@@ -254,7 +254,8 @@ class FaultEngine:
         """The plan of a new job with the job-phase faults that fire for it applied."""
         for rule in self.fire("job", context):
             if rule.action == "fail":
-                plan = replace(plan, failure=Failure(rule.failure, rule.message or ""))
+                failure = Failure(rule.failure, rule.message or "")
+                plan = replace(plan, failure=failure, failed_after=min(rule.images, len(plan.output_offsets)))
             elif rule.action == "stall":
                 plan = replace(plan, stall_in=State(rule.state))
             elif rule.action == "fewer_images":

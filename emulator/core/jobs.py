@@ -83,6 +83,8 @@ class Plan:
     output_offsets: tuple[float, ...]
     failure: Failure | None = None
     stall_in: State | None = None
+    # With a failure: how many images are made before it (a group that fails part-way).
+    failed_after: int = 0
 
 
 @dataclass(slots=True)
@@ -219,7 +221,7 @@ def plan_steps(created_at: float, plan: Plan) -> list[Step]:
     outputs = [start + offset for offset in plan.output_offsets]
     finish = max([start, *outputs])
     if plan.failure is not None:
-        outputs = []
+        outputs = outputs[: plan.failed_after]
     steps = [Step("start", start)]
     steps += [Step("output", at, index) for index, at in enumerate(outputs)]
     steps.append(Step("finish", finish))

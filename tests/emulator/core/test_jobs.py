@@ -68,6 +68,17 @@ async def test_planned_failure_fails_after_the_work_would_have_taken(clock: Manu
     assert job.finished_at == t0 + 3
 
 
+async def test_a_failure_after_images_makes_them_first(clock: ManualClock) -> None:
+    engine = JobEngine(clock)
+    plan = Plan(1.0, (1.0, 2.0, 3.0), failure=Failure("contentPolicy", ""), failed_after=2)
+    job = engine.create("j1", "test", plan)
+    clock.advance(3.0)
+    assert (present(engine.get("j1")).state, job.outputs_ready) == (State.RUNNING, 2)
+    clock.advance(1.0)
+    engine.get("j1")
+    assert (job.state, job.outputs_ready) == (State.FAILED, 2)
+
+
 @pytest.mark.parametrize("stage", [State.QUEUED, State.RUNNING])
 async def test_stalled_job_stays_until_canceled(clock: ManualClock, stage: State) -> None:
     engine = JobEngine(clock)

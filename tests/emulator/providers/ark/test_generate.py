@@ -286,3 +286,12 @@ async def test_a_full_emulator_is_arks_overloaded_429(make_ark: ArkFactory) -> N
     assert refused.status_code == 429 and "Retry-After" in refused.headers
     assert error_of(refused)["code"] == "ServerOverloaded"
     stalled.cancel()
+
+
+async def test_a_group_that_fails_part_way_reports_its_images_then_the_failed_one(ark: Ark) -> None:
+    rule = {"action": "fail", "failure": "content_policy", "images": 2, "surface": "ark", "times": 1}
+    assert (await ark.client.post("/_emulator/faults", json=rule)).status_code in (200, 201)
+    reply = await ark.images(prompt="a kite, generate 4 images", sequential_image_generation="auto")
+    assert [sorted(item) for item in reply["data"]] == [["size", "url"], ["size", "url"], ["error"]]
+    assert reply["data"][2]["error"]["code"] == "OutputImageSensitiveContentDetected"
+    assert reply["usage"]["generated_images"] == 2

@@ -81,3 +81,19 @@ def test_events_arrive_as_the_images_are_made() -> None:
             live.drive_until(lambda: job.state.terminal)
             rest = [line for line in lines if line.startswith("data: ")]
         assert rest[-1] == "data: [DONE]" and len(rest) == 4
+
+
+async def test_a_stream_that_fails_part_way_sends_its_images_then_the_failure(ark: Ark) -> None:
+    rule = {"action": "fail", "failure": "content_policy", "images": 2, "surface": "ark", "times": 1}
+    assert (await ark.client.post("/_emulator/faults", json=rule)).status_code in (200, 201)
+    response = await ark.generate(body(prompt="a kite, generate 4 images", **GROUP))
+    found = events(response.text)
+    assert [name for name, _ in found] == [
+        "image_generation.partial_succeeded",
+        "image_generation.partial_succeeded",
+        "image_generation.partial_failed",
+        "image_generation.completed",
+        None,
+    ]
+    assert found[2][1]["image_index"] == 2
+    assert found[3][1]["usage"]["generated_images"] == 2
