@@ -80,7 +80,8 @@ class FalService:
         if found:
             raise errors.validation(found)
         assert isinstance(body, dict)
-        urls = rules.references(body)
+        # A text-to-image app has no image_urls: like any field it does not know, it is ignored, not read.
+        urls = rules.references(body) if rules.is_edit(where.app_id) else []
         read = await references.read(self.runtime, urls, where.files_base)
         width, height = rules.output_size(body, where.app_id, read.first_size)
         count = rules.image_count(body, where.app_id, self.runtime.image_count)

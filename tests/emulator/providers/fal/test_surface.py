@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from contracts import load
@@ -134,6 +134,23 @@ def test_inputs_that_are_not_objects_get_a_422_never_a_500(fal: Fal, body: Any) 
     response = fal.call("POST", f"/queue/{APP}", json=body)
     assert response.status_code == 422
     assert detail_of(response)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.dictionaries(st.sampled_from(["image_urls", "sync_mode", "seed", "extra"]), JSON, max_size=3))
+@example(extra={"image_urls": [True]})
+def test_any_value_of_any_field_on_either_route_is_never_a_500(fal: Fal, extra: dict[str, Any]) -> None:
+    """The self-fuzz found `image_urls: [true]` on a text-to-image app answered 500: that app has no such field."""
+    for route in ("queue", "run"):
+        response = fal.call("POST", f"/{route}/{APP}", json={"prompt": "a fox", **extra})
+        assert response.status_code < 500, response.text
 
 
 def test_malformed_json_and_missing_fields(fal: Fal) -> None:
