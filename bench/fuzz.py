@@ -27,6 +27,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -54,7 +55,7 @@ from websockets.sync.client import ClientConnection, connect
 from contracts import load
 from emulator.app import FRAME_SLACK
 
-SURFACES = ("runware", "wiro", "evolink", "replicate", "ark")
+SURFACES = ("runware", "wiro", "evolink", "replicate", "ark", "fal")
 SOCKETS = ("runware", "wiro")
 KEY = "fuzz-key"
 WIRO_KEY, WIRO_SECRET = "wiro-dev-key", "wiro-dev-secret"
@@ -179,6 +180,20 @@ class Tally:
         return sum(n for outcome, n in self.counts[surface].items() if classify(outcome) == "dropped")
 
 
+def _outcome(body: Any, response: requests.Response) -> str:
+    """The reply's status; a 5xx that a `fail=` directive in the body asked for (a synchronous surface answering a
+    failed generation as its provider does, naming the failure) is told apart from a server error."""
+    status = response.status_code
+    sent = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    asked = FAILURE.search(sent)
+    if status >= 500 and asked is not None and asked.group(1)[:40] in response.text:
+        return f"{status} asked for"
+    return str(status)
+
+
+FAILURE = re.compile(r"\[\[emulator:fail=([^\]]+)\]\]")
+
+
 def classify(outcome: str) -> str | None:
     if outcome.isdigit():
         return "server error" if int(outcome) >= 500 else None
@@ -212,6 +227,8 @@ def auth_headers(surface: str, draw: int) -> dict[str, str]:
         if draw % 16 == 1:
             headers["x-signature"] = "0" * 64
         return headers
+    if surface == "fal":
+        return {"Authorization": "Key " + ("" if draw % 16 == 1 else f"{KEY}:{KEY}")}
     scheme = "Token" if surface == "replicate" and draw % 2 else "Bearer"
     return {"Authorization": f"{scheme} {'' if draw % 16 == 1 else KEY}"}
 
@@ -389,6 +406,15 @@ def routes(surface: str) -> list[Route]:
     if surface == "ark":
         body = {"model": "seedream-4-0-250828", "prompt": "a fox", "size": "1K"}
         return [Route("POST", "/api/v3/images/generations", body, ("prompt",))]
+    if surface == "fal":
+        app, requests_of = "fal-ai/bytedance/seedream/v4/text-to-image", "/queue/fal-ai/bytedance/requests/1"
+        return [
+            Route("POST", f"/queue/{app}", {"prompt": "a fox"}, ("prompt",)),
+            Route("POST", f"/run/{app}", {"prompt": "a fox"}, ("prompt",)),
+            Route("GET", f"{requests_of}/status", None),
+            Route("GET", requests_of, None),
+            Route("PUT", f"{requests_of}/cancel", None),
+        ]
     return [
         Route(
             "POST", "/v1/models/bytedance/seedream-4/predictions", {"input": {"prompt": "a fox"}}, ("input", "prompt")
@@ -747,7 +773,7 @@ def run_raw(server: Server, surface: str, budget: int, tally: Tally, pool: dict[
         except requests.ConnectionError:
             tally.add(surface, "raw", "dropped", where, text)
             return
-        tally.add(surface, "raw", str(response.status_code), where, text)
+        tally.add(surface, "raw", _outcome(request.body, response), where, text)
         _remember(surface, response, pool)
 
     send()
