@@ -47,6 +47,10 @@ async def _create(emulator: Emulator, provider: str, body: dict[str, Any]) -> bo
     if provider == "ark":
         response = await client.post("/ark/api/v3/images/generations", json=body, headers={"Authorization": "Bearer k"})
         return response.status_code == 200
+    if provider == "fal":
+        path = f"/fal/queue/{body['app']}"
+        response = await client.post(path, json=body.get("input"), headers={"Authorization": "Key k:s"})
+        return response.status_code == 200
     if provider == "replicate":
         path = "/replicate/v1/models/bytedance/seedream-4/predictions"
         response = await client.post(path, json=body, headers={"Authorization": "Bearer r8_k"})
