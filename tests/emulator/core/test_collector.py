@@ -61,7 +61,8 @@ def test_what_survives_the_older_young_generation_is_frozen(installed: Collector
     kept = [[index] for index in range(1000)]
     frozen = gc.get_freeze_count()
     gc.collect(0)
-    assert installed.freezes == 0 and gc.get_freeze_count() == frozen  # the youngest generation: nothing more
+    # The youngest generation freezes nothing more (frozen objects may die meanwhile: the count never grows).
+    assert installed.freezes == 0 and gc.get_freeze_count() <= frozen
     gc.collect(1)
     assert installed.freezes == 1
     assert gc.get_freeze_count() >= frozen + len(kept)
