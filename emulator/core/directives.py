@@ -22,13 +22,16 @@ from .faults import FaultError, Rule
 
 BLOCK = re.compile(r"\[\[emulator:([^\]]*)\]\]")
 OPENING = "[[emulator:"
+# Characters: a prompt is searched for directives only if its head holds one (far longer than any real prompt).
+SCAN = 65_536
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
 
 def extract(prompt: str) -> tuple[str, tuple[Rule, ...], list[str]]:
     """The prompt without its directive blocks, the rules they ask for, and a warning per bad directive."""
-    if OPENING not in prompt:  # a substring search: a regex scan of a 60 MB prompt held the event loop 45 ms
+    # Directives are looked for in the head of a prompt: a regex scan of a 60 MB one held the event loop 45 ms.
+    if OPENING not in prompt[:SCAN]:
         return prompt, (), []
     rules: list[Rule] = []
     warnings: list[str] = []

@@ -2,6 +2,7 @@ import jsonschema
 import pytest
 
 from contracts import load
+from contracts._loader import CLIP
 
 CONTRACT = load("runware")
 
@@ -80,3 +81,35 @@ def test_unvalidatable_instances_are_violations_not_crashes() -> None:
     validator = CONTRACT.validator("imageInference")
     assert validator.is_valid({"seed": float("inf")}) is False
     assert validator.violations([float("nan")])
+
+
+def _listed_whole(name: str, instance: object) -> list[tuple[str, str, str]]:
+    validator = CONTRACT.validator(name)
+    errors = validator._compiled.iter_errors(instance)
+    return sorted((v.path, v.keyword, v.message) for v in map(validator._violation, errors))
+
+
+@pytest.mark.parametrize("length", [CLIP + 1, 3 * CLIP])
+def test_a_huge_string_is_reported_as_if_it_were_read_whole(length: int) -> None:
+    """Strings past CLIP are listed clipped (a 60 MB prompt cost 70 ms of held GIL per error, copied into it)."""
+    task = {
+        "taskType": "imageInference",
+        "taskUUID": "nope",
+        "model": "bytedance:5@0",
+        "positivePrompt": "y" * length,
+        "width": "wide",
+    }
+    found = sorted((v.path, v.keyword, v.message) for v in CONTRACT.validator("imageInference").violations(task))
+    assert found == _listed_whole("imageInference", task)
+    assert ("/positivePrompt", "maxLength", "the value is longer than 2000 characters") in found
+
+
+def test_an_error_only_a_clipped_tail_shows_is_still_found() -> None:
+    task = {
+        "taskType": "imageInference",
+        "taskUUID": "0b1f1c9e-1c3a-4d0c-8d4e-3b8f7a6c5d4e" + "x" * CLIP,  # its pattern breaks past the clip
+        "model": "bytedance:5@0",
+        "positivePrompt": "x",
+    }
+    found = sorted((v.path, v.keyword, v.message) for v in CONTRACT.validator("imageInference").violations(task))
+    assert found == _listed_whole("imageInference", task) and found
