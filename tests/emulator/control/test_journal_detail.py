@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import websockets
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from emulator import Settings, create_app
@@ -93,6 +93,9 @@ JSON_VALUES = st.recursive(
     seq=st.text(min_size=1),
 )
 def test_malformed_job_and_journal_requests_get_a_4xx_never_a_5xx(body: object, seq: str) -> None:
+    # "." and ".." are dot segments: the client removes them, and /_emulator/journal/ then redirects to the list.
+    assume(seq not in (".", ".."))
+
     async def run() -> None:
         app = create_app(Settings(timing="instant", seed=1))
         transport = httpx.ASGITransport(app=app)
