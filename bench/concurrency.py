@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -142,7 +143,7 @@ class Job:
     images: int
 
 
-class Probe:
+class Probe(ABC):
     """How one surface creates, polls and cancels, and how its replies read."""
 
     name = ""
@@ -151,16 +152,16 @@ class Probe:
     def __init__(self, base: str) -> None:
         self.base = base + "/" + self.name
 
-    def create(self, http: httpx.Client, rng: random.Random, prompt: str, images: int) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def create(self, http: httpx.Client, rng: random.Random, prompt: str, images: int) -> str: ...
 
-    def poll(self, http: httpx.Client, job_id: str) -> Seen:
-        raise NotImplementedError
+    @abstractmethod
+    def poll(self, http: httpx.Client, job_id: str) -> Seen: ...
 
     def cancel(self, http: httpx.Client, job_id: str) -> Seen:
         """The job as the cancel's reply shows it: `canceled` when it was cancelled, else the state it had reached
-        (a cancel that came too late changes nothing)."""
-        raise NotImplementedError
+        (a cancel that came too late changes nothing). Only surfaces that document a cancel (`can_cancel`) have one."""
+        raise TypeError(f"{self.name} documents no cancel")
 
 
 class Runware(Probe):
