@@ -11,6 +11,7 @@ from contracts.boundaries import example
 from contracts.counts import ask
 from contracts.fal import rules
 from contracts.fixtures import fixture_size
+from contracts.seeds import DRAWN_SPACE
 
 from ..fixtures import fixture_url
 from ..handle import EmulatorHandle
@@ -126,7 +127,7 @@ class FalProfile:
             rules.OUTPUT["format"],
             body["prompt"],
             rules.APPS[app]["model"],
-            seed=body["seed"] % 2**32 if isinstance(body.get("seed"), int) else None,
+            seed=body["seed"] % DRAWN_SPACE if isinstance(body.get("seed"), int) else None,
             reference_count=len(rules.references(body)) if "image_urls" in body else None,
         )
         return Case(case_id, title, {"app": app, "input": dict(body)}, expect)

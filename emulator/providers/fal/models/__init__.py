@@ -12,6 +12,7 @@ from typing import Any
 
 from contracts import Violation, load
 from contracts.fal import rules
+from contracts.seeds import DRAWN_SPACE
 from emulator.core.directives import extract
 from emulator.core.faults import Context
 from emulator.core.jobs import Event, Failure, Job, Overloaded, Plan, State
@@ -27,7 +28,6 @@ from .requests import SURFACE, FalRequest
 __all__ = ["SURFACE", "FalRequest", "FalService", "Where"]
 
 CONTRACT = load("fal")
-UINT32 = 2**32
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class FalService:
                 model=spec["model"],
                 job_id=request_id,
                 index=index,
-                seed=(seed + index) % UINT32,
+                seed=(seed + index) % DRAWN_SPACE,
                 width=width,
                 height=height,
                 format=rules.OUTPUT["format"],

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.runware import rules
+from contracts.seeds import DRAWN_SPACE
 from emulator.core.artifacts import ArtifactStore
 from emulator.core.faults import Context
 from emulator.core.http import dumps
@@ -95,7 +96,7 @@ class Results:
             count = rules.image_count(task, self.runtime.image_count, prompt)
             given_seed = task.get("seed")
             seed_base = int(given_seed) if given_seed is not None else self.runtime.ids.uint32()
-            seed_space = SEED_SPACE if given_seed is not None else 2**32
+            seed_space = SEED_SPACE if given_seed is not None else DRAWN_SPACE
             output_type = task.get("outputType", DEFAULTS["outputType"])
             inference = Inference(
                 task_uuid=task_uuid,
