@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from conformance import npm
+from tests.sdk import venvs as scripts
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SEEDREAM_NPM_CACHE", ROOT / ".cache" / "npm"))
@@ -22,28 +21,12 @@ def modules_for(name: str, *packages: str) -> Path:
 
 def start_node(modules: Path, script: str, payload: dict[str, Any]) -> subprocess.Popen[str]:
     """Start tests/sdk/scripts/<script> under node with a JSON payload file as its argument; collect with `finish`."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(payload, handle)
-    return subprocess.Popen(
-        [npm.node(), str(SCRIPTS / script), handle.name],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **npm.node_env(modules)},
-    )
+    return scripts.start([npm.node(), str(SCRIPTS / script)], payload, {**os.environ, **npm.node_env(modules)})
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
     """The one JSON object the script printed last."""
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        stdout, stderr = process.communicate()
-        raise AssertionError(f"the script did not finish in {timeout} s:\n{stdout[-2000:]}\n{stderr[-4000:]}") from None
-    if process.returncode != 0:
-        raise AssertionError(f"the script failed ({process.returncode}):\n{stdout[-2000:]}\n{stderr[-4000:]}")
-    return json.loads(stdout.strip().splitlines()[-1])
+    return scripts.finish(process, timeout)
 
 
 def run_node(modules: Path, script: str, payload: dict[str, Any], timeout: float = 60) -> dict[str, Any]:

@@ -22,15 +22,15 @@ def python_for(name: str, *requirements: str) -> Path:
 
 def start_script(python: Path, script: str, payload: dict[str, Any]) -> subprocess.Popen[str]:
     """Start tests/sdk/scripts/<script> with a JSON payload file as its argument; collect it with `finish`."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PYTHONUNBUFFERED": "1"}
+    return start([str(python), str(SCRIPTS / script)], payload, env)
+
+
+def start(command: list[str], payload: dict[str, Any], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start `command` with a JSON payload file as its last argument; collect it with `finish`."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(payload, handle)
-    return subprocess.Popen(
-        [str(python), str(SCRIPTS / script), handle.name],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PYTHONUNBUFFERED": "1"},
-    )
+    return subprocess.Popen([*command, handle.name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 180) -> dict[str, Any]:
