@@ -93,8 +93,9 @@ JSON_VALUES = st.recursive(
     seq=st.text(min_size=1),
 )
 def test_malformed_job_and_journal_requests_get_a_4xx_never_a_5xx(body: object, seq: str) -> None:
-    # "." and ".." are dot segments: the client removes them, and /_emulator/journal/ then redirects to the list.
-    assume(seq not in (".", ".."))
+    # "." and ".." are dot segments the client removes, and "/" (sent as %2F) is decoded by the server: each leaves
+    # /_emulator/journal/ or /_emulator/journal//, which redirect to the list.
+    assume(seq not in (".", "..", "/"))
 
     async def run() -> None:
         app = create_app(Settings(timing="instant", seed=1))
