@@ -57,24 +57,29 @@ class Body:
     """What the journal keeps of one side of an exchange: its headers (secrets masked) and its body's head."""
 
     media_type: str
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # Name and value pairs joined into one bytes object, split again only when someone reads the entry: a list of
+    # tuples of bytes costs four objects a header, and this is kept twice for every request.
+    packed_headers: bytes = b""
     size: int = 0
     head: bytes = b""
     sha256: str | None = None  # of the whole of a text body whose head is not all of it (binary: none)
     _hash: Any = None
-    _unhashed: list[bytes] = field(default_factory=list)
+    _unhashed: list[bytes] | None = None
     _unhashed_bytes: int = 0
 
     @classmethod
     def of(cls, raw_headers: Iterable[tuple[bytes, bytes]]) -> Body:
-        # Kept raw and decoded only when someone reads the entry: this runs twice for every request.
         headers = list(itertools.islice(raw_headers, MAX_TEXTS))
         media_type = b""
         for name, value in headers:
             if name.lower() == b"content-type":
                 media_type = value.split(b";", 1)[0].strip().lower()
                 break
-        return cls(media_type.decode("latin-1"), headers)
+        return cls(media_type.decode("latin-1"), _pack(headers))
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return _unpack(self.packed_headers)
 
     @classmethod
     def frame(cls, text: str) -> Body:
@@ -86,7 +91,7 @@ class Body:
     @property
     def held(self) -> int:
         """Bytes this record keeps alive (its head and its headers), what BODY_BUDGET counts."""
-        return len(self.head) + sum(len(name) + len(value) for name, value in self.headers)
+        return len(self.head) + len(self.packed_headers)
 
     @property
     def textual(self) -> bool:
@@ -98,9 +103,12 @@ class Body:
         if self._hash is None and self.size + len(chunk) > BODY_HEAD and self.textual:
             self._hash = hashlib.sha256(self.head)
         if self.textual and len(self.head) < BODY_HEAD:
-            # The common case, one chunk that fits, keeps the chunk itself: no copy.
-            self.head = chunk[:BODY_HEAD] if not self.head else self.head + chunk[: BODY_HEAD - len(self.head)]
+            # A copy, never the chunk itself: orjson's output keeps the capacity it grew to (4 KiB for a 238-byte
+            # Runware reply), and a kept chunk would hold all of it for as long as the entry lives.
+            self.head += memoryview(chunk)[: BODY_HEAD - len(self.head)]
         if self._hash is not None:
+            if self._unhashed is None:
+                self._unhashed = []
             self._unhashed.append(chunk)
             self._unhashed_bytes += len(chunk)
         self.size += len(chunk)
@@ -112,13 +120,13 @@ class Body:
     async def hash_pending(self) -> None:
         """Hash what was fed so far in a thread: SHA-256 of a 64 MB body is a tenth of a second that the event loop
         (and every other request) would otherwise wait for."""
-        chunks, self._unhashed, self._unhashed_bytes = self._unhashed, [], 0
+        chunks, self._unhashed, self._unhashed_bytes = self._unhashed or [], None, 0
         await asyncio.to_thread(_update, self._hash, chunks)
 
     def close(self) -> Body:
         if self._hash is not None:
-            _update(self._hash, self._unhashed)
-            self._unhashed, self._unhashed_bytes = [], 0
+            _update(self._hash, self._unhashed or [])
+            self._unhashed, self._unhashed_bytes = None, 0
             self.sha256, self._hash = self._hash.hexdigest(), None
         return self
 
@@ -136,7 +144,7 @@ class Body:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     seq: int
     at: float
@@ -297,6 +305,21 @@ class Journal:
         self._seq = itertools.count(1)
         self._bodied.clear()
         self.body_bytes = 0
+
+
+# Neither can appear in a header: a name is a token, and a value holds no control character but tab.
+_BETWEEN, _AFTER = b"\x00", b"\x01"
+
+
+def _pack(headers: list[tuple[bytes, bytes]]) -> bytes:
+    return _AFTER.join(name + _BETWEEN + value for name, value in headers)
+
+
+def _unpack(packed: bytes) -> list[tuple[bytes, bytes]]:
+    if not packed:
+        return []
+    pairs = (pair.partition(_BETWEEN) for pair in packed.split(_AFTER))
+    return [(name, value) for name, _, value in pairs]
 
 
 def _held(entry: Entry) -> int:
