@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.core.collector import NEVER, QUIET, QUIET_ALLOCATIONS, Collector
+from emulator.core.collector import NEVER, OLDER_YOUNG, QUIET, QUIET_ALLOCATIONS, Collector
 
 
 class Heap:
@@ -41,15 +41,17 @@ def installed(heap: Heap) -> Iterator[Collector]:
     made.uninstall()
 
 
-def test_install_freezes_what_exists_and_turns_off_automatic_full_collections(heap: Heap) -> None:
+def test_install_freezes_what_exists_collects_the_older_young_generation_often_and_no_full_collections(
+    heap: Heap,
+) -> None:
     before = gc.get_threshold()
     made = Collector(blocks=lambda: heap.blocks)
     made.install()
     try:
         assert made.installed and gc.get_freeze_count() > 0
-        assert gc.get_threshold() == (before[0], before[1], NEVER)
+        assert gc.get_threshold() == (before[0], OLDER_YOUNG, NEVER)
         made.install()  # a second install changes nothing
-        assert gc.get_threshold() == (before[0], before[1], NEVER)
+        assert gc.get_threshold() == (before[0], OLDER_YOUNG, NEVER)
     finally:
         made.uninstall()
     assert gc.get_threshold() == before
