@@ -34,6 +34,7 @@ class State(StrEnum):
 
 
 TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELED})
+QUEUED: str = State.QUEUED._value_
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.QUEUED: frozenset({State.RUNNING, State.FAILED, State.CANCELED}),
@@ -41,6 +42,7 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 NEVER = math.inf
+NOWHERE: frozenset[State] = frozenset()
 EventKind = Literal["state", "output"]
 # The steps of every finished job: none. Shared, and never added to (only a plan makes steps).
 FINISHED: list[Step] = []
@@ -184,21 +186,28 @@ class Job:
         else:
             self._enter(State.SUCCEEDED, step.at)
 
+    def _run_through(self, steps: list[Step]) -> None:
+        """Carry out `steps` (all due) at once: what `refresh` does for a job whose plan ends when it begins (the
+        instant timing), without a list to pop from."""
+        for step in steps:
+            self._apply(step)
+
     def _enter(self, state: State, at: float) -> None:
-        if state not in TRANSITIONS.get(self.state, frozenset()):
+        if state not in TRANSITIONS.get(self.state, NOWHERE):
             raise InvalidTransition(f"{self.state} -> {state}")
         self.state = state
         if state is State.RUNNING:
             self.started_at = at
-        if state.terminal:
+        elif state in TERMINAL:
             self.finished_at = at
         self._emit(Event(self.id, "state", at, state))
 
     def _emit(self, event: Event) -> None:
-        self._events.append((event.kind, event.at, event.state.value, event.index))
+        # `_value_`, not `.value`: the enum's `value` is a Python-level descriptor, read for every event.
+        self._events.append((event.kind, event.at, event.state._value_, event.index))
         for listener in self._listeners:
             listener(self, event)
-        if self.state.terminal:
+        if self.state in TERMINAL:
             # Nothing follows the end: a finished job keeps no references and no containers it cannot use.
             self._listeners = ()
             self._steps = FINISHED
@@ -262,10 +271,15 @@ class JobEngine:
         job._planned_failure = plan.failure
         self._active += 1
         job._listeners = (self._track,) if listener is None else (self._track, listener)
-        job._events.append(("state", now, State.QUEUED.value, None))
+        job._events.append(("state", now, QUEUED, None))
         self._store(job)
         if self.state is not None:
             self.state.touch_job(job)
+        steps = plan_steps(now, plan)
+        if steps[-1].at <= now:  # every step is due (the last one is the latest): the job ends as it begins
+            job._run_through(steps)
+            return job
+        job._steps = steps
         job.refresh(now)
         self._drive(job)
         return job
@@ -354,7 +368,7 @@ class JobEngine:
     def _track(self, job: Job, event: Event) -> None:
         if self.state is not None:
             self.state.touch_job(job)
-        if event.kind == "state" and event.state.terminal:
+        if event.state in TERMINAL and event.kind == "state":
             self._active -= 1
             self._finished.append(job.id)
 
