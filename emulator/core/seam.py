@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from contracts import Violation
 
@@ -130,6 +131,21 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
+class _Endpoint:
+    """A seam route's ASGI app: what Starlette makes of a `request -> response` function, without the exception
+    handling it wraps around it (and around the reply's `send`), which has nothing to do here: `guard` answers every
+    exception itself, and the app registers no handlers."""
+
+    __slots__ = ("handler", "max_body", "name", "seam")
+
+    def __init__(self, seam: Seam, name: str, handler: Handler, max_body: int | None) -> None:
+        self.seam, self.name, self.handler, self.max_body = seam, name, handler, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.seam.guard(Request(scope, receive, send), self.name, self.handler, self.max_body)
+        await response(scope, receive, send)
+
+
 class Seam:
     """One surface's mount: every route it serves goes through `guard`."""
 
@@ -143,10 +159,7 @@ class Seam:
         """A route answering every method, so a wrong one gets the provider's error rather than Starlette's.
         `max_body` raises the seam's body limit for a route that carries files."""
 
-        async def endpoint(request: Request) -> Response:
-            return await self.guard(request, name, handler, max_body)
-
-        return Route(path, endpoint, methods=ALL_METHODS)
+        return Route(path, _Endpoint(self, name, handler, max_body), methods=ALL_METHODS)
 
     def fallback(self) -> Route:
         """Any other path under the surface: the provider's own not-found."""
