@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
@@ -36,30 +37,64 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-class _IdleWatch:
-    """Cancels the reading task once nothing has arrived for `seconds`. One timer for the whole body, looked at only
-    when it fires: re-arming a deadline per chunk (`asyncio.timeout`, `wait_for`) costs more than the rest of
-    reading a small body."""
+class _Readers:
+    """Every body being read on one event loop, watched by one timer: a task whose body has had nothing new for
+    its idle timeout is cancelled. The timer is armed for the earliest deadline and looks at the readers only when it
+    fires; a timer armed and cancelled per request (as `asyncio.timeout` or `wait_for` do) cost more than reading a
+    small body whole, and almost every body arrives before anyone would look."""
 
-    __slots__ = ("fired", "last", "_handle", "_loop", "_seconds", "_task")
+    __slots__ = ("deadlines", "fired", "loop", "_handle", "_when")
 
-    def __init__(self, seconds: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
-        self._seconds = seconds
-        self.fired = False
-        self.last = self._loop.time()
-        self._handle = self._loop.call_at(self.last + seconds, self._check)
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.deadlines: dict[asyncio.Task[Any], float] = {}
+        self.fired: set[asyncio.Task[Any]] = set()
+        self._handle: asyncio.TimerHandle | None = None
+        self._when = math.inf
+
+    def watch(self, task: asyncio.Task[Any], seconds: float) -> None:
+        """Start, or (after a chunk) restart, `task`'s idle time."""
+        deadline = self.deadlines[task] = self.loop.time() + seconds
+        if deadline < self._when:
+            self._arm(deadline)
+
+    def forget(self, task: asyncio.Task[Any]) -> bool:
+        """Stop watching `task`; whether its idle time ran out (and it was cancelled for that)."""
+        self.deadlines.pop(task, None)
+        if task in self.fired:
+            self.fired.discard(task)
+            return True
+        return False
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._when = when
+        self._handle = self.loop.call_at(when, self._check)
 
     def _check(self) -> None:
-        if self._loop.time() - self.last < self._seconds:
-            self._handle = self._loop.call_at(self.last + self._seconds, self._check)
-        elif self._task is not None:
-            self.fired = True
-            self._task.cancel()
+        self._handle, self._when = None, math.inf
+        now = self.loop.time()
+        for task, deadline in list(self.deadlines.items()):
+            if deadline <= now:
+                del self.deadlines[task]
+                self.fired.add(task)
+                task.cancel()
+        if self.deadlines:
+            self._arm(min(self.deadlines.values()))
 
-    def stop(self) -> None:
-        self._handle.cancel()
+
+_READERS: dict[asyncio.AbstractEventLoop, _Readers] = {}
+
+
+def _readers() -> _Readers:
+    loop = asyncio.get_running_loop()
+    readers = _READERS.get(loop)
+    if readers is None:
+        for closed in [other for other in _READERS if other.is_closed()]:
+            del _READERS[closed]
+        readers = _READERS[loop] = _Readers(loop)
+    return readers
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -68,21 +103,26 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
-    watch = _IdleWatch(BODY_IDLE_TIMEOUT)
+    task = asyncio.current_task()
+    assert task is not None
+    readers, seconds = _readers(), BODY_IDLE_TIMEOUT
+    readers.watch(task, seconds)
+    stalled = False
     try:
         async for chunk in request.stream():
-            watch.last = watch._loop.time()
             size += len(chunk)
             if size > limit:
                 raise BodyTooLarge(limit)
             chunks.append(chunk)
+            readers.watch(task, seconds)
     except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if watch.fired and task is not None and task.uncancel() == 0:
-            raise BodyStalled(BODY_IDLE_TIMEOUT) from None
+        stalled = readers.forget(task)
+        if stalled and task.uncancel() == 0:
+            raise BodyStalled(seconds) from None
         raise
     finally:
-        watch.stop()
+        if not stalled:
+            readers.forget(task)
     return b"".join(chunks)
 
 

@@ -78,3 +78,23 @@ async def test_cancelling_a_body_read_from_outside_still_cancels() -> None:
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
+
+
+async def test_a_body_whose_first_part_never_comes_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.core import http
+
+    monkeypatch.setattr(http, "BODY_IDLE_TIMEOUT", 0.05)
+    with pytest.raises(http.BodyStalled):
+        await asyncio.wait_for(_read([(5.0, b"a")]), 2)
+
+
+async def test_one_stalled_body_does_not_stop_others_being_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.core import http
+
+    monkeypatch.setattr(http, "BODY_IDLE_TIMEOUT", 0.1)
+    stalled = asyncio.ensure_future(_read([(0.0, b"a"), (5.0, b"b")]))
+    steady = asyncio.ensure_future(_read([(0.06, b"c")] * 5))
+    assert await asyncio.wait_for(steady, 2) == b"ccccc"
+    with pytest.raises(http.BodyStalled):
+        await asyncio.wait_for(stalled, 2)
+    assert await _read([(0.0, b"d")]) == b"d"  # the watch carries on for the next body
