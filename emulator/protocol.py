@@ -8,19 +8,16 @@ deliver each request's headers within `HEADER_TIMEOUT` seconds of opening, or of
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .core.deadlines import Deadlines, PerLoop
 
 HEADER_TIMEOUT = 10.0
 
 
 class TimelyHttpToolsProtocol(HttpToolsProtocol):
     header_timeout = HEADER_TIMEOUT
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -39,15 +36,18 @@ class TimelyHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _arm(self) -> None:
-        self._disarm()
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._too_slow)
+        # One timer for every connection of the loop (core/deadlines.py): a timer per request cost microseconds.
+        _WAITING.get(self.loop).set(self, self.header_timeout)
 
     def _disarm(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+        _WAITING.get(self.loop).clear(self)
 
     def _too_slow(self) -> None:
-        self._header_deadline = None
         if self.cycle is None or self.cycle.response_complete:
             self.transport.close()
+
+
+# Connections waiting for a request's headers, each with the time they must have come by.
+_WAITING: PerLoop[Deadlines[TimelyHttpToolsProtocol]] = PerLoop(
+    lambda loop: Deadlines(loop, TimelyHttpToolsProtocol._too_slow)
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
+import weakref
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +14,7 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import FormParser, MultiPartParser
 from starlette.requests import HTTPConnection, Request
 
+from .deadlines import Deadlines, PerLoop
 from .journal import Entry
 
 JOURNAL_STATE = "seedream.journal"
@@ -37,64 +38,14 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-class _Readers:
-    """Every body being read on one event loop, watched by one timer: a task whose body has had nothing new for
-    its idle timeout is cancelled. The timer is armed for the earliest deadline and looks at the readers only when it
-    fires; a timer armed and cancelled per request (as `asyncio.timeout` or `wait_for` do) cost more than reading a
-    small body whole, and almost every body arrives before anyone would look."""
-
-    __slots__ = ("deadlines", "fired", "loop", "_handle", "_when")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.deadlines: dict[asyncio.Task[Any], float] = {}
-        self.fired: set[asyncio.Task[Any]] = set()
-        self._handle: asyncio.TimerHandle | None = None
-        self._when = math.inf
-
-    def watch(self, task: asyncio.Task[Any], seconds: float) -> None:
-        """Start, or (after a chunk) restart, `task`'s idle time."""
-        deadline = self.deadlines[task] = self.loop.time() + seconds
-        if deadline < self._when:
-            self._arm(deadline)
-
-    def forget(self, task: asyncio.Task[Any]) -> bool:
-        """Stop watching `task`; whether its idle time ran out (and it was cancelled for that)."""
-        self.deadlines.pop(task, None)
-        if task in self.fired:
-            self.fired.discard(task)
-            return True
-        return False
-
-    def _arm(self, when: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._when = when
-        self._handle = self.loop.call_at(when, self._check)
-
-    def _check(self) -> None:
-        self._handle, self._when = None, math.inf
-        now = self.loop.time()
-        for task, deadline in list(self.deadlines.items()):
-            if deadline <= now:
-                del self.deadlines[task]
-                self.fired.add(task)
-                task.cancel()
-        if self.deadlines:
-            self._arm(min(self.deadlines.values()))
+def _stall(task: asyncio.Task[Any]) -> None:
+    _STALLED.add(task)
+    task.cancel()
 
 
-_READERS: dict[asyncio.AbstractEventLoop, _Readers] = {}
-
-
-def _readers() -> _Readers:
-    loop = asyncio.get_running_loop()
-    readers = _READERS.get(loop)
-    if readers is None:
-        for closed in [other for other in _READERS if other.is_closed()]:
-            del _READERS[closed]
-        readers = _READERS[loop] = _Readers(loop)
-    return readers
+# Bodies being read, each with the time its next part must arrive by; the tasks that missed it.
+_READERS: PerLoop[Deadlines[asyncio.Task[Any]]] = PerLoop(lambda loop: Deadlines(loop, _stall))
+_STALLED: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -105,24 +56,23 @@ async def read_body(request: Request, limit: int) -> bytes:
     size = 0
     task = asyncio.current_task()
     assert task is not None
-    readers, seconds = _readers(), BODY_IDLE_TIMEOUT
-    readers.watch(task, seconds)
-    stalled = False
+    readers, seconds = _READERS.get(), BODY_IDLE_TIMEOUT
+    readers.set(task, seconds)
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 raise BodyTooLarge(limit)
             chunks.append(chunk)
-            readers.watch(task, seconds)
+            readers.set(task, seconds)
     except asyncio.CancelledError:
-        stalled = readers.forget(task)
-        if stalled and task.uncancel() == 0:
-            raise BodyStalled(seconds) from None
+        if task in _STALLED:
+            _STALLED.discard(task)
+            if task.uncancel() == 0:
+                raise BodyStalled(seconds) from None
         raise
     finally:
-        if not stalled:
-            readers.forget(task)
+        readers.clear(task)
     return b"".join(chunks)
 
 
