@@ -267,7 +267,6 @@ class JobEngine:
             raise Overloaded(f"{self._active} jobs are unfinished (the limit is {self.max_active})")
         now = self.clock.now()
         job = Job(job_id, surface, now, len(plan.output_offsets), data=data, model=model)
-        job._steps = plan_steps(now, plan)
         job._planned_failure = plan.failure
         self._active += 1
         job._listeners = (self._track,) if listener is None else (self._track, listener)
