@@ -26,11 +26,7 @@ class AmbiguousReplies:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entry: Entry | None = scope.get("state", {}).get(JOURNAL_STATE)
-        if (
-            scope["type"] != "http"
-            or entry is None
-            or not any(rule.action == "ambiguous" for rule in self.faults.rules())
-        ):
+        if scope["type"] != "http" or entry is None or not self.faults.any_rule("ambiguous"):
             await self.app(scope, receive, send)
             return
         fired: list[Rule] = []

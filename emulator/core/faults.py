@@ -226,6 +226,10 @@ class FaultEngine:
     def rules(self) -> list[Rule]:
         return list(self._rules.values())
 
+    def any_rule(self, action: str) -> bool:
+        """Whether a rule added to the engine (not a prompt's directive) does `action`; asked on every request."""
+        return bool(self._rules) and any(rule.action == action for rule in self._rules.values())
+
     def reset(self) -> None:
         self._rules.clear()
         self._rng = random.Random(self._seed)
@@ -233,7 +237,7 @@ class FaultEngine:
 
     def fire(self, phase: Phase, context: Context) -> list[Rule]:
         """The rules that fire at this point for this context (directives first); counts every match."""
-        fired = [rule for rule in context.directives if rule.phase == phase]
+        fired = [rule for rule in context.directives if rule.phase == phase] if context.directives else []
         for rule in self._rules.values():
             if rule.phase == phase and rule.match.matches(context) and self._fires(rule):
                 fired.append(rule)

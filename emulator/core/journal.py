@@ -75,7 +75,7 @@ class Body:
             if name.lower() == b"content-type":
                 media_type = value.split(b";", 1)[0].strip().lower()
                 break
-        return cls(media_type.decode("latin-1"), _pack(headers))
+        return cls(media_type.decode("latin-1"), _AFTER.join([name + _BETWEEN + value for name, value in headers]))
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -100,9 +100,10 @@ class Body:
     def feed(self, chunk: bytes) -> None:
         if not chunk:
             return
-        if self._hash is None and self.size + len(chunk) > BODY_HEAD and self.textual:
+        textual = self.media_type.startswith(TEXT_MEDIA)
+        if textual and self._hash is None and self.size + len(chunk) > BODY_HEAD:
             self._hash = hashlib.sha256(self.head)
-        if self.textual and len(self.head) < BODY_HEAD:
+        if textual and len(self.head) < BODY_HEAD:
             # A copy, never the chunk itself: orjson's output keeps the capacity it grew to (4 KiB for a 238-byte
             # Runware reply), and a kept chunk would hold all of it for as long as the entry lives.
             self.head += memoryview(chunk)[: BODY_HEAD - len(self.head)]
@@ -311,10 +312,6 @@ class Journal:
 _BETWEEN, _AFTER = b"\x00", b"\x01"
 
 
-def _pack(headers: list[tuple[bytes, bytes]]) -> bytes:
-    return _AFTER.join(name + _BETWEEN + value for name, value in headers)
-
-
 def _unpack(packed: bytes) -> list[tuple[bytes, bytes]]:
     if not packed:
         return []
@@ -323,4 +320,5 @@ def _unpack(packed: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def _held(entry: Entry) -> int:
-    return sum(body.held for body in (entry.request_body, entry.reply_body) if body is not None)
+    request, reply = entry.request_body, entry.reply_body
+    return (request.held if request is not None else 0) + (reply.held if reply is not None else 0)
