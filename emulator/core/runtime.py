@@ -162,7 +162,7 @@ class Runtime:
     def directives(prompt: str, entry: Entry | None = None) -> tuple[str, tuple[Rule, ...]]:
         """The prompt without its `[[emulator:...]]` blocks and the rules they ask for."""
         clean, rules, warnings = extract(prompt)
-        if entry is not None:
+        if entry is not None and warnings:
             entry.notes.extend(warnings)
         return clean, rules
 

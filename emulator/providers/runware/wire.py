@@ -41,7 +41,7 @@ def response(reply: Reply) -> Response:
         body["data"] = reply.data
     if reply.errors:
         body["errors"] = [error.item() for error in reply.errors]
-    return json_reply(body, reply.status, errors.headers(reply.status, reply.errors))
+    return json_reply(body, reply.status, errors.headers(reply.status, reply.errors) if reply.errors else None)
 
 
 def frames(answer: Answer) -> list[dict[str, Any]]:

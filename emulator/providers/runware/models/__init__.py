@@ -161,7 +161,8 @@ class RunwareService:
         job = answer.job
         if job is None:
             return answer
-        await self.runtime.jobs.wait(job, lambda current: current.state.terminal)
+        if not job.state.terminal:  # a job planned to end at once (instant timing) has ended already
+            await self.runtime.jobs.wait(job, lambda current: current.state.terminal)
         failure = self.results.failure(job)
         return Answer(tuple(await self.results.items(job)), (failure,) if failure is not None else ())
 

@@ -91,7 +91,8 @@ class Results:
         emulator's directives). What its references cost in fidelity goes to `entry`."""
         task_uuid, model = task["taskUUID"], task["model"]
         with self.records.claim("imageInference", task_uuid):
-            references = await self.references.sizes(rules.reference_images(task), model, base_url, entry)
+            named = rules.reference_images(task)
+            references = await self.references.sizes(named, model, base_url, entry) if named else []
             width, height = rules.output_size(task, next((size for size in references if size is not None), None))
             count = rules.image_count(task, self.runtime.image_count, prompt)
             given_seed = task.get("seed")

@@ -108,5 +108,7 @@ def lenient(task: Mapping[str, Any], targets: TargetPolicy, entry: Entry) -> Non
             raise errors.refused([violation])
         entry.warnings.extend(rules.target_warning(parameter, problem.kind, url, host_of(url)) for problem in problems)
     warnings, notes = rules.leniency(task)
-    entry.warnings.extend(warnings)
-    entry.notes.extend(notes)
+    if warnings:
+        entry.warnings.extend(warnings)
+    if notes:
+        entry.notes.extend(notes)
