@@ -16,7 +16,6 @@ from contracts import openapi
 from contracts.counts import MODES
 
 from . import __version__, memory, tls
-from .core.allocator import return_big_blocks
 from .core.collector import Collector
 from .core.timing import Timing
 from .recording import command as record_command
@@ -192,7 +191,6 @@ async def serve(settings: Settings) -> int:
     )
     server = uvicorn.Server(config)
     announcer = asyncio.create_task(_announce(server, app, tls_files))
-    return_big_blocks()  # core/allocator.py says why
     collector = Collector()  # full collections only when the heap grows (core/collector.py says why)
     collector.install()
     sweeper = asyncio.create_task(collector.run())

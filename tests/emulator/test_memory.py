@@ -10,13 +10,13 @@ import sys
 # blocks, then the encoded image, kept) or a big body (read, parsed, a journal entry kept).
 SCRIPT = """
 import json, sys
-from emulator.core.allocator import return_big_blocks
+from emulator.memory import return_large_blocks
 
 def rss():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) * 1024
 
-took = return_big_blocks() if sys.argv[1] == "set" else None
+took = return_large_blocks() if sys.argv[1] == "set" else None
 kept = []
 first = [b"x" * (16 << 20) for _ in range(2)]
 del first  # frees two mappings, which raises glibc's adjustable threshold to 16 MiB
