@@ -24,7 +24,7 @@ from .control import control_app
 from .core.ambiguous import AmbiguousReplies
 from .core.clock import Clock
 from .core.faults import FaultError
-from .core.http import JOURNAL_STATE
+from .core.http import JOURNAL_STATE, PiecesResponse
 from .core.journal import Body
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
@@ -39,6 +39,7 @@ ONE_YEAR = 31_536_000
 FALLBACK = "/{path:path}"
 UNKNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 FRAME_SLACK = 2**20
+ACCESS_LOG_LEVELS = ("trace", "debug", "info")
 
 
 def create_app(
@@ -165,6 +166,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.max_body_bytes + FRAME_SLACK,
         "ws_per_message_deflate": False,
         "http": TimelyHttpToolsProtocol,
+        # uvicorn formats every access line's arguments before the logger drops it; above `info` none is shown.
+        "access_log": settings.log_level in ACCESS_LOG_LEVELS,
     }
 
 
@@ -190,7 +193,7 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
         if artifact.remote_url is not None:
             return RedirectResponse(artifact.remote_url, status_code=307)
         try:
-            data = await runtime.artifacts.content(artifact)
+            parts = await runtime.artifacts.pieces(artifact)
         except Exception as exc:  # a render bug must not become Starlette's plain-text 500
             logger.exception("rendering %s failed", artifact.id)
             if entry is not None:
@@ -199,10 +202,10 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
                 {"error": "render_failed", "message": "The emulator could not render this file."}, status_code=500
             )
         remaining = min(ONE_YEAR, max(0, int(artifact.expires_at - runtime.clock.now())))
-        headers = {"Cache-Control": f"private, max-age={remaining}", "Content-Length": str(len(data))}
+        headers = {"Cache-Control": f"private, max-age={remaining}"}
         if artifact.spec is not None:
             headers["ETag"] = f'"{artifact.spec.content_key()[:32]}"'
-        return Response(data if request.method == "GET" else b"", media_type=artifact.media_type, headers=headers)
+        return PiecesResponse(parts, media_type=artifact.media_type, headers=headers)
 
     return serve_file
 
