@@ -24,7 +24,7 @@ from .control import control_app
 from .core.ambiguous import AmbiguousReplies
 from .core.clock import Clock
 from .core.faults import FaultError
-from .core.http import JOURNAL_STATE
+from .core.http import JOURNAL_STATE, PiecesResponse
 from .core.journal import Body
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
@@ -193,7 +193,7 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
         if artifact.remote_url is not None:
             return RedirectResponse(artifact.remote_url, status_code=307)
         try:
-            data = await runtime.artifacts.content(artifact)
+            parts = await runtime.artifacts.pieces(artifact)
         except Exception as exc:  # a render bug must not become Starlette's plain-text 500
             logger.exception("rendering %s failed", artifact.id)
             if entry is not None:
@@ -202,10 +202,10 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
                 {"error": "render_failed", "message": "The emulator could not render this file."}, status_code=500
             )
         remaining = min(ONE_YEAR, max(0, int(artifact.expires_at - runtime.clock.now())))
-        headers = {"Cache-Control": f"private, max-age={remaining}", "Content-Length": str(len(data))}
+        headers = {"Cache-Control": f"private, max-age={remaining}"}
         if artifact.spec is not None:
             headers["ETag"] = f'"{artifact.spec.content_key()[:32]}"'
-        return Response(data if request.method == "GET" else b"", media_type=artifact.media_type, headers=headers)
+        return PiecesResponse(parts, media_type=artifact.media_type, headers=headers)
 
     return serve_file
 

@@ -8,10 +8,13 @@ kept as bytes within their own byte budget. Both expire after their TTL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import os
 import re
+import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from . import images, padding
 from .clock import Clock
-from .render import GenerationSpec, render
+from .padding import Pieces
+from .render import GenerationSpec, render, render_pieces
 
 if TYPE_CHECKING:
     from .state import StateDir
@@ -79,16 +84,30 @@ class Artifact:
         return len(self.blob) if self.blob is not None else None
 
 
+# Render threads run at a lower CPU priority than the event loop's thread: with as many render threads as cores, the
+# loop otherwise queues for a core behind them, and every request waits with it (Linux only, where a thread has a
+# priority of its own; elsewhere the id is not a process's and the call would renice another process).
+RENDER_NICENESS = 10
+
+
+def _yield_to_the_loop() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RENDER_NICENESS)
+
+
 class RenderCache:
-    """Bounded LRU of rendered bytes; concurrent requests for one key render once."""
+    """Bounded LRU of rendered images, kept as their pieces; concurrent requests for one key render once."""
 
     def __init__(self, max_bytes: int, workers: int | None = None, *, realistic_size: bool = True) -> None:
         self.max_bytes = max_bytes
         self.realistic_size = realistic_size
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._entries: OrderedDict[str, Pieces] = OrderedDict()
         self._bytes = 0
-        self._inflight: dict[str, asyncio.Future[bytes]] = {}
-        self._executor = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2, thread_name_prefix="render")
+        self._inflight: dict[str, asyncio.Future[Pieces]] = {}
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers or os.cpu_count() or 2, thread_name_prefix="render", initializer=_yield_to_the_loop
+        )
         self.renders = 0
 
     @property
@@ -99,6 +118,11 @@ class RenderCache:
         return len(self._entries)
 
     async def get(self, spec: GenerationSpec) -> bytes:
+        """The image in one piece, for whoever needs all of it at once (base64, data URIs); downloads use `pieces`."""
+        parts = await self.pieces(spec)
+        return await images.offload(padding.join, parts, size=_size(parts))
+
+    async def pieces(self, spec: GenerationSpec) -> Pieces:
         key = spec.content_key()
         cached = self._entries.get(key)
         if cached is not None:
@@ -108,16 +132,16 @@ class RenderCache:
         if pending is not None:
             return await asyncio.shield(pending)
         loop = asyncio.get_running_loop()
-        job = functools.partial(render, spec, realistic_size=self.realistic_size)
-        future: asyncio.Future[bytes] = loop.run_in_executor(self._executor, job)
+        job = functools.partial(render_pieces, spec, realistic_size=self.realistic_size)
+        future: asyncio.Future[Pieces] = loop.run_in_executor(self._executor, job)
         self._inflight[key] = future
         try:
-            data = await asyncio.shield(future)
+            parts = await asyncio.shield(future)
         finally:
             self._inflight.pop(key, None)
         self.renders += 1
-        self._put(key, data)
-        return data
+        self._put(key, parts)
+        return parts
 
     def clear(self) -> None:
         self._entries.clear()
@@ -126,14 +150,20 @@ class RenderCache:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _put(self, key: str, data: bytes) -> None:
-        if len(data) > self.max_bytes:
+    def _put(self, key: str, parts: Pieces) -> None:
+        size = _size(parts)
+        if size > self.max_bytes:
             return
-        self._entries[key] = data
-        self._bytes += len(data)
+        self._entries[key] = parts
+        self._bytes += size
         while self._bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
-            self._bytes -= len(evicted)
+            self._bytes -= _size(evicted)
+
+
+def _size(parts: Pieces) -> int:
+    # Counted whole, shared padding pieces included: the budget bounds the bytes served from the cache.
+    return sum(len(part) for part in parts)
 
 
 class ArtifactStore:
@@ -265,6 +295,14 @@ class ArtifactStore:
         if artifact.spec is None:
             raise LookupError(f"artifact {artifact.id} is a remote URL; the emulator holds no bytes for it")
         return await self.cache.get(artifact.spec)
+
+    async def pieces(self, artifact: Artifact) -> Pieces:
+        """The artifact's bytes as consecutive pieces, to be sent one after the other (never joined: see padding)."""
+        if artifact.blob is not None:
+            return (artifact.blob,)
+        if artifact.spec is None:
+            raise LookupError(f"artifact {artifact.id} is a remote URL; the emulator holds no bytes for it")
+        return await self.cache.pieces(artifact.spec)
 
     def reset(self) -> None:
         self._artifacts.clear()

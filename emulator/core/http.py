@@ -13,9 +13,12 @@ import orjson
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import FormParser, MultiPartParser
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from .deadlines import Deadlines, PerLoop
 from .journal import Entry
+from .padding import Pieces
 
 JOURNAL_STATE = "seedream.journal"
 # Surfaces answer every method on their paths, so a wrong one gets the provider's own error, not Starlette's 405.
@@ -170,3 +173,22 @@ async def read_form(
     finally:
         await parsed.close()
     return pairs
+
+
+class PiecesResponse(Response):
+    """A body sent as the pieces it is made of, one after the other (a padded image: see padding.pieces).
+
+    The server writes each piece and waits while the client is behind, so the event loop serves other requests
+    between pieces instead of copying a whole 27 MB body in one go."""
+
+    def __init__(self, parts: Pieces, *, media_type: str, headers: dict[str, str]) -> None:
+        super().__init__(b"", media_type=media_type, headers={**headers, "Content-Length": str(sum(map(len, parts)))})
+        self.parts = parts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        parts = self.parts if scope.get("method") != "HEAD" else ()
+        for index, part in enumerate(parts):
+            await send({"type": "http.response.body", "body": part, "more_body": index < len(parts) - 1})
+        if not parts:
+            await send({"type": "http.response.body", "body": b""})

@@ -82,14 +82,19 @@ class GenerationSpec:
 
 def render(spec: GenerationSpec, *, realistic_size: bool = True) -> bytes:
     """Encode the placeholder; `realistic_size` pads it to what a real photo would weigh."""
+    return padding.join(render_pieces(spec, realistic_size=realistic_size))
+
+
+def render_pieces(spec: GenerationSpec, *, realistic_size: bool = True) -> padding.Pieces:
+    """What `render` gives, as the pieces that make it up in order (padding.pieces says why)."""
     image = _draw(spec, CANVASES.take((spec.width, spec.height)))
     try:
         data = _encode(spec, image)
     finally:
         CANVASES.give(image)
-    if realistic_size:
-        data = padding.pad(data, spec.format, padding.typical_size(spec.format, spec.quality, spec.width * spec.height))
-    return data
+    if not realistic_size:
+        return (data,)
+    return padding.pieces(data, spec.format, padding.typical_size(spec.format, spec.quality, spec.width * spec.height))
 
 
 def _encode(spec: GenerationSpec, image: Image.Image) -> bytes:

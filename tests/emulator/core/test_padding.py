@@ -1,9 +1,11 @@
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from emulator.core.padding import pad, typical_size
+from emulator.core.padding import PNG_CHUNK, pad, pieces, typical_size
 from emulator.core.render import GenerationSpec, read_metadata, render
 
 
@@ -67,3 +69,20 @@ def test_jpeg_padding_is_whole_segments_then_the_rest() -> None:
     assert len(padded) == len(data) + 3 * 65_537 + 100
     assert padded[:2] == data[:2] and padded.endswith(data[2:])
     Image.open(io.BytesIO(padded)).load()
+
+
+@settings(max_examples=40, deadline=None)
+@given(fmt=st.sampled_from(["jpeg", "png", "webp"]), missing=st.integers(0, 12_000_000))
+def test_padding_comes_in_pieces_of_a_megabyte_at_most_that_make_a_valid_image(fmt: str, missing: int) -> None:
+    made = spec(fmt, size=64)
+    data = render(made, realistic_size=False)
+    parts = pieces(data, fmt, len(data) + missing)
+    # Each piece is sent on its own; none but the encoder's output is big enough to hold the event loop up.
+    of_data = [part is data or (isinstance(part, memoryview) and part.obj is data) for part in parts]
+    assert all(len(part) <= PNG_CHUNK + 64 for part, ours in zip(parts, of_data, strict=True) if not ours)
+    padded = b"".join(parts)
+    assert len(data) + missing - 12 <= len(padded) <= len(data) + max(missing, 12)
+    with Image.open(io.BytesIO(padded)) as image:
+        image.load()
+        assert image.size == (64, 64)
+    assert read_metadata(padded) == made.metadata()
