@@ -53,6 +53,7 @@ def row(label: str, value: str, goal: str, ratio: float | None, ok: bool | None)
 
 
 def environment(tree: Path) -> dict[str, str]:
+    # `python -m emulator` puts its working directory first on the path: servers started so run from `cwd=tree` too.
     return {"PYTHONPATH": str(tree)}
 
 
@@ -258,7 +259,7 @@ def first_downloads(tree: Path, count: int) -> list[float]:
         "warning",
     ]
     times = []
-    with tools.server(command, port, env=environment(tree), pin=False):
+    with tools.server(command, port, env=environment(tree), cwd=tree, pin=False):
         client = Client(port)
         client.get(client.post("/runware/v1", task_body(1024, 1024))["data"][0]["imageURL"])  # warm up
         for _ in range(count):
@@ -352,7 +353,7 @@ def loop(seconds: float, renderers: int, compare: Path | None) -> None:
             "--log-level",
             "warning",
         ]
-        with tools.server(command, port, env=environment(tree), pin=False):
+        with tools.server(command, port, env=environment(tree), cwd=tree, pin=False):
             idle = probe(port, seconds)
             stop, count = context.Event(), context.Value("i", 0)
             workers = [context.Process(target=_downloader, args=(port, stop, count)) for _ in range(renderers)]
