@@ -186,11 +186,23 @@ class Job:
         else:
             self._enter(State.SUCCEEDED, step.at)
 
-    def _run_through(self, steps: list[Step]) -> None:
-        """Carry out `steps` (all due) at once: what `refresh` does for a job whose plan ends when it begins (the
-        instant timing), without a list to pop from."""
-        for step in steps:
-            self._apply(step)
+    def _run_now(self, plan: Plan, at: float) -> None:
+        """Carry out a plan whose every step falls at `at` (the instant timing): the steps `plan_steps` would make and
+        `refresh` apply, in the same order, without making them. A listener may end the job early (cancel it)."""
+        self._enter(State.RUNNING, at)
+        made = len(plan.output_offsets) if plan.failure is None else min(plan.failed_after, len(plan.output_offsets))
+        for index in range(made):
+            if self.state in TERMINAL:
+                return
+            self.outputs_ready = index + 1
+            self._emit(Event(self.id, "output", at, self.state, index))
+        if self.state in TERMINAL:
+            return
+        if plan.failure is not None:
+            self.failure = plan.failure
+            self._enter(State.FAILED, at)
+        else:
+            self._enter(State.SUCCEEDED, at)
 
     def _enter(self, state: State, at: float) -> None:
         if state not in TRANSITIONS.get(self.state, NOWHERE):
@@ -274,11 +286,10 @@ class JobEngine:
         self._store(job)
         if self.state is not None:
             self.state.touch_job(job)
-        steps = plan_steps(now, plan)
-        if steps[-1].at <= now:  # every step is due (the last one is the latest): the job ends as it begins
-            job._run_through(steps)
+        if plan.queue_seconds == 0 and plan.stall_in is None and not any(plan.output_offsets):
+            job._run_now(plan, now)  # every step falls now: the job ends as it begins
             return job
-        job._steps = steps
+        job._steps = plan_steps(now, plan)
         job.refresh(now)
         self._drive(job)
         return job

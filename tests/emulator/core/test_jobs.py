@@ -1,6 +1,8 @@
 import asyncio
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.core.clock import ManualClock
 from emulator.core.jobs import Failure, InvalidTransition, Job, JobEngine, Plan, State
@@ -183,3 +185,30 @@ async def test_a_finished_job_lets_go_of_its_listeners_and_waiters(clock: Manual
     assert await asyncio.wait_for(waiting, 1)
     assert seen == ["state", "output", "state"]
     assert job._listeners == () and not job._waiters
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(min_value=0, max_value=4),
+    failed_after=st.one_of(st.none(), st.integers(min_value=0, max_value=6)),
+)
+def test_a_plan_that_ends_at_once_gives_what_stepping_through_it_gives(count: int, failed_after: int | None) -> None:
+    """An instant plan (no queue, every image at once) is run through without planning steps; the events, listener
+    calls and end state are those of the same plan stepped through by the clock."""
+    failure = Failure("boom", "") if failed_after is not None else None
+    now = Plan(0.0, (0.0,) * count, failure=failure, failed_after=failed_after or 0)
+    later = Plan(1.0, (0.0,) * count, failure=failure, failed_after=failed_after or 0)
+
+    async def run(plan: Plan) -> tuple[list[tuple[str, str, int | None]], list[tuple[str, str, int | None]], Job]:
+        clock = ManualClock()
+        engine = JobEngine(clock)
+        heard: list[tuple[str, str, int | None]] = []
+        job = engine.create("j", "test", plan, listener=lambda _, e: heard.append((e.kind, e.state.value, e.index)))
+        clock.advance(2.0)
+        engine.get("j")
+        return [(kind, state, index) for kind, _, state, index in job._events], heard, job
+
+    (instant, instant_heard, a), (stepped, stepped_heard, b) = asyncio.run(run(now)), asyncio.run(run(later))
+    assert instant == stepped and instant_heard == stepped_heard
+    assert (a.state, a.outputs_ready, a.failure) == (b.state, b.outputs_ready, b.failure)
+    assert a.next_step_at is None
