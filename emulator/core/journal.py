@@ -36,12 +36,8 @@ def shortened(text: str, limit: int = MAX_TEXT) -> str:
 
 
 class Texts(list[str]):
-    """A list of journal texts (warnings, notes): each shortened, at most MAX_TEXTS of them kept."""
-
-    def __init__(self, items: Iterable[str] = ()) -> None:
-        super().__init__()
-        if items:  # two empty ones are made for every request
-            self.extend(items)
+    """A list of journal texts (warnings, notes): each shortened, at most MAX_TEXTS of them kept. Made empty (two for
+    every request, so without a Python-level __init__) and filled through `append` and `extend`."""
 
     def append(self, text: str) -> None:
         if len(self) < MAX_TEXTS:

@@ -64,13 +64,17 @@ class RunwareService:
             answers.append(await self.answer(task, exchange, f"/{position}"))
             if position % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # a long array must not starve other clients
-        running = [answer for answer in answers if answer.job is not None]
-        if len(running) == 1:  # the common case, without a task per answer: nothing else runs meanwhile
-            answers = [await self._finished(answer) if answer.job is not None else answer for answer in answers]
-        elif running:
-            answers = list(await asyncio.gather(*map(self._finished, answers)))
-        data = [item for answer in answers for item in answer.data]
-        failures = [error for answer in answers for error in answer.errors]
+        if len(answers) == 1:  # the common request: one task
+            answer = await self._finished(answers[0]) if answers[0].job is not None else answers[0]
+            data, failures = list(answer.data), list(answer.errors)
+        else:
+            running = [answer for answer in answers if answer.job is not None]
+            if len(running) == 1:  # without a task per answer: nothing else runs meanwhile
+                answers = [await self._finished(answer) if answer.job is not None else answer for answer in answers]
+            elif running:
+                answers = list(await asyncio.gather(*map(self._finished, answers)))
+            data = [item for answer in answers for item in answer.data]
+            failures = [error for answer in answers for error in answer.errors]
         if failures and (not data or not self.mixed_replies):
             return Reply([], failures, failures[0].status)
         return Reply(data, failures)
