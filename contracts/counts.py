@@ -72,7 +72,7 @@ def ask(prompt: str, images: int) -> str:
 
 def decide(prompt: str, cap: int, mode: Mode = "prompt") -> int:
     """Images a group generation makes: `cap` in `max` mode, else what the prompt asks for, within 1..cap."""
-    if cap < 1:
+    if cap <= 1:  # one at most, whatever the prompt asks (the common maxSequentialImages 1 reads no prompt)
         return 1
     if mode == "max":
         return cap
