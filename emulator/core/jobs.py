@@ -391,6 +391,9 @@ class JobEngine:
             oldest = self._jobs.get(self._finished.popleft())
             if oldest is not None and oldest.state.terminal:
                 del self._jobs[oldest.id]
+                # A surface's record and its job point at each other; letting go here frees the pair by reference
+                # counting when the record goes too, instead of leaving a cycle only a full collection finds.
+                oldest.data = None
                 if self.state is not None:
                     self.state.forget_job(oldest.id)
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+from collections import Counter
+
+import pytest
+
+from tests.conftest import EmulatorFactory
+from tests.emulator.faults.drivers import DRIVERS
 
 # Big blocks freed while something small allocated after them is still alive: the pattern of a render (Pillow's
 # blocks, then the encoded image, kept) or a big body (read, parsed, a journal entry kept).
@@ -44,3 +51,28 @@ def test_freed_big_blocks_leave_the_process() -> None:
 def test_without_it_they_stay() -> None:
     """The cause this module exists for, measured: otherwise the test above could pass for another reason."""
     assert run("unset")["grown"] >= 8 << 20
+
+
+@pytest.mark.parametrize("surface", sorted(DRIVERS))
+async def test_records_and_jobs_past_retention_are_freed_without_a_full_collection(
+    make_emulator: EmulatorFactory, surface: str
+) -> None:
+    """A serving process walks everything only rarely (core/collector.py), so what leaves retention must not be a
+    cycle: a record and its job pointing at each other were, for every surface's evicted task."""
+    emulator = await make_emulator(job_retention=3)
+    driver = DRIVERS[surface](emulator.client)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(12):
+            _, job = await driver.submit()
+            assert job is not None
+            await driver.poll(job)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        cyclic = Counter(type(found).__name__ for found in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert cyclic["Job"] == 0, cyclic.most_common(8)
