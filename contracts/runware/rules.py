@@ -55,24 +55,28 @@ def table_sizes() -> list[Size]:
     return list(_TABLE)
 
 
+# A task is parsed JSON, so its objects are dicts: `isinstance(x, dict)`, not `Mapping`, whose check is a Python-level
+# call (ABCMeta.__instancecheck__), ten of them for every task served.
+
+
 def reference_images(task: Mapping[str, Any]) -> list[str]:
     """The task's references, from `inputs.referenceImages` (documented) or top-level `referenceImages` (the 4.5
     page's examples); a valid task uses one place only. Object items give their `image`."""
     inputs = task.get("inputs")
-    nested = inputs.get("referenceImages") if isinstance(inputs, Mapping) else None
+    nested = inputs.get("referenceImages") if isinstance(inputs, dict) else None
     found = nested if nested is not None else task.get("referenceImages", [])
-    return [item["image"] if isinstance(item, Mapping) else item for item in found]
+    return [item["image"] if isinstance(item, dict) else item for item in found]
 
 
 def references_in_two_places(task: Mapping[str, Any]) -> bool:
     inputs = task.get("inputs")
-    return "referenceImages" in task and isinstance(inputs, Mapping) and "referenceImages" in inputs
+    return "referenceImages" in task and isinstance(inputs, dict) and "referenceImages" in inputs
 
 
 def max_sequential_images(task: Mapping[str, Any]) -> int | None:
     settings = task.get("providerSettings")
-    bytedance = settings.get("bytedance") if isinstance(settings, Mapping) else None
-    value = bytedance.get("maxSequentialImages") if isinstance(bytedance, Mapping) else None
+    bytedance = settings.get("bytedance") if isinstance(settings, dict) else None
+    value = bytedance.get("maxSequentialImages") if isinstance(bytedance, dict) else None
     return int(value) if value is not None else None
 
 
@@ -119,14 +123,14 @@ def leniency(task: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         elif key not in PROPERTIES:
             warnings.append(_unknown(key, model))
     inputs = task.get("inputs")
-    if isinstance(inputs, Mapping):
+    if isinstance(inputs, dict):
         warnings += [_unknown(f"inputs.{key}", model) for key in inputs if key not in INPUTS]
     settings = task.get("providerSettings")
-    if isinstance(settings, Mapping):
+    if isinstance(settings, dict):
         for provider, values in settings.items():
             if provider != "bytedance":
                 warnings.append(fill(LENIENCY["warnings"]["otherProvider"], {"provider": provider, "model": model}))
-            elif isinstance(values, Mapping):
+            elif isinstance(values, dict):
                 warnings += [
                     _bytedance_setting(key, model)
                     for key in values
