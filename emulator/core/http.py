@@ -105,12 +105,15 @@ def origin(connection: HTTPConnection) -> str:
     return f"{scheme}://{host}"
 
 
+BEARER = frozenset({"bearer"})
+
+
 def bearer_token(connection: HTTPConnection, *schemes: str) -> str | None:
     header = connection.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() not in {s.lower() for s in schemes or ("Bearer",)}:
+    if scheme.lower() not in ({s.lower() for s in schemes} if schemes else BEARER):
         return None
     return token.strip() or None
 
