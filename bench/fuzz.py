@@ -52,6 +52,7 @@ from schemathesis.core.result import Ok
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection, connect
 
+from bench import tools
 from contracts import load
 from emulator.app import FRAME_SLACK
 
@@ -80,15 +81,7 @@ class Server:
         return "ws" + self.base.removeprefix("http")
 
     def rss_mb(self) -> float | None:
-        pid = self.pid if self.pid is not None else os.getpid()
-        try:
-            with open(f"/proc/{pid}/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        return tools.rss_mb(self.pid if self.pid is not None else os.getpid()) or None
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from .tools import LOAD_CORE, SERVER_CORE, free_port
+from .tools import LOAD_CORE, SERVER_CORE, free_port, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"Authorization": "Bearer bench"}
@@ -65,10 +65,7 @@ class Server:
         raise RuntimeError("the emulator did not start")
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return rss_mb(self.process.pid)
 
     def render_cache_mb(self) -> float:
         """The render cache's bytes (bounded by --render-cache-mb): images rendered for downloads, not a leak."""

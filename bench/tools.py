@@ -84,6 +84,24 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and of every process under it, in MB: a server that renders in child processes
+    is measured whole."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            threads = os.listdir(f"/proc/{current}/task")
+        except OSError:  # gone meanwhile
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        for thread in threads:  # a child is listed under the thread that started it
+            with contextlib.suppress(OSError):
+                pending += [int(child) for child in Path(f"/proc/{current}/task/{thread}/children").read_text().split()]
+    return total / 1024
+
+
 @contextlib.contextmanager
 def server(
     command: Sequence[str], port: int, *, env: dict[str, str] | None = None, cwd: Path = ROOT, pin: bool = True
