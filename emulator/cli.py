@@ -191,7 +191,9 @@ async def serve(settings: Settings) -> int:
     )
     server = uvicorn.Server(config)
     announcer = asyncio.create_task(_announce(server, app, tls_files))
-    collector = Collector()  # full collections only when the heap grows (core/collector.py says why)
+    jobs = app.state.emulator.runtime.jobs
+    # Full collections only when the heap grows, counted from when the retention is full (core/collector.py says why).
+    collector = Collector(settled=lambda: len(jobs) >= jobs.max_jobs)
     collector.install()
     sweeper = asyncio.create_task(collector.run())
     try:

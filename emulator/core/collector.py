@@ -23,8 +23,9 @@ routine collection walks:
 3. everything is unfrozen and collected once more, for cyclic garbage that was frozen while still in use (a record
    and its job pointing at each other, evicted together later), when the heap (pymalloc's count of allocated
    blocks) has doubled since the last time and the process has been quiet for a second (no young collection, few
-   allocations), or has grown fourfold whatever the load. Steady load with a full retention does neither; filling
-   it from empty grows the heap fourfold a few times.
+   allocations), or has grown fourfold whatever the load. Filling the retention from empty grows the heap
+   fourfold a few times; once it is full (`settled`), the heap of that moment is where growth is counted from, so
+   steady load with a full retention does neither, wherever in its growth the last fourfold step fell.
 
 Process-wide state, so only the server's own process installs it (`seedream-emulator serve`), never `create_app`.
 """
@@ -56,6 +57,7 @@ class Collector:
         valve: float = VALVE,
         blocks: Callable[[], int] = sys.getallocatedblocks,
         counts: Callable[[], tuple[int, int, int]] = gc.get_count,
+        settled: Callable[[], bool] = lambda: False,
     ) -> None:
         self.interval = interval
         self.growth = growth
@@ -64,6 +66,8 @@ class Collector:
         self.thorough = 0
         self._blocks = blocks
         self._counts = counts
+        self._settled = settled
+        self._was_settled = False
         self._floor = 0
         self._quiet = 0
         self._last = (0, 0, 0)
@@ -104,6 +108,10 @@ class Collector:
         """One look: a thorough collection if the heap has grown enough (by `growth` once the process is quiet, by
         `valve` in any case); whether one ran."""
         counts, blocks = self._counts(), self._blocks()
+        if not self._was_settled and self._settled():
+            # What grew the heap so far was the retention filling; from here on growth is something else.
+            self._was_settled = True
+            self._floor = blocks
         young = counts[0] - self._last[0]
         self._quiet = self._quiet + 1 if counts[1:] == self._last[1:] and 0 <= young < QUIET_ALLOCATIONS else 0
         self._last = counts

@@ -159,3 +159,25 @@ def test_the_real_heap_measure_counts_objects() -> None:
     kept: list[list[int]] = [[] for _ in range(10_000)]
     assert made._blocks() >= before + 9_000
     del kept
+
+
+def test_growth_under_load_counts_from_when_the_retention_filled(heap: Heap) -> None:
+    full = [False]
+    made = Collector(blocks=lambda: heap.blocks, counts=heap.counts, settled=lambda: full[0])
+    made.install()
+    try:
+        heap.blocks = 3900  # filling: almost fourfold
+        heap.busy()
+        assert not made.check()
+        full[0] = True
+        heap.blocks = 3950
+        heap.busy()
+        assert not made.check()  # the retention is full at 3950: that is where growth counts from now
+        heap.blocks = 4100  # past fourfold from the start, not from 3950: steady load, no full collection
+        heap.busy()
+        assert not made.check()
+        heap.blocks = 4 * 3950 + 1
+        heap.busy()
+        assert made.check()
+    finally:
+        made.uninstall()
