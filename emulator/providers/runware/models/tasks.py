@@ -26,7 +26,9 @@ TARGET_PARAMETERS = ("webhookURL", "uploadEndpoint")
 Admit = Callable[[Context], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+# Exchange, Answer and Reply are made for every request and live only while it is answered: slotted and not frozen
+# (a frozen dataclass pays a Python-level `object.__setattr__` per field), read-only all the same.
+@dataclass(slots=True)
 class Exchange:
     """The transport's side of one request array or socket frame: the route it came by, its journal entry, the
     key it authenticated with, the base of the URLs it is given, and admission (fault rules and limits), which
@@ -43,7 +45,7 @@ class Exchange:
         return "ws" if self.route.startswith("WS") else "http"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Answer:
     """What one task yields: items to send now, errors, or a sync imageInference job whose images follow."""
 
@@ -52,7 +54,7 @@ class Answer:
     job: Job | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Reply:
     """What a request array is answered with: its data items, its error items and the HTTP status."""
 
