@@ -26,6 +26,7 @@ from .core.clock import Clock
 from .core.faults import FaultError
 from .core.http import JOURNAL_STATE, PiecesResponse
 from .core.journal import Body
+from .core.renderers import RENDERERS
 from .core.runtime import Runtime
 from .core.sockets import remember_transport
 from .core.state import Durable
@@ -76,6 +77,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         runtime.resume()
+        RENDERERS.start()  # so the first download does not wait for the render processes to start
         yield
         await runtime.aclose()
 

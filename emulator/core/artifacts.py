@@ -8,16 +8,10 @@ kept as bytes within their own byte budget. Both expire after their TTL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import heapq
-import os
 import re
-import sys
-import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -25,7 +19,8 @@ from urllib.parse import urlsplit
 from . import images, padding
 from .clock import Clock
 from .padding import Pieces
-from .render import GenerationSpec, render, render_pieces
+from .render import GenerationSpec, padded, render
+from .renderers import RENDERERS, Renderers
 
 if TYPE_CHECKING:
     from .state import StateDir
@@ -84,30 +79,16 @@ class Artifact:
         return len(self.blob) if self.blob is not None else None
 
 
-# Render threads run at a lower CPU priority than the event loop's thread: with as many render threads as cores, the
-# loop otherwise queues for a core behind them, and every request waits with it (Linux only, where a thread has a
-# priority of its own; elsewhere the id is not a process's and the call would renice another process).
-RENDER_NICENESS = 10
-
-
-def _yield_to_the_loop() -> None:
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RENDER_NICENESS)
-
-
 class RenderCache:
     """Bounded LRU of rendered images, kept as their pieces; concurrent requests for one key render once."""
 
-    def __init__(self, max_bytes: int, workers: int | None = None, *, realistic_size: bool = True) -> None:
+    def __init__(self, max_bytes: int, renderers: Renderers = RENDERERS, *, realistic_size: bool = True) -> None:
         self.max_bytes = max_bytes
         self.realistic_size = realistic_size
+        self.renderers = renderers
         self._entries: OrderedDict[str, Pieces] = OrderedDict()
         self._bytes = 0
         self._inflight: dict[str, asyncio.Future[Pieces]] = {}
-        self._executor = ThreadPoolExecutor(
-            max_workers=workers or os.cpu_count() or 2, thread_name_prefix="render", initializer=_yield_to_the_loop
-        )
         self.renders = 0
 
     @property
@@ -131,9 +112,7 @@ class RenderCache:
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
-        loop = asyncio.get_running_loop()
-        job = functools.partial(render_pieces, spec, realistic_size=self.realistic_size)
-        future: asyncio.Future[Pieces] = loop.run_in_executor(self._executor, job)
+        future = asyncio.ensure_future(self._render(spec))
         self._inflight[key] = future
         try:
             parts = await asyncio.shield(future)
@@ -143,12 +122,13 @@ class RenderCache:
         self._put(key, parts)
         return parts
 
+    async def _render(self, spec: GenerationSpec) -> Pieces:
+        data = await self.renderers.picture(spec)
+        return padded(spec, data) if self.realistic_size else (data,)
+
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _put(self, key: str, parts: Pieces) -> None:
         size = _size(parts)
@@ -247,14 +227,12 @@ class ArtifactStore:
         return artifact if artifact is not None else self._fixture(artifact_id)
 
     async def prepare(self, artifact_id: str) -> None:
-        """Render a reference fixture named `artifact_id` in the render threads if it is not held yet, so that `get`
+        """Render a reference fixture named `artifact_id` in a render process if it is not held yet, so that `get`
         finds it without rendering on the event loop (a fixture may be 40 megapixels). Anything else: nothing."""
         spec = _fixture_spec(artifact_id)
         if spec is None or self._held(artifact_id):
             return
-        data = await asyncio.get_running_loop().run_in_executor(
-            self.cache._executor, functools.partial(render, spec, realistic_size=False)
-        )
+        data = await self.cache.renderers.picture(spec)
         if not self._held(artifact_id):
             self._add(self._fixture_artifact(artifact_id, spec, data))
 
@@ -309,9 +287,6 @@ class ArtifactStore:
         self._expiry.clear()
         self._blob_bytes = 0
         self.cache.clear()
-
-    def close(self) -> None:
-        self.cache.close()
 
     def _add(self, artifact: Artifact) -> None:
         self._remove(artifact.id)

@@ -87,13 +87,21 @@ def render(spec: GenerationSpec, *, realistic_size: bool = True) -> bytes:
 
 def render_pieces(spec: GenerationSpec, *, realistic_size: bool = True) -> padding.Pieces:
     """What `render` gives, as the pieces that make it up in order (padding.pieces says why)."""
+    data = picture(spec)
+    return padded(spec, data) if realistic_size else (data,)
+
+
+def picture(spec: GenerationSpec) -> bytes:
+    """The placeholder as its encoder writes it, before any padding (a few hundred KB at 4K)."""
     image = _draw(spec, CANVASES.take((spec.width, spec.height)))
     try:
-        data = _encode(spec, image)
+        return _encode(spec, image)
     finally:
         CANVASES.give(image)
-    if not realistic_size:
-        return (data,)
+
+
+def padded(spec: GenerationSpec, data: bytes) -> padding.Pieces:
+    """`picture`'s output padded to what a real photo of the spec's size and quality weighs, in pieces."""
     return padding.pieces(data, spec.format, padding.typical_size(spec.format, spec.quality, spec.width * spec.height))
 
 

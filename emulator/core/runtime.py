@@ -271,4 +271,3 @@ class Runtime:
         await self.jobs.aclose()
         await self.webhooks.aclose()
         await self.remote.aclose()
-        self.artifacts.close()

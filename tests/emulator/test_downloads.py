@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import sys
-import threading
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 
-import emulator.core.artifacts as artifacts_module
-from emulator.core.padding import Pieces
-from emulator.core.render import GenerationSpec, render, render_pieces
+from conformance.server import free_port
+from emulator.core.render import GenerationSpec, render
+from emulator.core.renderers import Renderers
 from tests.conftest import Emulator
 from tests.emulator.providers.runware.conftest import Runware
+from tests.emulator.test_restart import Server
 from tests.support import inference
 
 FORMATS = {"JPG": "jpg", "PNG": "png", "WEBP": "webp"}
+AUTH = {"Authorization": "Bearer k"}
 
 
 def spec_of(emulator: Emulator, url: str) -> GenerationSpec:
@@ -36,32 +40,73 @@ async def test_a_download_is_the_rendered_image_byte_for_byte(emulator: Emulator
     assert head.content == b"" and int(head.headers["content-length"]) == len(expected)
 
 
-async def test_requests_are_answered_while_an_image_renders(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_requests_are_answered_while_an_image_renders(emulator: Emulator) -> None:
     """A render holds no request up: one arriving while a 4K image renders is answered before the render ends."""
-    release, started = threading.Event(), threading.Event()
-    priorities: list[int] = []
-
-    def held_render(spec: GenerationSpec, *, realistic_size: bool = True) -> Pieces:
-        if sys.platform.startswith("linux"):
-            priorities.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-        started.set()
-        # Bounded, so that a render on the event loop fails the test below instead of hanging it.
-        release.wait(timeout=10)
-        return render_pieces(spec, realistic_size=realistic_size)
-
-    monkeypatch.setattr(artifacts_module, "render_pieces", held_render)
     runware = Runware(emulator)
     [item] = (await runware.create(inference(outputFormat="PNG", width=4096, height=4096))).json()["data"]
     download = asyncio.create_task(emulator.client.get(item["imageURL"]))
-    while not started.is_set():
-        await asyncio.sleep(0.01)
-
+    cache = emulator.runtime.artifacts.cache
+    while not cache._inflight:
+        await asyncio.sleep(0)
+    # A 4K PNG takes hundreds of milliseconds to render, a request a few: on the event loop, the render would finish
+    # before the request could even start.
     answer = await runware.create(inference())
     assert answer.status_code == 200
-    assert not download.done(), "the request waited for the render"
-    release.set()
+    assert cache._inflight, "the request waited for the render"
     assert (await download).content == render(spec_of(emulator, item["imageURL"]))
-    if priorities:  # Linux: the render thread gives way to the event loop's thread for the CPU
-        assert priorities[0] > os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_renders_run_in_processes_of_lower_priority() -> None:
+    """Renders share neither the interpreter lock nor, first, a core with the event loop's process."""
+    renderers = Renderers(workers=1)
+    try:
+        pid, niceness = renderers._executor().submit(_whoami).result(timeout=60)
+    finally:
+        renderers.shutdown()
+    assert pid != os.getpid()
+    assert niceness > os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def _whoami() -> tuple[int, int]:
+    return os.getpid(), os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_render_processes_leave_with_a_killed_server(tmp_path: Path) -> None:
+    server = Server(tmp_path / "state", free_port())
+    server.start()
+    try:
+        [item] = httpx.post(server.url("runware/v1"), json=[inference()], headers=AUTH, timeout=30).json()["data"]
+        assert httpx.get(item["imageURL"], timeout=60).status_code == 200
+        assert server.process is not None
+        children = _descendants(server.process.pid)
+        assert children, "renders run in child processes"
+        server.kill()
+    finally:
+        server.stop()
+    deadline = time.monotonic() + 30
+    while _alive(children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(children)
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                # The parent id is the second field after the command, which is in parentheses and may hold spaces.
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> bool:
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError):
+            if (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                return True
+    return False

@@ -35,7 +35,6 @@ async def test_generated_artifacts_render_lazily_and_once(clock: ManualClock) ->
     assert len(set(results)) == 1
     await store.content(artifact)
     assert store.cache.renders == 1
-    store.close()
 
 
 async def test_render_cache_stays_within_its_byte_budget() -> None:
@@ -44,7 +43,6 @@ async def test_render_cache_stays_within_its_byte_budget() -> None:
         await cache.get(spec(index, 128, 128))
     assert 0 < cache.size_bytes <= 20_000
     assert len(cache) < 30
-    cache.close()
 
 
 async def test_artifacts_expire_after_their_ttl(clock: ManualClock) -> None:
@@ -55,7 +53,6 @@ async def test_artifacts_expire_after_their_ttl(clock: ManualClock) -> None:
     clock.advance(0.1)
     assert store.get("a1") is None
     assert len(store) == 0
-    store.close()
 
 
 def test_uploads_are_held_within_their_byte_budget(clock: ManualClock) -> None:
@@ -66,7 +63,6 @@ def test_uploads_are_held_within_their_byte_budget(clock: ManualClock) -> None:
     clock.advance(10)
     store.add_blob("u2", b"x" * 600, "image/png", "png", ttl=10)
     assert store.blob_bytes == 600
-    store.close()
 
 
 def test_ten_thousand_finished_2k_jobs_hold_no_images(clock: ManualClock) -> None:
@@ -80,7 +76,6 @@ def test_ten_thousand_finished_2k_jobs_hold_no_images(clock: ManualClock) -> Non
     assert len(store) == 10_000
     assert store.cache.size_bytes == 0
     assert grown < 20 * 2**20, f"{grown / 2**20:.1f} MiB for 10,000 artifact records"
-    store.close()
 
 
 def test_store_keeps_at_most_max_artifacts(clock: ManualClock) -> None:
@@ -89,7 +84,6 @@ def test_store_keeps_at_most_max_artifacts(clock: ManualClock) -> None:
         store.add_generated(f"a{index}", spec(index), ttl=60)
     assert len(store) == 5
     assert store.get("a0") is None and store.get("a7") is not None
-    store.close()
 
 
 async def test_remote_artifacts_have_no_bytes(clock: ManualClock) -> None:
@@ -97,7 +91,6 @@ async def test_remote_artifacts_have_no_bytes(clock: ManualClock) -> None:
     artifact = store.add_remote("r1", "https://example.com/a.png", ttl=60)
     with pytest.raises(LookupError):
         await store.content(artifact)
-    store.close()
 
 
 @pytest.mark.parametrize(
@@ -146,4 +139,3 @@ async def test_a_fixture_can_be_rendered_off_the_event_loop_before_it_is_read(cl
     await store.prepare(name)  # held already: nothing more
     await store.prepare("not-a-fixture")
     assert len(store) == 1 and store.get(name) is artifact
-    store.close()
