@@ -30,8 +30,9 @@ BANDS = 32
 GRID = (255, 255, 255)
 BOX = (16, 16, 16)
 INK = (255, 255, 255)
-# Canvases kept between renders: two 4096x4096 ones.
-CANVAS_BYTES = 128 * 2**20
+# Canvases kept between renders: one 4096x4096 one. A process draws one image at a time (renders run in child
+# processes, see renderers.py), and each child keeps its own.
+CANVAS_BYTES = 64 * 2**20
 
 MEDIA_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "png": "png", "webp": "webp"}
