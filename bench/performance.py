@@ -11,11 +11,11 @@ gc      collector pauses with 100,000 finished jobs retained, under sustained lo
 image   a 4096x4096 evidence image (render + encode) against raw Pillow encoding a plain image of the same size
         and format, and the first download of a fresh 4K JPEG over HTTP. Goals: JPEG <= 1.2x, PNG and WEBP
         <= 1.5x, first download <= 100 ms.
-loop    request latency while 4K images render, against the same requests on an idle server. Goal: renders never
-        block the event loop (p99 within 2x of idle, no request slower than one render).
+loop    request latency while 4K images render (PNG, then JPEG), against the same requests on an idle server. Goal:
+        renders never block the event loop (p99 within 2x of idle, no request slower than one render).
 memory  memory held by 10,000 finished 2K jobs. Goal: <= 50 MB.
 
-`--compare DIR` runs the server-side sections (json, gc) a second time from another source tree (for example an
+`--compare DIR` runs the server-side sections a second time from another source tree (for example an
 export of an older commit), in the same rounds, so before and after are measured side by side.
 """
 
@@ -302,10 +302,10 @@ def images(repeat: int, compare: Path | None) -> None:
 # --- loop ---------------------------------------------------------------------------------------------------------
 
 
-def _downloader(port: int, stop: Any, count: Any) -> None:
+def _downloader(port: int, stop: Any, count: Any, fmt: str) -> None:
     client = Client(port)
     while not stop.is_set():
-        client.get(client.post("/runware/v1", task_body(4096, 4096, "PNG"))["data"][0]["imageURL"])
+        client.get(client.post("/runware/v1", task_body(4096, 4096, fmt))["data"][0]["imageURL"])
         with count.get_lock():
             count.value += 1
     client.close()
@@ -331,9 +331,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def loop(seconds: float, renderers: int, compare: Path | None) -> None:
+    # PNG: most bytes to send (27 MB each); JPEG: Pillow holds the interpreter lock while it encodes one.
+    for fmt in ("PNG", "JPG"):
+        loop_with(fmt, seconds, renderers, compare)
+
+
+def loop_with(fmt: str, seconds: float, renderers: int, compare: Path | None) -> None:
     print(
         f"\nEvent loop while rendering: small Runware requests every 5 ms, idle, then while {renderers} clients "
-        f"download fresh 4K PNGs without pause ({seconds:.0f} s each)"
+        f"download fresh 4K {fmt}s without pause ({seconds:.0f} s each)"
     )
     trees: dict[str, Path] = {"emulator": tools.ROOT}
     if compare is not None:
@@ -356,7 +362,7 @@ def loop(seconds: float, renderers: int, compare: Path | None) -> None:
         with tools.server(command, port, env=environment(tree), cwd=tree, pin=False):
             idle = probe(port, seconds)
             stop, count = context.Event(), context.Value("i", 0)
-            workers = [context.Process(target=_downloader, args=(port, stop, count)) for _ in range(renderers)]
+            workers = [context.Process(target=_downloader, args=(port, stop, count, fmt)) for _ in range(renderers)]
             for worker in workers:
                 worker.start()
             time.sleep(1.0)
@@ -365,7 +371,7 @@ def loop(seconds: float, renderers: int, compare: Path | None) -> None:
             for worker in workers:
                 worker.join(120)
         rendered = count.value
-        print(f"  {name}: {rendered} 4K PNGs rendered and downloaded meanwhile ({rendered / (seconds + 1):.1f}/s)")
+        print(f"  {name}: {rendered} 4K {fmt}s rendered and downloaded meanwhile ({rendered / (seconds + 1):.1f}/s)")
         for label, times in (("idle", idle), ("rendering", busy)):
             print(
                 f"    {label:<10} {len(times):5d} requests  p50 {percentile(times, 0.5) * 1000:6.1f} ms  "
@@ -373,14 +379,14 @@ def loop(seconds: float, renderers: int, compare: Path | None) -> None:
             )
         ratio = percentile(busy, 0.99) / percentile(idle, 0.99)
         row(
-            f"{name}: p99 while rendering / idle",
+            f"{name}: {fmt} p99 while rendering / idle",
             f"{percentile(busy, 0.99) * 1000:.1f} ms",
             "<= 2.00x",
             ratio,
             ratio <= 2.0,
         )
         row(
-            f"{name}: longest request while rendering",
+            f"{name}: {fmt} longest request while rendering",
             f"{max(busy) * 1000:.1f} ms",
             "<= 50 ms",
             None,
