@@ -186,6 +186,7 @@ def _file_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
         if entry is not None:
             entry.surface, entry.route = "files", "GET /files/{artifact}"
         artifact_id, _, extension = request.path_params["name"].rpartition(".")
+        await runtime.artifacts.prepare(artifact_id)  # a reference fixture renders in a render process, not here
         artifact = runtime.artifacts.get(artifact_id)
         if artifact is None or extension.lower() not in (
             artifact.extension,

@@ -56,6 +56,7 @@ class Renderers:
         self.workers = workers or os.cpu_count() or 2
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self.in_progress = 0  # renders asked for and not finished, by every event loop of the process
 
     def start(self) -> None:
         pool = self._executor()
@@ -66,11 +67,14 @@ class Renderers:
         """`render.picture(spec)`, in a child; a pool broken by a child that died is replaced once."""
         loop = asyncio.get_running_loop()
         pool = self._executor()
+        self.in_progress += 1
         try:
             return await loop.run_in_executor(pool, picture, spec)
         except BrokenProcessPool:
             self._discard(pool)
             return await loop.run_in_executor(self._executor(), picture, spec)
+        finally:
+            self.in_progress -= 1
 
     def shutdown(self) -> None:
         with self._lock:

@@ -45,14 +45,14 @@ async def test_requests_are_answered_while_an_image_renders(emulator: Emulator) 
     runware = Runware(emulator)
     [item] = (await runware.create(inference(outputFormat="PNG", width=4096, height=4096))).json()["data"]
     download = asyncio.create_task(emulator.client.get(item["imageURL"]))
-    cache = emulator.runtime.artifacts.cache
-    while not cache._inflight:
+    renderers = emulator.runtime.artifacts.cache.renderers
+    while not renderers.in_progress and not download.done():
         await asyncio.sleep(0)
     # A 4K PNG takes hundreds of milliseconds to render, a request a few: on the event loop, the render would finish
     # before the request could even start.
     answer = await runware.create(inference())
     assert answer.status_code == 200
-    assert cache._inflight, "the request waited for the render"
+    assert not download.done(), "the request waited for the render"
     assert (await download).content == render(spec_of(emulator, item["imageURL"]))
 
 
@@ -110,3 +110,15 @@ def _alive(pids: set[int]) -> bool:
             if (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
                 return True
     return False
+
+
+async def test_requests_are_answered_while_a_reference_fixture_renders(emulator: Emulator) -> None:
+    download = asyncio.create_task(emulator.client.get("/files/fixture-6000x6000-png.png"))
+    renderers = emulator.runtime.artifacts.cache.renderers
+    while not renderers.in_progress and not download.done():
+        await asyncio.sleep(0)
+    answer = await Runware(emulator).create(inference())
+    assert answer.status_code == 200
+    assert not download.done(), "the request waited for the fixture"
+    fixture = await download
+    assert fixture.status_code == 200 and fixture.headers["content-type"] == "image/png"
