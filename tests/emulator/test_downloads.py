@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -122,3 +123,32 @@ async def test_requests_are_answered_while_a_reference_fixture_renders(emulator:
     assert not download.done(), "the request waited for the fixture"
     fixture = await download
     assert fixture.status_code == 200 and fixture.headers["content-type"] == "image/png"
+
+
+async def test_a_render_process_that_dies_is_replaced() -> None:
+    renderers = Renderers(workers=1)
+    made = GenerationSpec.create(
+        prompt="p",
+        provider="t",
+        model="m",
+        job_id="j",
+        index=0,
+        seed=1,
+        width=64,
+        height=64,
+        format="png",
+        quality=90,
+        reference_count=0,
+    )
+    try:
+        first = await renderers.picture(made)
+        pool = renderers._executor()
+        children = _descendants(os.getpid()) & set(pool._processes or {})
+        assert children
+        for child in children:
+            os.kill(child, signal.SIGKILL)
+        await asyncio.sleep(0.5)
+        assert await renderers.picture(made) == first
+        assert renderers._executor() is not pool
+    finally:
+        renderers.shutdown()
