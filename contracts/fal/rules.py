@@ -101,7 +101,8 @@ def _at_least(width: int, height: int, minimum: int) -> Size:
 def per_generation(body: Mapping[str, Any], app_id: str, mode: Mode = "prompt") -> int:
     """Images one generation makes: what the prompt asks for within max_images, never above 15 - references."""
     most = int(body.get("max_images", defaults(app_id)["max_images"]))
-    room = MAX_TOTAL - len(references(body))
+    # A text-to-image app has no image_urls: whatever a body carries under that name is an unknown field, not read.
+    room = MAX_TOTAL - (len(references(body)) if is_edit(app_id) else 0)
     return decide(body["prompt"], max(1, min(most, room)), mode)
 
 
