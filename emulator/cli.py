@@ -17,6 +17,7 @@ from contracts.counts import MODES
 
 from . import __version__, memory, tls
 from .core.collector import Collector
+from .core.renderers import RENDERERS
 from .core.timing import Timing
 from .recording import command as record_command
 from .settings import PROVIDERS, Settings, SettingsError
@@ -173,6 +174,7 @@ async def serve(settings: Settings) -> int:
     except OSError as exc:
         print(f"seedream-emulator: cannot prepare TLS files: {exc}", file=sys.stderr)
         return 2
+    RENDERERS.use_processes()  # core/renderers.py says why only here
     try:
         app = create_app(settings)
     except SettingsError as exc:

@@ -9,11 +9,17 @@ placeholder); the caller pads it, in pieces that are shared and never copied (pa
 One pool serves every emulator in the process: a render is a pure function of its spec. It starts on first use (or
 `start`, which a server calls at start-up so the first download does not wait for it) and its children leave when the
 process that started them does, however it ends.
+
+Only a server's own process renders in children (`seedream-emulator serve` calls `use_processes`), as only it
+installs the collector: a spawned child imports the main module of the process that starts it, and an application
+that embeds `create_app` (a test suite, a script without an `if __name__ == "__main__":` guard) would see its own
+top-level code run again in every child. Embedded, renders run in threads, as they did before children existed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
@@ -21,6 +27,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from .render import GenerationSpec, picture
+
+logger = logging.getLogger(__name__)
 
 # Children run at this niceness: the event loop's process wins a core whenever it has work.
 RENDER_NICENESS = 10
@@ -32,6 +40,8 @@ ORPHAN_CHECK_SECONDS = 1.0
 # open in the child too; once orphaned, its parent id changes, and it leaves.
 CHILD_SETUP = """
 import os, threading, time
+from emulator.memory import return_large_blocks
+return_large_blocks()  # a 4K render's 48 MB of pixels would otherwise stay in the child once freed
 if hasattr(os, "nice"):
     os.nice({niceness})
 def leave_with_the_server(server={server}):
@@ -51,30 +61,70 @@ def _ready() -> None:
     """Nothing: submitted once per child by `start`, so the children exist before the first render."""
 
 
+EMBEDDED = "not a server's own process (seedream-emulator serve renders in child processes)"
+
+
 class Renderers:
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, processes: bool = True) -> None:
         self.workers = workers or os.cpu_count() or 2
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self.in_progress = 0  # renders asked for and not finished, by every event loop of the process
+        self.in_threads_because: str | None = None if processes else EMBEDDED
+
+    def use_processes(self) -> None:
+        self.in_threads_because = None
 
     def start(self) -> None:
-        pool = self._executor()
-        for _ in range(self.workers):
-            pool.submit(_ready)
+        if self.in_threads_because is not None:
+            return
+        try:
+            pool = self._executor()
+            for _ in range(self.workers):
+                pool.submit(_ready)
+        except RuntimeError as exc:
+            self._fall_back(exc)
 
     async def picture(self, spec: GenerationSpec) -> bytes:
-        """`render.picture(spec)`, in a child; a pool broken by a child that died is replaced once."""
-        loop = asyncio.get_running_loop()
-        pool = self._executor()
+        """`render.picture(spec)`, in a child; a pool broken by a child that died is replaced once; in a thread when
+        this process cannot start children."""
         self.in_progress += 1
         try:
-            return await loop.run_in_executor(pool, picture, spec)
-        except BrokenProcessPool:
-            self._discard(pool)
-            return await loop.run_in_executor(self._executor(), picture, spec)
+            submitted = self._submit(spec)
+            if submitted is None:
+                return await asyncio.to_thread(picture, spec)
+            pool, rendering = submitted
+            try:
+                return await rendering
+            except BrokenProcessPool:
+                self._discard(pool)
+                return await asyncio.get_running_loop().run_in_executor(self._executor(), picture, spec)
         finally:
             self.in_progress -= 1
+
+    def _submit(self, spec: GenerationSpec) -> tuple[ProcessPoolExecutor, asyncio.Future[bytes]] | None:
+        if self.in_threads_because is not None:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            pool = self._executor()
+            try:
+                return pool, loop.run_in_executor(pool, picture, spec)
+            except BrokenProcessPool:  # a child died since the last render: a new pool, once
+                self._discard(pool)
+                pool = self._executor()
+                return pool, loop.run_in_executor(pool, picture, spec)
+        except BrokenProcessPool:
+            raise
+        except RuntimeError as exc:
+            self._fall_back(exc)
+            return None
+
+    def _fall_back(self, exc: RuntimeError) -> None:
+        # multiprocessing refuses to start a child in some processes (one still importing its main module, one
+        # shutting down): the images come all the same, rendered in threads.
+        self.in_threads_because = str(exc).strip().splitlines()[0]
+        logger.warning("rendering in threads, not child processes: %s", self.in_threads_because)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -107,4 +157,4 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-RENDERERS = Renderers()
+RENDERERS = Renderers(processes=False)

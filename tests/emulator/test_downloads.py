@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import httpx
 import pytest
 
 from conformance.server import free_port
-from emulator.core.render import GenerationSpec, render
+from emulator.core.render import GenerationSpec, picture, render
 from emulator.core.renderers import Renderers
 from tests.conftest import Emulator
 from tests.emulator.providers.runware.conftest import Runware
@@ -152,3 +155,49 @@ async def test_a_render_process_that_dies_is_replaced() -> None:
         assert renderers._executor() is not pool
     finally:
         renderers.shutdown()
+
+
+EMBEDDED = """
+import asyncio, json, httpx
+from emulator import Settings, create_app
+
+app = create_app(Settings(timing="instant", seed=1))
+
+async def main():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        made = await client.post("/runware/v1", json=[json.loads({task!r})], headers={{"Authorization": "Bearer k"}})
+        image = await client.get(made.json()["data"][0]["imageURL"])
+        print(image.status_code, image.content[:3].hex())
+
+asyncio.run(main())
+"""
+
+
+def test_an_embedding_script_renders_in_threads_and_its_top_level_runs_once(tmp_path: Path) -> None:
+    """Spawned children import the main module: a script without an `if __name__ == "__main__":` guard would run
+    again in each (printing twice here), so only `seedream-emulator serve` renders in child processes."""
+    script = tmp_path / "embedded.py"
+    script.write_text(EMBEDDED.format(task=json.dumps(inference(width=1024, height=1024))))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.stdout.split() == ["200", "ffd8ff"], done.stderr[-2000:]
+
+
+async def test_a_process_that_cannot_start_children_renders_in_threads() -> None:
+    renderers = Renderers(workers=1)
+    renderers._executor().shutdown()  # a pool that refuses new work, as multiprocessing does in some processes
+    spec = GenerationSpec.create(
+        prompt="a kite",
+        provider="t",
+        model="m",
+        job_id="j",
+        index=0,
+        seed=1,
+        width=64,
+        height=64,
+        format="png",
+        quality=90,
+        reference_count=0,
+    )
+    assert await renderers.picture(spec) == picture(spec)
+    assert renderers.in_threads_because is not None and "shutdown" in renderers.in_threads_because
+    renderers.shutdown()
