@@ -142,32 +142,33 @@ def read_metadata(data: bytes) -> dict[str, object]:
 
 
 class Canvases:
-    """Canvases kept for the next render of their size, at most `max_bytes` of them (least recently used go first).
+    """The canvas of the last render, kept for the next render of its size if it is at most `max_bytes`.
 
     A 4K canvas is 64 MiB; a fresh one costs its page faults and zeroing, about as much as JPEG-encoding it, every
-    time. `_draw` paints every pixel, so what a kept canvas held before never shows."""
+    time, and a client mostly asks for one size again. One canvas, not one per size: after a fuzz of assorted sizes
+    each render process held its whole budget in canvases. `_draw` paints every pixel, so what a kept canvas held
+    before never shows."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._free: list[Image.Image] = []
+        self._kept: Image.Image | None = None
         self._lock = threading.Lock()
 
     def take(self, size: tuple[int, int]) -> Image.Image:
         with self._lock:
-            for position, image in enumerate(self._free):
-                if image.size == size:
-                    return self._free.pop(position)
+            kept, self._kept = self._kept, None  # another size: let it go before a new one is made
+        if kept is not None and kept.size == size:
+            return kept
+        del kept
         return Image.new("RGB", size, None)
 
     def give(self, image: Image.Image) -> None:
         with self._lock:
-            self._free.append(image)
-            while sum(_bytes(kept) for kept in self._free) > self.max_bytes:
-                self._free.pop(0)
+            self._kept = image if _bytes(image) <= self.max_bytes else None
 
     def clear(self) -> None:
         with self._lock:
-            self._free.clear()
+            self._kept = None
 
 
 def _bytes(image: Image.Image) -> int:

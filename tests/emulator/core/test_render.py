@@ -110,15 +110,19 @@ def test_a_reused_canvas_gives_the_same_bytes_whatever_it_held() -> None:
     assert render(wanted) == fresh
 
 
-def test_kept_canvases_stay_within_their_budget() -> None:
+def test_only_the_last_canvas_is_kept_and_only_within_the_budget() -> None:
     from emulator.core.render import Canvases
 
-    kept = Canvases(max_bytes=3 * 100 * 100 * 4)
-    for size in (100, 100, 100, 100, 50):
-        kept.give(Image.new("RGB", (size, size)))
-    assert sum(image.width * image.height * 4 for image in kept._free) <= 3 * 100 * 100 * 4
-    assert kept.take((50, 50)).size == (50, 50)
-    assert kept.take((70, 70)).size == (70, 70)  # none kept of that size: a new one
+    kept = Canvases(max_bytes=100 * 100 * 4)
+    small, large = Image.new("RGB", (50, 50)), Image.new("RGB", (100, 100))
+    kept.give(small)
+    kept.give(large)
+    assert kept.take((50, 50)) is not small  # only the last one was kept, and asking for another size let it go
+    assert kept.take((100, 100)) is not large
+    kept.give(large)
+    assert kept.take((100, 100)) is large
+    kept.give(Image.new("RGB", (101, 100)))  # beyond the budget: not kept
+    assert kept.take((101, 100)).size == (101, 100) and kept._kept is None
 
 
 @pytest.mark.parametrize("size", [(1, 1), (5, 300), (300, 5), (333, 777), (1000, 200)])
