@@ -161,23 +161,34 @@ def test_the_real_heap_measure_counts_objects() -> None:
     del kept
 
 
-def test_growth_under_load_counts_from_when_the_retention_filled(heap: Heap) -> None:
+def test_while_the_retention_fills_growth_under_load_brings_no_thorough_collection(heap: Heap) -> None:
     full = [False]
     made = Collector(blocks=lambda: heap.blocks, counts=heap.counts, settled=lambda: full[0])
     made.install()
     try:
-        heap.blocks = 3900  # filling: almost fourfold
+        heap.blocks = 9000  # filling: ninefold, under load
         heap.busy()
         assert not made.check()
         full[0] = True
-        heap.blocks = 3950
+        heap.blocks = 9500
         heap.busy()
-        assert not made.check()  # the retention is full at 3950: that is where growth counts from now
-        heap.blocks = 4100  # past fourfold from the start, not from 3950: steady load, no full collection
+        assert not made.check()  # the retention is full at 9500: that is where growth counts from now
+        heap.blocks = 4 * 9500
         heap.busy()
         assert not made.check()
-        heap.blocks = 4 * 3950 + 1
+        heap.blocks = 4 * 9500 + 1
         heap.busy()
+        assert made.check()
+    finally:
+        made.uninstall()
+
+
+def test_while_the_retention_fills_a_quiet_process_is_still_collected(heap: Heap) -> None:
+    made = Collector(blocks=lambda: heap.blocks, counts=heap.counts, settled=lambda: False)
+    made.install()
+    try:
+        heap.blocks = 2001
+        assert not any(made.check() for _ in range(QUIET - 1))
         assert made.check()
     finally:
         made.uninstall()
