@@ -985,7 +985,7 @@ def fuzz(
     draws the same requests on every run (the test suite's way), else each run explores anew."""
     tally = Tally()
     seconds: dict[str, float] = {}
-    rss_before = server.rss_mb()
+    rss_before = tools.idle_rss_mb(server.pid) if server.pid is not None else server.rss_mb()
     for surface in surfaces:
         started = time.monotonic()
         pool: dict[str, list[str]] = {}

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from .tools import LOAD_CORE, SERVER_CORE, free_port, rss_mb
+from .tools import LOAD_CORE, SERVER_CORE, free_port, idle_rss_mb, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"Authorization": "Bearer bench"}
@@ -59,6 +59,7 @@ class Server:
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/_emulator/health", timeout=1).status_code == 200:
+                    idle_rss_mb(self.process.pid)
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)

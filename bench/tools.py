@@ -102,6 +102,20 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def idle_rss_mb(pid: int, timeout: float = 15.0) -> float:
+    """`rss_mb` once it has stopped changing: a server answers its health probe before its render processes have
+    finished starting, and what they still load is not growth caused by the load measured after."""
+    last = rss_mb(pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = rss_mb(pid)
+        if abs(now - last) < 1.0:
+            return now
+        last = now
+    return last
+
+
 @contextlib.contextmanager
 def server(
     command: Sequence[str], port: int, *, env: dict[str, str] | None = None, cwd: Path = ROOT, pin: bool = True
