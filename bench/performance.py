@@ -339,7 +339,8 @@ def loop(seconds: float, renderers: int, compare: Path | None) -> None:
 def loop_with(fmt: str, seconds: float, renderers: int, compare: Path | None) -> None:
     print(
         f"\nEvent loop while rendering: small Runware requests every 5 ms, idle, then while {renderers} clients "
-        f"download fresh 4K {fmt}s without pause ({seconds:.0f} s each)"
+        f"download fresh 4K {fmt}s without pause ({seconds:.0f} s each; server and its render processes on core "
+        f"{tools.SERVER_CORE}, clients on core {tools.LOAD_CORE})"
     )
     trees: dict[str, Path] = {"emulator": tools.ROOT}
     if compare is not None:
@@ -359,7 +360,10 @@ def loop_with(fmt: str, seconds: float, renderers: int, compare: Path | None) ->
             "--log-level",
             "warning",
         ]
-        with tools.server(command, port, env=environment(tree), cwd=tree, pin=False):
+        # The server and its render processes (which inherit its core, at a lower priority) on one core, this
+        # process's probe and downloaders on the other: otherwise the downloaders, reading 27 MB a PNG in Python,
+        # competed with the event loop for a core, and the figure measured the load generator.
+        with tools.server(command, port, env=environment(tree), cwd=tree), tools.on_core(tools.LOAD_CORE):
             idle = probe(port, seconds)
             stop, count = context.Event(), context.Value("i", 0)
             workers = [context.Process(target=_downloader, args=(port, stop, count, fmt)) for _ in range(renderers)]

@@ -102,6 +102,17 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+@contextlib.contextmanager
+def on_core(core: int) -> Iterator[None]:
+    """This process, and the processes it starts meanwhile, on one core."""
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, saved)
+
+
 def idle_rss_mb(pid: int, timeout: float = 15.0) -> float:
     """`rss_mb` once it has stopped changing: a server answers its health probe before its render processes have
     finished starting, and what they still load is not growth caused by the load measured after."""
