@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from PIL import Image
 
+from emulator.core.render import GenerationSpec
+
 T = TypeVar("T")
 
 DROP = object()
@@ -118,3 +120,22 @@ class SyncClient:
         self._portal.call(self._client.aclose)
         self._portal.call(self.app.state.emulator.runtime.aclose)
         self._portal_cm.__exit__(None, None, None)
+
+
+def generation_spec(**overrides: Any) -> GenerationSpec:
+    """A small picture's spec, for tests of rendering; any field can be overridden."""
+    fields: dict[str, Any] = dict(
+        prompt="a lighthouse at dusk",
+        provider="runware",
+        model="bytedance:5@0",
+        job_id="job-1",
+        index=0,
+        seed=42,
+        width=320,
+        height=200,
+        format="png",
+        quality=95,
+        reference_count=2,
+    )
+    fields.update(overrides)
+    return GenerationSpec.create(**fields)

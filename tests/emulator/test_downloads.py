@@ -21,7 +21,7 @@ from emulator.core.renderers import Renderers
 from tests.conftest import Emulator
 from tests.emulator.providers.runware.conftest import Runware
 from tests.emulator.test_restart import Server
-from tests.support import inference
+from tests.support import generation_spec, inference
 
 FORMATS = {"JPG": "jpg", "PNG": "png", "WEBP": "webp"}
 AUTH = {"Authorization": "Bearer k"}
@@ -130,19 +130,7 @@ async def test_requests_are_answered_while_a_reference_fixture_renders(emulator:
 
 async def test_a_render_process_that_dies_is_replaced() -> None:
     renderers = Renderers(workers=1)
-    made = GenerationSpec.create(
-        prompt="p",
-        provider="t",
-        model="m",
-        job_id="j",
-        index=0,
-        seed=1,
-        width=64,
-        height=64,
-        format="png",
-        quality=90,
-        reference_count=0,
-    )
+    made = generation_spec(width=64, height=64)
     try:
         first = await renderers.picture(made)
         pool = renderers._executor()
@@ -185,19 +173,7 @@ def test_an_embedding_script_renders_in_threads_and_its_top_level_runs_once(tmp_
 async def test_a_process_that_cannot_start_children_renders_in_threads() -> None:
     renderers = Renderers(workers=1)
     renderers._executor().shutdown()  # a pool that refuses new work, as multiprocessing does in some processes
-    spec = GenerationSpec.create(
-        prompt="a kite",
-        provider="t",
-        model="m",
-        job_id="j",
-        index=0,
-        seed=1,
-        width=64,
-        height=64,
-        format="png",
-        quality=90,
-        reference_count=0,
-    )
+    spec = generation_spec(width=64, height=64)
     assert await renderers.picture(spec) == picture(spec)
     assert renderers.in_threads_because is not None and "shutdown" in renderers.in_threads_because
     renderers.shutdown()

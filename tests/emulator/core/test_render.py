@@ -1,32 +1,15 @@
 import hashlib
 import io
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from emulator.core.render import GenerationSpec, NotEvidence, read_metadata, render
-from tests.support import image_bytes
+from emulator.core.render import NotEvidence, read_metadata, render
+from tests.support import generation_spec, image_bytes
 
-
-def spec(**overrides: object) -> GenerationSpec:
-    fields: dict[str, Any] = dict(
-        prompt="a lighthouse at dusk",
-        provider="runware",
-        model="bytedance:5@0",
-        job_id="job-1",
-        index=0,
-        seed=42,
-        width=320,
-        height=200,
-        format="png",
-        quality=95,
-        reference_count=2,
-    )
-    fields.update(overrides)
-    return GenerationSpec.create(**fields)
+spec = generation_spec
 
 
 @settings(max_examples=40, deadline=None)
