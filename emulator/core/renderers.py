@@ -90,35 +90,32 @@ class Renderers:
         this process cannot start children."""
         self.in_progress += 1
         try:
-            submitted = self._submit(spec)
-            if submitted is None:
-                return await asyncio.to_thread(picture, spec)
-            pool, rendering = submitted
-            try:
-                return await rendering
-            except BrokenProcessPool:
-                self._discard(pool)
-                return await asyncio.get_running_loop().run_in_executor(self._executor(), picture, spec)
+            if self.in_threads_because is None:
+                try:
+                    made = await self._in_child(spec)
+                except BrokenProcessPool:  # a child died, during this render or since the last one
+                    made = await self._in_child(spec)
+                if made is not None:
+                    return made
+            return await asyncio.to_thread(picture, spec)
         finally:
             self.in_progress -= 1
 
-    def _submit(self, spec: GenerationSpec) -> tuple[ProcessPoolExecutor, asyncio.Future[bytes]] | None:
-        if self.in_threads_because is not None:
-            return None
-        loop = asyncio.get_running_loop()
+    async def _in_child(self, spec: GenerationSpec) -> bytes | None:
+        """The picture from a child of the current pool (a broken pool is let go); None if children cannot start."""
+        pool = self._executor()
         try:
-            pool = self._executor()
             try:
-                return pool, loop.run_in_executor(pool, picture, spec)
-            except BrokenProcessPool:  # a child died since the last render: a new pool, once
-                self._discard(pool)
-                pool = self._executor()
-                return pool, loop.run_in_executor(pool, picture, spec)
+                rendering = asyncio.get_running_loop().run_in_executor(pool, picture, spec)
+            except BrokenProcessPool:
+                raise
+            except RuntimeError as exc:  # refused before anything was submitted
+                self._fall_back(exc)
+                return None
+            return await rendering
         except BrokenProcessPool:
+            self._discard(pool)
             raise
-        except RuntimeError as exc:
-            self._fall_back(exc)
-            return None
 
     def _fall_back(self, exc: RuntimeError) -> None:
         # multiprocessing refuses to start a child in some processes (one still importing its main module, one
